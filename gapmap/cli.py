@@ -1,0 +1,74 @@
+"""The ``gapmap`` command: one subcommand per stage, plus ``run``.
+
+Logging is configured here only (``-v`` for detail, ``-q`` for errors only). A
+:class:`~gapmap.errors.GapmapError` ends the command with a one-line message and status 1.
+"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import sys
+import time
+
+from gapmap import __version__
+from gapmap.config import load_config
+from gapmap.errors import GapmapError
+from gapmap.pipeline import STAGES
+
+_HELP = {
+    "ingest": "read the listings (and ODHF hospitals) into one services table; "
+              "rejected rows go to rejected_rows.csv",
+    "geocode": "place every service offline (coordinates > urban FSA > town > rural FSA)",
+    "regions": "give every service its census division and OPP region",
+    "demand": "build the population points (census tracts + subdivisions)",
+    "network": "build the road graph (King's Highways)",
+    "travel": "drive time from every community to the nearest service of each need",
+    "gaps": "coverage per OPP region and need; gap communities ranked by population",
+    "maps": "write the HTML maps (Ontario and one per OPP region)",
+    "report": "write the GeoPackage with every layer and the run metadata",
+    "run": "run every stage in order",
+}
+
+
+def build_parser() -> argparse.ArgumentParser:
+    common = argparse.ArgumentParser(add_help=False)
+    common.add_argument("--config", "-c", default="configs/ontario.toml",
+                        help="run settings (TOML); default: %(default)s")
+    verbosity = common.add_mutually_exclusive_group()
+    verbosity.add_argument("-v", "--verbose", action="store_true", help="show detail")
+    verbosity.add_argument("-q", "--quiet", action="store_true", help="show errors only")
+    parser = argparse.ArgumentParser(
+        prog="gapmap", description="Map where the supports for survivors of human trafficking "
+        "in Ontario are out of reach, by need.")
+    parser.add_argument("--version", action="version", version=f"gapmap {__version__}")
+    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+    for name, text in _HELP.items():
+        sub.add_parser(name, parents=[common], help=text, description=text)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    level = logging.DEBUG if args.verbose else logging.ERROR if args.quiet else logging.WARNING
+    logging.basicConfig(level=level, format="%(levelname)s %(name)s: %(message)s")
+    if args.verbose:
+        logging.getLogger("gapmap").setLevel(logging.INFO)
+    echo = (lambda _msg: None) if args.quiet else (lambda msg: print(msg, flush=True))
+    try:
+        config = load_config(args.config)
+        names = list(STAGES) if args.command == "run" else [args.command]
+        for i, name in enumerate(names, 1):
+            t0 = time.perf_counter()
+            if len(names) > 1:
+                echo(f"[{i}/{len(names)}] {name} ...")
+            message = STAGES[name](config)
+            echo(f"{message}  ({time.perf_counter() - t0:.1f} s)")
+    except GapmapError as exc:
+        print(f"gapmap: error: {exc}", file=sys.stderr)
+        return 1
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

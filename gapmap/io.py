@@ -1,0 +1,167 @@
+"""Read and write tables by file suffix, atomically, and record how each output was made.
+
+Readers: ``.csv`` (UTF-8, every column as text), ``.xlsx``, ``.geojson``/``.json``, ``.gpkg``,
+``.parquet`` (GeoParquet when it has geometry). Writers replace their target only once the
+new file is complete (temporary file in the same folder, then :func:`os.replace`), so a
+crash never leaves half an output behind and a rerun starts from a consistent state.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import json
+import logging
+import os
+import tempfile
+from collections.abc import Callable, Iterator, Mapping
+from pathlib import Path
+from typing import Any
+
+import geopandas as gpd
+import pandas as pd
+
+from gapmap.errors import InputFileError, SchemaError
+
+log = logging.getLogger(__name__)
+
+
+def read_table(path: str | Path) -> pd.DataFrame:
+    """Read a tabular file by suffix; CSV and XLSX columns come back as text (blank = "")."""
+    path = Path(path)
+    if not path.is_file():
+        raise InputFileError(f"input file not found: {path}")
+    suffix = path.suffix.lower()
+    try:
+        if suffix in (".csv", ".txt"):
+            return pd.read_csv(path, dtype=str, keep_default_na=False, encoding="utf-8-sig")
+        if suffix in (".xlsx", ".xlsm"):
+            return pd.read_excel(path, dtype=str).fillna("")
+        if suffix in (".geojson", ".json", ".gpkg", ".shp"):
+            return gpd.read_file(path)
+        if suffix == ".parquet":
+            return read_parquet(path)
+    except (UnicodeDecodeError, pd.errors.ParserError, ValueError) as exc:
+        raise SchemaError(f"{path}: cannot be read as {suffix}: {exc}") from exc
+    raise SchemaError(f"{path}: unsupported file type {suffix!r}")
+
+
+def read_geo(path: str | Path, *, layer: str | None = None) -> gpd.GeoDataFrame:
+    """Read a vector file; the result must have a CRS and is returned in EPSG:4326."""
+    path = Path(path)
+    if not path.is_file():
+        raise InputFileError(f"input file not found: {path}")
+    gdf = read_parquet(path) if path.suffix == ".parquet" else gpd.read_file(path, layer=layer)
+    if not isinstance(gdf, gpd.GeoDataFrame):
+        raise SchemaError(f"{path}: has no geometry column")
+    if gdf.crs is None:
+        raise SchemaError(f"{path}: has no CRS")
+    return gdf.to_crs(4326) if gdf.crs.to_epsg() != 4326 else gdf
+
+
+def read_parquet(path: str | Path) -> pd.DataFrame:
+    """Read a (Geo)Parquet file written by :func:`write_parquet`."""
+    path = Path(path)
+    if not path.is_file():
+        raise InputFileError(f"input file not found: {path} (run the stage that writes it)")
+    try:
+        return gpd.read_parquet(path)
+    except ValueError:
+        return pd.read_parquet(path)
+
+
+def require_columns(df: pd.DataFrame, columns: list[str] | tuple[str, ...], source: str) -> None:
+    """Raise :class:`SchemaError` naming the file and every missing column."""
+    missing = [c for c in columns if c not in df.columns]
+    if missing:
+        raise SchemaError(f"{source}: missing column(s) {', '.join(missing)}")
+
+
+def require_unique(df: pd.DataFrame, column: str, source: str) -> None:
+    dup = df[column][df[column].duplicated()]
+    if len(dup):
+        raise SchemaError(f"{source}: field {column!r} has duplicate ids: "
+                          f"{', '.join(map(str, dup.unique()[:5]))}")
+
+
+@contextlib.contextmanager
+def atomic_path(path: str | Path) -> Iterator[Path]:
+    """Yield a temporary path beside ``path``; rename it over ``path`` if the block succeeds."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.stem}.tmp.", suffix=path.suffix,
+                               dir=path.parent)
+    os.close(fd)
+    os.unlink(tmp)  # writers such as GDAL want to create the file themselves
+    try:
+        yield Path(tmp)
+        os.replace(tmp, path)
+    finally:
+        if os.path.exists(tmp):
+            os.unlink(tmp)
+
+
+def _write(path: str | Path, writer: Callable[[Path], Any]) -> Path:
+    with atomic_path(path) as tmp:
+        writer(tmp)
+    log.debug("wrote %s", path)
+    return Path(path)
+
+
+def write_parquet(df: pd.DataFrame, path: str | Path) -> Path:
+    """Write a DataFrame or GeoDataFrame (as GeoParquet) atomically."""
+    return _write(path, lambda tmp: df.to_parquet(tmp, index=False))
+
+
+def write_csv(df: pd.DataFrame, path: str | Path) -> Path:
+    """Write CSV (UTF-8, no index) atomically; geometry, if any, is dropped."""
+    if isinstance(df, gpd.GeoDataFrame):
+        df = pd.DataFrame(df.drop(columns=df.geometry.name))
+    return _write(path, lambda tmp: df.to_csv(tmp, index=False, encoding="utf-8"))
+
+
+def write_text(text: str, path: str | Path) -> Path:
+    return _write(path, lambda tmp: tmp.write_text(text, encoding="utf-8"))
+
+
+def write_json(obj: Any, path: str | Path) -> Path:
+    return write_text(json.dumps(obj, indent=2, sort_keys=True, default=str) + "\n", path)
+
+
+def write_geopackage(layers: Mapping[str, pd.DataFrame], path: str | Path) -> Path:
+    """Write several layers into one GeoPackage atomically.
+
+    GeoDataFrames become spatial layers; plain DataFrames become attribute tables.
+    """
+    def writer(tmp: Path) -> None:
+        import pyogrio
+
+        for name, df in layers.items():
+            if isinstance(df, gpd.GeoDataFrame):
+                df.to_file(tmp, layer=name, driver="GPKG")
+            else:
+                pyogrio.write_dataframe(df, tmp, layer=name, driver="GPKG")
+
+    return _write(path, writer)
+
+
+def file_sha256(path: str | Path) -> str:
+    h = hashlib.sha256()
+    with open(path, "rb") as f:
+        for chunk in iter(lambda: f.read(1 << 20), b""):
+            h.update(chunk)
+    return h.hexdigest()
+
+
+def provenance(config: Any, inputs: list[Path], *, stage: str) -> dict[str, Any]:
+    """How an output was made: stage, package version, config and its hash, input hashes."""
+    from gapmap import __version__
+
+    return {
+        "stage": stage,
+        "gapmap_version": __version__,
+        "config_file": str(config.path) if config.path else None,
+        "config_fingerprint": config.fingerprint(),
+        "data_vintage": config.data_vintage,
+        "inputs": {str(p): file_sha256(p) for p in inputs if Path(p).is_file()},
+    }

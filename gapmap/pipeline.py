@@ -1,0 +1,228 @@
+"""The stages as functions of a config: each reads its inputs and writes its outputs.
+
+This is what the CLI and the Makefile call, and what a notebook calls to run a stage on
+files. Paths come from :class:`gapmap.paths.StagePaths`; each stage writes atomically and
+records how it was made in ``<interim>/<stage>.json``.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import geopandas as gpd
+import pandas as pd
+
+from gapmap.config import Config
+from gapmap.io import provenance, read_geo, read_parquet, write_csv, write_json, write_parquet
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class StagePaths:
+    """Where each stage writes, under the config's output folders."""
+
+    services: Path
+    geocoded: Path
+    located: Path
+    demand: Path
+    nodes: Path
+    edges: Path
+    travel: Path
+    coverage: Path
+    gaps: Path
+    services_csv: Path
+    rejected: Path
+    geocode_report: Path
+    geopackage: Path
+    metadata: Path
+
+    @classmethod
+    def of(cls, config: Config) -> StagePaths:
+        i, p = config.outputs.interim_dir, config.outputs.processed_dir
+        return cls(
+            services=i / "services.parquet", geocoded=i / "services_geocoded.parquet",
+            located=i / "services_located.parquet", demand=i / "demand.parquet",
+            nodes=i / "network_nodes.parquet", edges=i / "network_edges.parquet",
+            travel=i / "travel.parquet", coverage=p / "coverage_by_region.csv",
+            gaps=p / "gap_communities.csv", services_csv=p / "services.csv",
+            rejected=p / "rejected_rows.csv", geocode_report=p / "geocode_report.csv",
+            geopackage=p / "gapmap.gpkg", metadata=p / "run_metadata.json",
+        )
+
+
+def _record(config: Config, stage: str, inputs: list[Path], **summary: Any) -> None:
+    meta = provenance(config, inputs, stage=stage)
+    meta["summary"] = summary
+    write_json(meta, config.outputs.interim_dir / f"{stage}.json")
+
+
+def _reference_inputs(config: Config) -> list[Path]:
+    i = config.inputs
+    return [p for p in (i.census_divisions, i.province, i.opp_regions, i.census_subdivisions,
+                        i.census_tracts, i.fsa_statcan, i.fsa_geonames, i.places_geonames,
+                        i.places_fpa, i.remote_communities) if p is not None]
+
+
+def stage_ingest(config: Config) -> str:
+    from gapmap.ingest import ingest
+
+    p = StagePaths.of(config)
+    result = ingest(config)
+    write_parquet(result.services, p.services)
+    write_csv(result.rejected, p.rejected)
+    inputs = [lst.path for lst in config.inputs.listings]
+    if config.inputs.hospitals:
+        inputs.append(config.inputs.hospitals)
+    _record(config, "ingest", inputs, rows_read=result.rows_read,
+            accepted=result.rows_read - len(result.rejected), rejected=len(result.rejected),
+            services=len(result.services), merged=result.rows_merged)
+    return result.summary()
+
+
+def stage_geocode(config: Config) -> str:
+    from gapmap.geocode import describe_precision, geocode_report, geocode_services
+
+    p = StagePaths.of(config)
+    services = read_parquet(p.services)
+    gdf = geocode_services(services, config)
+    write_parquet(gdf, p.geocoded)
+    report = geocode_report(gdf)
+    write_csv(report, p.geocode_report)
+    ambiguous = int(gdf["ambiguous"].sum())
+    _record(config, "geocode", [p.services, *_reference_inputs(config)],
+            precision=gdf["geocode_precision"].value_counts().to_dict(), ambiguous=ambiguous)
+    return (f"geocoded {len(gdf)} services: {describe_precision(gdf)}; {ambiguous} ambiguous "
+            f"names; see {p.geocode_report}")
+
+
+def stage_regions(config: Config) -> str:
+    from gapmap.regions import assign_regions
+    from gapmap.report import write_service_tables
+
+    p = StagePaths.of(config)
+    located = assign_regions(read_parquet(p.geocoded), config)  # type: ignore[arg-type]
+    write_parquet(located, p.located)
+    write_service_tables(located, config)
+    counts = located["region_method"].value_counts().to_dict()
+    _record(config, "regions", [p.geocoded, config.inputs.opp_regions], region_method=counts)
+    return "regions: " + ", ".join(f"{k} {v}" for k, v in sorted(counts.items()))
+
+
+def stage_demand(config: Config) -> str:
+    from gapmap.demand import build_demand
+    from gapmap.regions import assign_regions
+
+    p = StagePaths.of(config)
+    demand = assign_regions(build_demand(config), config)
+    write_parquet(demand, p.demand)
+    total = int(demand["pop2021"].sum())
+    _record(config, "demand", _reference_inputs(config), points=len(demand), pop2021=total,
+            not_enumerated=int((~demand["enumerated"]).sum()),
+            no_all_season_road=int((demand["access"] == "no_all_season_road").sum()))
+    return (f"demand: {len(demand)} points, population {total:,}; "
+            f"{int((~demand['enumerated']).sum())} reserves not enumerated in 2021; "
+            f"{int((demand['access'] == 'no_all_season_road').sum())} points with no "
+            "all-season road")
+
+
+def stage_network(config: Config) -> str:
+    from gapmap.network import kings_highways_graph
+
+    p = StagePaths.of(config)
+    graph = kings_highways_graph(config.inputs.highways, config.network)
+    graph.save(p.nodes, p.edges)
+    ncomp = len(set(graph.components()))
+    _record(config, "network", [config.inputs.highways], nodes=graph.n_nodes,
+            edges=len(graph.edges), components=ncomp)
+    return (f"network: {graph.n_nodes} nodes, {len(graph.edges)} directed edges, "
+            f"{ncomp} components")
+
+
+def stage_travel(config: Config) -> str:
+    from gapmap.network import RoadGraph
+    from gapmap.travel import TravelEngine, nearest_service_times
+
+    p = StagePaths.of(config)
+    graph = RoadGraph.load(p.nodes, p.edges)
+    engine = TravelEngine(graph, config.network)
+    demand = read_parquet(p.demand)
+    services = read_parquet(p.located)
+    travel = nearest_service_times(engine, demand, services, config.need_types)  # type: ignore
+    write_parquet(travel, p.travel)
+    counts = travel["access"].value_counts().to_dict()
+    _record(config, "travel", [p.nodes, p.edges, p.demand, p.located], access=counts)
+    return "travel: " + ", ".join(f"{k} {v}" for k, v in sorted(counts.items()))
+
+
+def stage_gaps(config: Config) -> str:
+    from gapmap.gaps import coverage_by_region, gap_communities
+
+    p = StagePaths.of(config)
+    travel = read_parquet(p.travel)
+    demand = read_parquet(p.demand)
+    services = read_parquet(p.located)
+    cov = coverage_by_region(travel, demand, services, config)
+    gaps = gap_communities(travel, demand, config)
+    write_csv(cov, p.coverage)
+    write_csv(gaps, p.gaps)
+    _record(config, "gaps", [p.travel, p.demand, p.located])
+    ont = cov[cov["opp_region"] == "Ontario"].set_index("need_type")
+    lines = [f"  {n:<24} {ont.at[n, 'pct_covered']:5.1f} % of {ont.at[n, 'pop2021']:,} within "
+             f"{ont.at[n, 'threshold_min']:g} min" for n in config.need_types]
+    return "coverage (Ontario):\n" + "\n".join(lines)
+
+
+def stage_maps(config: Config) -> str:
+    from gapmap.maps import write_maps
+    from gapmap.regions import census_divisions
+
+    p = StagePaths.of(config)
+    paths = write_maps(read_parquet(p.located), read_parquet(p.demand),  # type: ignore
+                       pd.read_csv(p.gaps), census_divisions(config), config)
+    return "maps: " + ", ".join(f"{x.name} ({x.stat().st_size / 1e6:.1f} MB)" for x in paths)
+
+
+def stage_report(config: Config) -> str:
+    from gapmap.demand import remote_communities
+    from gapmap.regions import census_divisions
+    from gapmap.report import write_reports
+
+    p = StagePaths.of(config)
+    path = write_reports(
+        services=read_parquet(p.located), demand=read_parquet(p.demand),  # type: ignore
+        coverage=pd.read_csv(p.coverage), gaps=pd.read_csv(p.gaps, dtype={"demand_id": str}),
+        cds=census_divisions(config), remote=remote_communities(config),
+        highways=read_geo(config.inputs.highways), config=config)
+    inputs = [p.located, p.demand, p.coverage, p.gaps, p.travel, *_reference_inputs(config)]
+    meta = provenance(config, inputs, stage="report")
+    meta["config"] = config.as_dict()
+    stages = {}
+    for stage in ("ingest", "geocode", "regions", "demand", "network", "travel", "gaps"):
+        f = config.outputs.interim_dir / f"{stage}.json"
+        if f.is_file():
+            import json
+
+            stages[stage] = json.loads(f.read_text())
+    meta["stages"] = stages
+    write_json(meta, p.metadata)
+    return f"report: {path} and {p.metadata}"
+
+
+STAGES = {
+    "ingest": stage_ingest, "geocode": stage_geocode, "regions": stage_regions,
+    "demand": stage_demand, "network": stage_network, "travel": stage_travel,
+    "gaps": stage_gaps, "maps": stage_maps, "report": stage_report,
+}
+
+
+def run_all(config: Config, *, echo: Any = print) -> None:
+    """Run every stage in order."""
+    for name, fn in STAGES.items():
+        echo(f"[{name}] " + fn(config))
+
+
+__all__ = ["STAGES", "StagePaths", "run_all", "gpd"]
