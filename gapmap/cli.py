@@ -31,17 +31,26 @@ _HELP = {
 }
 
 
+def _add_common(parser: argparse.ArgumentParser, *, suppress: bool) -> None:
+    """Shared options, accepted before or after the subcommand."""
+    default = argparse.SUPPRESS if suppress else None
+    parser.add_argument("--config", "-c", default=default if suppress else "configs/ontario.toml",
+                        help="run settings (TOML); default: configs/ontario.toml")
+    verbosity = parser.add_mutually_exclusive_group()
+    verbosity.add_argument("-v", "--verbose", action="store_true",
+                           default=default if suppress else False, help="show detail")
+    verbosity.add_argument("-q", "--quiet", action="store_true",
+                           default=default if suppress else False, help="show errors only")
+
+
 def build_parser() -> argparse.ArgumentParser:
     common = argparse.ArgumentParser(add_help=False)
-    common.add_argument("--config", "-c", default="configs/ontario.toml",
-                        help="run settings (TOML); default: %(default)s")
-    verbosity = common.add_mutually_exclusive_group()
-    verbosity.add_argument("-v", "--verbose", action="store_true", help="show detail")
-    verbosity.add_argument("-q", "--quiet", action="store_true", help="show errors only")
+    _add_common(common, suppress=True)
     parser = argparse.ArgumentParser(
         prog="gapmap", description="Map where the supports for survivors of human trafficking "
         "in Ontario are out of reach, by need.")
     parser.add_argument("--version", action="version", version=f"gapmap {__version__}")
+    _add_common(parser, suppress=False)
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
     for name, text in _HELP.items():
         sub.add_parser(name, parents=[common], help=text, description=text)

@@ -82,6 +82,26 @@ def _travel_colour(minutes: float) -> str:
     return "#a50026"
 
 
+def gap_layer(gaps: pd.DataFrame, points: gpd.GeoSeries, need: str) -> gpd.GeoDataFrame:
+    """Gap communities of one need as points with a radius (by population), a colour (by
+    travel time) and popup HTML whose listing text is already escaped."""
+    rows = []
+    for _, r in gaps.iterrows():
+        t = float(r["travel_min"])
+        when = f"{t:.0f} min" if np.isfinite(t) else str(r["access"]).replace("_", " ")
+        pop = int(r["pop2021"])
+        rows.append({
+            "radius": round(float(3 + np.sqrt(max(pop, 0)) / 15), 1),
+            "colour": _travel_colour(t),
+            "popup": f"<b>{_e(r['name'])}</b><br>pop. {pop:,}<br>{_e(label(need))}: "
+                     f"{_e(when)}<br>{_e(r['note'])}",
+        })
+    geom = points.loc[gaps["demand_id"].to_numpy()].to_numpy()
+    gdf = gpd.GeoDataFrame(rows, geometry=list(geom), crs=4326)
+    gdf["geometry"] = gdf.geometry.set_precision(1e-5)
+    return gdf
+
+
 def build_map(region: str | None, services: gpd.GeoDataFrame, demand: gpd.GeoDataFrame,
               gaps: pd.DataFrame, cds: gpd.GeoDataFrame, config: Config) -> folium.Map:
     """One map: all of Ontario (``region=None``) or one OPP region."""
@@ -124,27 +144,22 @@ def build_map(region: str | None, services: gpd.GeoDataFrame, demand: gpd.GeoDat
                 popup=folium.Popup(service_popup(r), max_width=320),
                 tooltip=_e(r["name"])).add_to(fg)
         fg.add_to(m)
-    dem_pts = dem.set_index("demand_id")
+    dem_pts = dem.set_index("demand_id").geometry
     for need in config.need_types:
-        g = gp[gp["need_type"] == need]
-        g = g[g["access"] != "no_all_season_road"]
+        g = gp[(gp["need_type"] == need) & (gp["access"] != "no_all_season_road")]
+        g = g[g["demand_id"].isin(dem_pts.index)]
         if not len(g):
             continue
-        fg = folium.FeatureGroup(name=f"Gaps: {label(need)} (> {config.coverage.threshold(need):g} "
-                                      "min)", show=False)
-        for _, r in g.iterrows():
-            pt = dem_pts.geometry.get(r["demand_id"])
-            if pt is None:
-                continue
-            t = r["travel_min"]
-            when = f"{t:.0f} min" if np.isfinite(t) else r["access"].replace("_", " ")
-            folium.CircleMarker(
-                [pt.y, pt.x], radius=float(3 + np.sqrt(max(r["pop2021"], 0)) / 15),
-                color=_travel_colour(t), fill=True, fill_opacity=0.6, weight=1,
-                popup=folium.Popup(f"<b>{_e(r['name'])}</b><br>pop. {r['pop2021']:,}<br>"
-                                   f"{_e(label(need))}: {_e(when)}<br>{_e(r['note'])}",
-                                   max_width=300)).add_to(fg)
-        fg.add_to(m)
+        layer = gap_layer(g, dem_pts, need)
+        name = f"Gaps: {label(need)} (> {config.coverage.threshold(need):g} min)"
+        folium.GeoJson(
+            layer, name=name, show=False,
+            marker=folium.CircleMarker(fill=True, fill_opacity=0.6, weight=1),
+            style_function=lambda f: {"radius": f["properties"]["radius"],
+                                      "color": f["properties"]["colour"],
+                                      "fillColor": f["properties"]["colour"]},
+            popup=folium.GeoJsonPopup(fields=["popup"], labels=False),
+        ).add_to(m)
     remote = dem[dem["access"] == "no_all_season_road"]
     if len(remote):
         fg = folium.FeatureGroup(name="No all-season road", show=True)

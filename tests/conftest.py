@@ -1,0 +1,75 @@
+"""Shared fixtures: configs over the shipped reference data, with small listings."""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+import pytest
+
+from gapmap.config import Config, load_config
+
+ROOT = Path(__file__).resolve().parents[1]
+DATA = Path(__file__).resolve().parent / "data"
+RAW = ROOT / "data" / "raw"
+
+
+def write_config(tmp_path: Path, listings: list[Path], *, hospitals: bool = False,
+                 extra: str = "") -> Path:
+    """A run config in ``tmp_path`` over the shipped reference data and the given listings.
+
+    Outputs go under ``tmp_path``; ``extra`` is appended TOML (e.g. a [coverage] table).
+    """
+    lst = ",\n    ".join(f'{{ path = "{p}" }}' for p in listings)
+    hosp = (f'hospitals = "{RAW}/ontario/healthcare_facilities_odhf_v1.1.csv"'
+            if hospitals else "")
+    text = f"""
+[run]
+name = "test"
+data_vintage = "test fixture"
+
+[inputs]
+listings = [
+    {lst}
+]
+{hosp}
+census_divisions = "{RAW}/ontario/census_divisions_2021_simplified.geojson"
+province = "{RAW}/ontario/province_outline_2021_simplified.geojson"
+opp_regions = "{RAW}/ontario/opp_region_by_census_division.csv"
+census_subdivisions = "{RAW}/ontario/census_subdivisions_2021.csv"
+census_tracts = "{RAW}/ontario/census_tracts_2021.csv"
+fsa_statcan = "{RAW}/ontario/fsa_centroids_statcan2011.csv"
+fsa_geonames = "{RAW}/ontario/fsa_centroids_geonames.csv"
+places_geonames = "{RAW}/ontario/places_geonames_cities500.csv"
+places_fpa = "{RAW}/gpl-3.0/places_fpa.csv"
+highways = "{RAW}/gpl-3.0/highways_kings_fpa.geojson"
+remote_communities = "{RAW}/ontario/remote_communities_curated.csv"
+
+[outputs]
+interim_dir = "{tmp_path}/interim"
+processed_dir = "{tmp_path}/processed"
+maps_dir = "{tmp_path}/maps"
+{extra}
+"""
+    path = tmp_path / "test.toml"
+    path.write_text(text, encoding="utf-8")
+    return path
+
+
+@pytest.fixture
+def small_listings(tmp_path: Path) -> Path:
+    """A copy of tests/data/listings_small.csv that a test may edit."""
+    dst = tmp_path / "listings_small.csv"
+    shutil.copy(DATA / "listings_small.csv", dst)
+    return dst
+
+
+@pytest.fixture
+def small_config(tmp_path: Path, small_listings: Path) -> Config:
+    return load_config(write_config(tmp_path, [small_listings]))
+
+
+@pytest.fixture(scope="session")
+def ontario_config() -> Config:
+    """The shipped province-wide config (reads data/raw only; tests never write its outputs)."""
+    return load_config(ROOT / "configs" / "ontario.toml")
