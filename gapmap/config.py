@@ -220,6 +220,10 @@ def config_from_dict(raw: dict[str, Any], *, base: Path, path: Path | None = Non
             raise ConfigError(f"{where}: coverage.thresholds_min names unknown need type {k!r}")
         per_need[k] = _number({k: v}, k, 0, f"{where} coverage.thresholds_min")
     bands = cov.get("catchment_bands_min", list(c.catchment_bands_min))
+    if not isinstance(bands, list) or not all(
+            isinstance(b, int | float) and not isinstance(b, bool) and b > 0 for b in bands):
+        raise ConfigError(f"{where}: coverage.catchment_bands_min must be a list of positive "
+                          f"numbers, got {bands!r}")
     coverage = CoverageSettings(
         default_threshold_min=_number(cov, "default_threshold_min", c.default_threshold_min,
                                       where),

@@ -186,10 +186,16 @@ class Gazetteer:
             if len(clusters) == 1:
                 return TownMatch(clusters[0][0])
             for geom, tol, label in hints:
-                fit = [c for c in clusters
-                       if shapely.distance(geom, shapely.Point(c[0].x, c[0].y)) <= tol]
+                dist = np.array([shapely.distance(geom, shapely.Point(c[0].x, c[0].y))
+                                 for c in clusters])
+                fit = np.nonzero(dist <= tol)[0]
                 if len(fit) == 1:
-                    return TownMatch(fit[0][0], note=f"chosen by {label}")
+                    return TownMatch(clusters[fit[0]][0], note=f"chosen by {label}")
+                # a regional (rural FSA) point: take the candidate clearly nearest to it
+                order = np.argsort(dist)
+                if label.startswith("rural") and dist[order[0]] * 2 < dist[order[1]]:
+                    return TownMatch(clusters[order[0]][0],
+                                     note=f"chosen by {label} (nearest of {len(clusters)})")
             return TownMatch(None, [c[0] for c in clusters],
                              note=f"ambiguous: {len(clusters)} places named {name!r} "
                                   f"in {_src} ({'; '.join(f'{c[0].lat:.3f},{c[0].lon:.3f}' for c in clusters)})")
@@ -233,7 +239,7 @@ def _hints(row: pd.Series, gaz: Gazetteer, regions_m: gpd.GeoDataFrame | None
         rural = row["postal_code"][1:2] == "0"
         tol = gaz.settings.disambiguate_within_km * 1000 if rural else 30_000.0
         hints.append((shapely.Point(*_TO_M.transform(fsa[1], fsa[0])), tol,
-                      f"postal code {row['postal_code']}"))
+                      f"{'rural ' if rural else ''}postal code {row['postal_code']}"))
     if regions_m is not None and row.get("listing_region"):
         sel = regions_m[regions_m["opp_region"] == row["listing_region"]]
         if len(sel):

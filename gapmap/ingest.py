@@ -222,6 +222,9 @@ def read_listings(path: Path, region: str | None = None) -> tuple[list[dict], li
                 for k in ("address", "postal_code", "lat", "lon"):
                     if original.get(k):
                         original[k] = WITHHELD
+                if field in ("address", "postal_code", "lat", "lon"):
+                    reason = f"invalid {field} (value withheld: confidential listing; see the " \
+                             "source file)"
             rejected.append({**original, "source": path.name, "source_row": str(line),
                              "field": field, "reason": reason})
             continue
@@ -314,7 +317,8 @@ def ingest(config: Config) -> IngestResult:
         for s in acc:
             where = f"{s['source']} line {s['source_row']}"
             if s["service_id"] in seen:
-                rej_row = {k: v for k, v in s.items() if k in SERVICE_COLUMNS}
+                rej_row = {("id" if k == "service_id" else k): v for k, v in s.items()
+                           if k in SERVICE_COLUMNS}
                 rejected.append({**rej_row, "field": "id",
                                  "reason": f"duplicate id {s['service_id']!r} "
                                            f"(first in {seen[s['service_id']]})"})

@@ -180,10 +180,6 @@ def test_ambiguous_name_resolved_by_postal_code_or_region(geo, town, hint, expec
     assert "chosen by" in out["geocode_note"]
 
 
-@pytest.mark.xfail(strict=True, reason="Gazetteer.town keeps a candidate only within "
-                   "disambiguate_within_km (150 km) of a rural FSA point; P0V's point lies "
-                   "378 km from Deer Lake First Nation (Haliburton's Deer Lake: 1,076 km), so "
-                   "its own postal code cannot tell them apart; the row lands at the P0V point")
 def test_remote_first_nation_resolved_by_its_own_rural_postal_code(geo):
     out = geo(city="Deer Lake", postal="P0V 1N0")  # Deer Lake First Nation's postal code
     assert out["ambiguous"] is False

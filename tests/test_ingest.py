@@ -86,9 +86,6 @@ def test_duplicate_id_is_rejected_on_its_second_appearance(bad):
     assert "ok-01" in dup["reason"] and "line 2" in dup["reason"]
 
 
-@pytest.mark.xfail(strict=True, reason="ingest() builds the duplicate-id rejected row from the "
-                   "normalised service (service_id, ...) instead of the original listing row, "
-                   "so the rejected table's original 'id' column is empty (NaN) for that row")
 def test_duplicate_rejected_row_keeps_its_original_id(bad):
     dup = bad.rejected[bad.rejected["source_row"] == "9"].iloc[0]
     assert dup["id"] == "ok-01"
@@ -111,8 +108,6 @@ def test_confidential_rejected_row_shows_no_location(bad):
     assert "withheld" in rej.iloc[0]["address"]
 
 
-@pytest.mark.xfail(strict=True, reason="_validate_listing_row puts the coordinates in the "
-                   "rejection reason (and the warning log) even for a confidential row")
 def test_confidential_row_with_swapped_coordinates_does_not_leak_them(tmp_path):
     path = tmp_path / "conf.csv"
     path.write_text("id,name,need_types,city,lat,lon,confidential,address\n"

@@ -172,8 +172,6 @@ def test_relative_paths_resolve_against_the_config_folder_not_the_cwd(tmp_path, 
     assert cfg.outputs.maps_dir == (cfg_dir / "maps").resolve()
 
 
-@pytest.mark.xfail(strict=True, reason="config_from_dict converts catchment_bands_min with "
-                   "a bare float(): a non-number raises a plain ValueError, not ConfigError")
 def test_non_numeric_catchment_band_is_a_config_error(tmp_path):
     path = write_config(tmp_path, [tmp_path / "x.csv"], extra="""
 [coverage]

@@ -1,0 +1,154 @@
+"""Travel times on small graphs whose answers are known, checked against networkx; gaps
+measures on hand-made cases."""
+
+from __future__ import annotations
+
+import geopandas as gpd
+import networkx as nx
+import numpy as np
+import pandas as pd
+import pytest
+import shapely
+
+from gapmap.config import NetworkSettings, load_config
+from gapmap.gaps import coverage_by_region, gap_communities
+from gapmap.network import RoadGraph, graph_from_lines, kings_highways_graph
+from gapmap.travel import TravelEngine, nearest_service_times
+
+from .conftest import DATA, write_config
+
+SETTINGS = NetworkSettings()
+
+
+def _line_graph(coords: list[tuple[float, float]], speed: float = 60.0) -> RoadGraph:
+    lines = gpd.GeoDataFrame({"cls": ["a"]}, geometry=[shapely.LineString(coords)], crs=4326)
+    return graph_from_lines(lines, class_column="cls", speed_kph={"a": speed},
+                            default_speed_kph=speed, node_snap_m=1.0)
+
+
+def _points(lonlats, **cols) -> gpd.GeoDataFrame:
+    return gpd.GeoDataFrame(cols, geometry=[shapely.Point(x, y) for x, y in lonlats], crs=4326)
+
+
+def test_csr_keeps_the_minimum_of_parallel_edges():
+    csr = TravelEngine._csr(np.array([0, 0, 1]), np.array([1, 1, 0]),
+                            np.array([50.0, 20.0, 7.0]), 2)
+    assert csr[0, 1] == 20.0 and csr[1, 0] == 7.0
+
+
+def test_times_match_networkx_on_the_kings_highways():
+    g = kings_highways_graph(DATA.parent.parent / "data/raw/gpl-3.0/highways_kings_fpa.geojson",
+                             SETTINGS)
+    engine = TravelEngine(g, SETTINGS)
+    nxg = nx.DiGraph()
+    for u, v, w in g.edges[["u", "v", "travel_s"]].itertuples(index=False):
+        if not nxg.has_edge(u, v) or nxg[u][v]["w"] > w:
+            nxg.add_edge(int(u), int(v), w=w)
+    rng = np.random.default_rng(1)
+    targets = rng.choice(g.n_nodes, 12, replace=False)
+    from gapmap.travel import Snap
+
+    snap = Snap(targets, np.zeros(12), np.zeros(12), np.zeros((12, 2)))
+    ours, which = engine.nearest_times(snap)
+    # to the nearest target = from it on the reversed graph
+    ref = nx.multi_source_dijkstra_path_length(nxg.reverse(), set(map(int, targets)),
+                                               weight="w")
+    reached = np.array([n in ref for n in range(g.n_nodes)])
+    assert np.isinf(ours[~reached]).all(), "unreachable nodes must be infinite, never 0"
+    expected = np.array([ref[n] for n in np.nonzero(reached)[0]])
+    assert np.allclose(ours[reached], expected, atol=0.01)
+    assert (which[~reached] == -1).all()
+
+
+def test_one_way_edges_are_respected():
+    # a -> b only: a service at b is reachable from a, a service at a is not from b
+    lines = gpd.GeoDataFrame({"cls": ["a"]},
+                             geometry=[shapely.LineString([(-80, 45), (-79.5, 45)])], crs=4326)
+    g = graph_from_lines(lines, class_column="cls", speed_kph={"a": 60}, default_speed_kph=60,
+                         node_snap_m=1.0, two_way=False)
+    engine = TravelEngine(g, SETTINGS)
+    demand = _points([(-80, 45), (-79.5, 45)], demand_id=["A", "B"], access=["road", "road"])
+    svc_at_b = _points([(-79.5, 45)], service_id=["sb"], need_types=["counselling"],
+                       geocode_precision=["exact"])
+    t = nearest_service_times(engine, demand, svc_at_b, ("counselling",)).set_index("demand_id")
+    length_km = 0.5 * 111.32 * np.cos(np.radians(45)) / 1.0  # ~39.4 km along the parallel
+    assert t.at["A", "travel_min"] == pytest.approx(length_km, rel=0.01)  # 60 km/h
+    svc_at_a = svc_at_b.assign(geometry=[shapely.Point(-80, 45)], service_id=["sa"])
+    t2 = nearest_service_times(engine, demand, svc_at_a, ("counselling",)).set_index("demand_id")
+    # B cannot drive to A; the two are 39 km apart, beyond the 25 km local-road limit
+    assert np.isnan(t2.at["B", "travel_min"]) and t2.at["B", "access"] == "unreachable"
+
+
+def test_disconnected_component_gives_no_time_and_local_roads_still_count():
+    lines = gpd.GeoDataFrame({"cls": ["a", "a"]}, geometry=[
+        shapely.LineString([(-80, 45), (-79.6, 45)]),
+        shapely.LineString([(-78, 45), (-77.6, 45)])], crs=4326)
+    g = graph_from_lines(lines, class_column="cls", speed_kph={"a": 80}, default_speed_kph=80,
+                         node_snap_m=1.0)
+    assert len(set(g.components())) == 2
+    engine = TravelEngine(g, SETTINGS)
+    demand = _points([(-79.6, 45.0), (-77.6, 45.0), (-77.62, 45.05)],
+                     demand_id=["west", "east", "east-village"], access=["road"] * 3)
+    svc = _points([(-80, 45)], service_id=["s"], need_types=["legal_support"],
+                  geocode_precision=["town"])
+    t = nearest_service_times(engine, demand, svc, ("legal_support",)).set_index("demand_id")
+    assert t.at["west", "travel_min"] == pytest.approx(0.4 * 78.7 / 80 * 60, rel=0.02)
+    assert t.at["east", "access"] == "unreachable" and np.isnan(t.at["east", "travel_min"])
+    # a service in the east village: the east point reaches it by local road (~6 km)
+    svc2 = pd.concat([svc, _points([(-77.62, 45.05)], service_id=["v"],
+                                   need_types=["legal_support"], geocode_precision=["town"])])
+    t2 = nearest_service_times(engine, demand, gpd.GeoDataFrame(svc2, crs=4326),
+                               ("legal_support",)).set_index("demand_id")
+    assert t2.at["east", "service_id"] == "v" and t2.at["east", "route"] == "local"
+    assert t2.at["east", "travel_min"] < 10
+
+
+def test_connector_limits_flag_estimates_and_beyond():
+    g = _line_graph([(-85, 46), (-84, 46)], speed=80)
+    engine = TravelEngine(g, SETTINGS)
+    # 0.45 deg north ~ 50 km off the road (estimate); 1.2 deg ~ 133 km (beyond)
+    demand = _points([(-84.5, 46.45), (-84.5, 47.2), (-85, 46.0)],
+                     demand_id=["far", "beyond", "on"], access=["road"] * 3)
+    svc = _points([(-84, 46)], service_id=["s"], need_types=["medical_care"],
+                  geocode_precision=["exact"])
+    t = nearest_service_times(engine, demand, svc, ("medical_care",)).set_index("demand_id")
+    assert t.at["far", "access"] == "estimate" and np.isfinite(t.at["far", "travel_min"])
+    assert t.at["beyond", "access"] == "beyond_road_network"
+    assert np.isnan(t.at["beyond", "travel_min"])
+    assert t.at["on", "access"] == "road"
+    # area-level services count for nothing
+    svc_area = svc.assign(geocode_precision=["area"])
+    t3 = nearest_service_times(engine, demand, svc_area, ("medical_care",))
+    assert (t3["access"] == "no_service").all() and t3["travel_min"].isna().all()
+
+
+def test_coverage_and_gap_ranking_by_hand(tmp_path):
+    cfg = load_config(write_config(tmp_path, [DATA / "listings_small.csv"],
+                                   extra="[coverage]\ndefault_threshold_min = 60\n"
+                                         "thresholds_min = { counselling = 30 }\n"))
+    demand = pd.DataFrame({
+        "demand_id": ["a", "b", "c", "d", "e"], "name": ["A", "B", "C", "D", "E"],
+        "kind": "subdivision", "pop2021": [1000, 500, 200, 0, 300],
+        "opp_region": ["West", "West", "West", "West", "North West"], "cd_name": "x",
+        "enumerated": [True, True, True, False, True], "air_hub": ["", "", "", "", "Sioux Lookout"],
+        "remote_community": ["", "", "", "", "Sandy Lake"]})
+    travel = pd.DataFrame({
+        "demand_id": ["a", "b", "c", "d", "e"], "need_type": "counselling",
+        "travel_min": [10.0, 45.0, np.nan, 5.0, np.nan], "service_id": ["s", "s", "", "s", ""],
+        "access": ["road", "estimate", "unreachable", "road", "no_all_season_road"],
+        "route": ""})
+    services = pd.DataFrame({"need_types": ["counselling"], "geocode_precision": ["town"],
+                             "opp_region": ["West"]})
+    cfg = type(cfg)(**{**cfg.__dict__, "need_types": ("counselling",)})
+    cov = coverage_by_region(travel, demand, services, cfg).set_index("opp_region")
+    assert cov.at["West", "threshold_min"] == 30
+    assert cov.at["West", "pop_covered"] == 1000  # b is 45 min > 30
+    assert cov.at["West", "pct_covered"] == pytest.approx(1000 / 1700 * 100, abs=0.1)
+    assert cov.at["West", "points_not_enumerated"] == 1
+    assert cov.at["North West", "pop_no_all_season_road"] == 300
+    assert cov.at["Ontario", "pop2021"] == 2000
+    gaps = gap_communities(travel, demand, cfg)
+    west = gaps[gaps["opp_region"] == "West"]
+    assert west["name"].tolist() == ["B", "C"] and west["rank"].tolist() == [1, 2]
+    assert "estimate" in west["note"].iloc[0]
+    assert "Sioux Lookout" in gaps[gaps["name"] == "E"]["note"].iloc[0]
