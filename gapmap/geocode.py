@@ -28,6 +28,7 @@ from __future__ import annotations
 import logging
 import re
 import unicodedata
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 import geopandas as gpd
@@ -167,8 +168,8 @@ class Gazetteer:
                 clusters.append([p])
         return clusters
 
-    def town(self, name: str, *, hints: list[tuple[shapely.Geometry, float, str]] = ()
-             ) -> TownMatch:  # type: ignore[assignment]
+    def town(self, name: str, *,
+             hints: Sequence[tuple[shapely.Geometry, float, str]] = ()) -> TownMatch:
         """Find a town by name. ``hints`` are (geometry in EPSG:3347, tolerance m, label).
 
         The first gazetteer that knows the name answers. Its candidates within
@@ -196,9 +197,10 @@ class Gazetteer:
                 if label.startswith("rural") and dist[order[0]] * 2 < dist[order[1]]:
                     return TownMatch(clusters[order[0]][0],
                                      note=f"chosen by {label} (nearest of {len(clusters)})")
+            where = "; ".join(f"{c[0].lat:.3f},{c[0].lon:.3f}" for c in clusters)
             return TownMatch(None, [c[0] for c in clusters],
                              note=f"ambiguous: {len(clusters)} places named {name!r} "
-                                  f"in {_src} ({'; '.join(f'{c[0].lat:.3f},{c[0].lon:.3f}' for c in clusters)})")
+                                  f"in {_src} ({where})")
         return TownMatch(None)
 
     def cd_of_point(self, lat: float, lon: float) -> str | None:
@@ -220,6 +222,7 @@ class Gazetteer:
         for part in parts:
             key = fold(re.sub(r"\b(region|regional|county|counties|district)\b", "", part,
                               flags=re.I))
+            cd: str | None
             if key in self.cd_names and (looks_like_area(part) or key in _CD_ALIASES
                                          or not self.town(part, hints=hints).place):
                 cd = self.cd_names[key]

@@ -13,8 +13,8 @@ the street address, postal code and exact point); the popup says "location withh
 from __future__ import annotations
 
 import html
-import re
 import logging
+import re
 from pathlib import Path
 
 import folium
@@ -118,7 +118,8 @@ def build_map(region: str | None, services: gpd.GeoDataFrame, demand: gpd.GeoDat
     title = f"gapmap: {region or 'Ontario'}"
     m = folium.Map(location=[(miny + maxy) / 2, (minx + maxx) / 2], zoom_start=6,
                    tiles="OpenStreetMap", control_scale=True)
-    m.get_root().header.add_child(folium.Element(f"<title>{_e(title)}</title>"))
+    m.get_root().header.add_child(  # type: ignore[attr-defined]
+        folium.Element(f"<title>{_e(title)}</title>"))
     m.fit_bounds([[miny, minx], [maxy, maxx]])
     outlines = cds_here[["CDUID", "CDNAME", "opp_region", "region_confidence", "geometry"]].copy()
     outlines["geometry"] = outlines.geometry.simplify(0.005)
@@ -186,7 +187,7 @@ def build_map(region: str | None, services: gpd.GeoDataFrame, demand: gpd.GeoDat
         f'road.<details><summary>{len(unplaced)} services listed without a point</summary>'
         f'<ul>{items}</ul></details><small>Data: {_e(config.data_vintage)}; config '
         f'{_e(config.name)} ({config.fingerprint()})</small></div>')
-    m.get_root().html.add_child(folium.Element(legend))
+    m.get_root().html.add_child(folium.Element(legend))  # type: ignore[attr-defined]
     folium.LayerControl(collapsed=True).add_to(m)
     return m
 

@@ -15,7 +15,8 @@ Parallel edges keep their minimum; unreachable means infinity, never 0.
 Output contract (DataFrame, one row per demand point and need type): ``demand_id``,
 ``need_type``, ``travel_min`` (NaN when there is no time), ``service_id`` (nearest),
 ``access`` (``road`` | ``estimate`` | ``beyond_road_network`` | ``no_all_season_road`` |
-``unreachable`` (no path on the graph) | ``no_service`` (none of that need is placed)), ``route`` (``network`` | ``local`` | ``""``).
+``unreachable`` (no path on the graph) | ``no_service`` (none of that need is placed)),
+``route`` (``network`` | ``local`` | ``""``).
 """
 
 from __future__ import annotations
