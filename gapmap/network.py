@@ -116,6 +116,54 @@ def graph_from_lines(lines: gpd.GeoDataFrame, *, class_column: str, speed_kph: d
     return g
 
 
+def join_fragments(graph: RoadGraph, settings: NetworkSettings) -> RoadGraph:
+    """Join each smaller connected component to the largest by a local-road connector.
+
+    Road files that lack the minor roads leave highway fragments (a bypass, a spur) unjoined,
+    and a community snapped to one would wrongly get no time. Each fragment gets a two-way
+    edge of class ``connector`` between its node nearest the main component and that
+    component: the straight line times ``connector_circuity`` at ``connector_speed_kph``,
+    the same rule as for every point's connector. A fragment farther than
+    ``beyond_network_km`` stays apart.
+    """
+    comp = graph.components()
+    sizes = np.bincount(comp)
+    if len(sizes) < 2:
+        return graph
+    main = int(np.argmax(sizes))
+    xy = gpd.GeoSeries(gpd.points_from_xy(graph.nodes["x"], graph.nodes["y"]),
+                       crs=4326).to_crs(3347)
+    xy_m = np.column_stack([xy.x.to_numpy(), xy.y.to_numpy()])
+    main_idx = np.nonzero(comp == main)[0]
+    tree = cKDTree(xy_m[main_idx])
+    new = []
+    for c in range(len(sizes)):
+        if c == main:
+            continue
+        members = np.nonzero(comp == c)[0]
+        d, j = tree.query(xy_m[members])
+        k = int(np.argmin(d))
+        if d[k] > settings.beyond_network_km * 1000:
+            continue
+        a, b = int(members[k]), int(main_idx[j[k]])
+        length = float(d[k]) * settings.connector_circuity
+        for u, v in ((a, b), (b, a)):
+            new.append({"u": u, "v": v, "length_m": length,
+                        "speed_kph": settings.connector_speed_kph,
+                        "road_class": "connector", "label": "local-road connector",
+                        "travel_s": length / (settings.connector_speed_kph / 3.6),
+                        "geometry": shapely.LineString(
+                            [graph.nodes.loc[u, ["x", "y"]].to_list(),
+                             graph.nodes.loc[v, ["x", "y"]].to_list()])})
+    if not new:
+        return graph
+    edges = pd.concat([graph.edges, gpd.GeoDataFrame(new, crs=4326)], ignore_index=True)
+    joined = RoadGraph(graph.nodes, gpd.GeoDataFrame(edges, crs=4326), graph.source)
+    log.info("joined %d road fragment(s) to the main network by local-road connectors "
+             "(%d components left)", len(new) // 2, len(set(joined.components())))
+    return joined
+
+
 def kings_highways_graph(path: Path, settings: NetworkSettings) -> RoadGraph:
     """The province-wide default: Ontario's King's Highways, two-way, speeds by category."""
     lines = read_geo(path)
@@ -124,7 +172,8 @@ def kings_highways_graph(path: Path, settings: NetworkSettings) -> RoadGraph:
     if unknown:
         log.warning("%s: road categories without a configured speed use %s km/h: %s", path,
                     settings.default_speed_kph, ", ".join(sorted(unknown)))
-    return graph_from_lines(lines, class_column="category", speed_kph=settings.speed_kph,
-                            default_speed_kph=settings.default_speed_kph,
-                            node_snap_m=settings.node_snap_m, label_column="label",
-                            source=f"King's Highways ({Path(path).name})")
+    graph = graph_from_lines(lines, class_column="category", speed_kph=settings.speed_kph,
+                             default_speed_kph=settings.default_speed_kph,
+                             node_snap_m=settings.node_snap_m, label_column="label",
+                             source=f"King's Highways ({Path(path).name})")
+    return join_fragments(graph, settings)

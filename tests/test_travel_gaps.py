@@ -152,3 +152,19 @@ def test_coverage_and_gap_ranking_by_hand(tmp_path):
     assert west["name"].tolist() == ["B", "C"] and west["rank"].tolist() == [1, 2]
     assert "estimate" in west["note"].iloc[0]
     assert "Sioux Lookout" in gaps[gaps["name"] == "E"]["note"].iloc[0]
+
+
+def test_highway_fragments_are_joined_by_connectors():
+    settings = NetworkSettings()
+    g = kings_highways_graph(DATA.parent.parent / "data/raw/gpl-3.0/highways_kings_fpa.geojson",
+                             settings)
+    assert len(set(g.components())) == 1
+    conn = g.edges[g.edges["road_class"] == "connector"]
+    assert 2 <= len(conn) <= 20 and (conn["speed_kph"] == settings.connector_speed_kph).all()
+    # Pembroke, a city of 14,000 on a highway fragment, must get a time to a hospital
+    engine = TravelEngine(g, settings)
+    demand = _points([(-77.11, 45.826)], demand_id=["pembroke"], access=["road"])
+    svc = _points([(-76.2, 44.23)], service_id=["kingston"], need_types=["medical_care"],
+                  geocode_precision=["exact"])
+    t = nearest_service_times(engine, demand, svc, ("medical_care",)).iloc[0]
+    assert t["access"] == "road" and 100 < t["travel_min"] < 300
