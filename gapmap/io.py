@@ -153,6 +153,15 @@ def file_sha256(path: str | Path) -> str:
     return h.hexdigest()
 
 
+def _display_path(path: str | Path) -> str:
+    """A path relative to the working folder when inside it, so metadata is portable."""
+    p = Path(path).resolve()
+    try:
+        return str(p.relative_to(Path.cwd().resolve()))
+    except ValueError:
+        return str(p)
+
+
 def provenance(config: Any, inputs: list[Path], *, stage: str) -> dict[str, Any]:
     """How an output was made: stage, package version, config and its hash, input hashes."""
     from gapmap import __version__
@@ -163,5 +172,5 @@ def provenance(config: Any, inputs: list[Path], *, stage: str) -> dict[str, Any]
         "config_file": str(config.path) if config.path else None,
         "config_fingerprint": config.fingerprint(),
         "data_vintage": config.data_vintage,
-        "inputs": {str(p): file_sha256(p) for p in inputs if Path(p).is_file()},
+        "inputs": {_display_path(p): file_sha256(p) for p in inputs if Path(p).is_file()},
     }
