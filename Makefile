@@ -20,7 +20,7 @@ REFERENCE := $(wildcard $(RAW)/ontario/*.csv $(RAW)/ontario/*.geojson $(RAW)/gpl
 HIGHWAYS := $(RAW)/gpl-3.0/highways_kings_fpa.geojson
 MAPS := maps/ontario.html $(foreach r,$(REGIONS),maps/$(r).html)
 
-.PHONY: help all install test lint typecheck check clean distclean run
+.PHONY: help all install test lint typecheck check clean distclean run ottawa
 
 help: ## list the targets
 	@grep -hE '^[a-zA-Z_-]+:.*## ' $(MAKEFILE_LIST) | \
@@ -72,6 +72,9 @@ all: $(MAPS) $(PROCESSED)/gapmap.gpkg ## run the whole pipeline on the shipped O
 run: | $(BIN)/gapmap ## rerun every stage, whatever changed
 	$(GAPMAP) run
 
+ottawa: | $(BIN)/gapmap ## run the City of Ottawa at street level (configs/ottawa.toml)
+	$(BIN)/gapmap --config configs/ottawa.toml run
+
 # -- checks ---------------------------------------------------------------------------
 test: $(BIN)/gapmap ## run the test suite
 	$(BIN)/python -m pytest -q
@@ -86,7 +89,7 @@ check: lint typecheck test ## lint, type-check and test
 
 clean: ## remove the rebuilt outputs (never data/raw)
 	rm -rf $(INTERIM)/*.parquet $(INTERIM)/*.json $(PROCESSED)/*.csv $(PROCESSED)/*.gpkg \
-	       $(PROCESSED)/*.json maps/*.html
+	       $(PROCESSED)/*.json maps/*.html $(INTERIM)/ottawa $(PROCESSED)/ottawa maps/ottawa
 
 distclean: clean ## also remove .venv
 	rm -rf $(VENV) *.egg-info

@@ -21,8 +21,10 @@ _HELP = {
               "rejected rows go to rejected_rows.csv",
     "geocode": "place every service offline (coordinates > urban FSA > town > rural FSA)",
     "regions": "give every service its census division and OPP region",
-    "demand": "build the population points (census tracts + subdivisions)",
-    "network": "build the road graph (King's Highways)",
+    "demand": "build the population points (census tracts + subdivisions, or a file of "
+              "areas such as dissemination blocks)",
+    "network": "build the road graph ([network] source: King's Highways, an OSM file, "
+               "a Road Network File or an osmnx download)",
     "travel": "drive time from every community to the nearest service of each need",
     "gaps": "coverage per OPP region and need; gap communities ranked by population",
     "maps": "write the HTML maps (Ontario and one per OPP region)",

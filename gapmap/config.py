@@ -10,7 +10,7 @@ from __future__ import annotations
 import hashlib
 import json
 import tomllib
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, fields
 from pathlib import Path
 from typing import Any
 
@@ -50,6 +50,42 @@ class Outputs:
     maps_dir: Path
 
 
+NETWORK_SOURCES = ("kings_highways", "osm_file", "rnf_file", "osmnx")
+"""Where the road graph comes from (``[network] source``)."""
+
+OSM_SPEED_KPH: dict[str, float] = {
+    # OSM ``highway`` classes that are driven, and their speed where no maxspeed is tagged.
+    # Ontario defaults: 400-series posted 100; the Highway Traffic Act's 80 outside built-up
+    # areas for roads that mostly run between towns; its 50 inside them for town streets;
+    # 60 for roads that are either; ramps slower than the roads they join.
+    "motorway": 100.0, "motorway_link": 60.0,
+    "trunk": 80.0, "trunk_link": 50.0,
+    "primary": 80.0, "primary_link": 50.0,
+    "secondary": 80.0, "secondary_link": 50.0,
+    "tertiary": 60.0, "tertiary_link": 50.0,
+    "unclassified": 60.0, "residential": 50.0, "living_street": 20.0, "road": 50.0,
+}
+OSM_ZONE_SPEED_KPH: dict[str, float] = {
+    # implicit maxspeed values such as "CA:urban", "CA:ON:rural", "FI:urban": the part after
+    # the last colon -> km/h (Highway Traffic Act defaults; "walk" is walking pace)
+    "urban": 50.0, "rural": 80.0, "motorway": 100.0, "living_street": 20.0, "walk": 7.0,
+}
+RNF_RANK_SPEED_KPH: dict[str, float] = {
+    # Statistics Canada Road Network File RANK: 1 (Trans-Canada) .. 5 (all other streets)
+    "1": 100.0, "2": 80.0, "3": 60.0, "4": 50.0, "5": 40.0,
+}
+RNF_CLASS_SPEED_KPH: dict[str, float] = {
+    # CLASS codes that override the RANK speed. 12: freeways and expressways (in Ottawa every
+    # segment is Hwy 417, 416, 7, 174 or a parkway), posted 100; 25: interchange ramps
+    # (unnamed segments beside the freeways).
+    "12": 100.0, "25": 50.0,
+}
+RNF_EXCLUDE_CLASSES: tuple[str, ...] = ("27",)
+"""RNF CLASS codes not driven: 27 is bus-only rapid transit (Ottawa's Transitway)."""
+
+FRAGMENT_RULES = ("auto", "join", "drop", "keep")
+
+
 @dataclass(frozen=True)
 class NetworkSettings:
     speed_kph: dict[str, float] = field(
@@ -61,6 +97,47 @@ class NetworkSettings:
     connector_speed_kph: float = 60.0
     estimate_beyond_km: float = 25.0
     beyond_network_km: float = 100.0
+    # where the graph comes from (see gapmap.network.load_graph)
+    source: str = "kings_highways"
+    path: Path | None = None
+    place: str | None = None
+    bbox: tuple[float, float, float, float] | None = None  # west, south, east, north
+    cache_dir: Path | None = None
+    fragments: str = "auto"
+    osm_speed_kph: dict[str, float] = field(default_factory=lambda: dict(OSM_SPEED_KPH))
+    osm_zone_speed_kph: dict[str, float] = field(
+        default_factory=lambda: dict(OSM_ZONE_SPEED_KPH))
+    rnf_rank_speed_kph: dict[str, float] = field(
+        default_factory=lambda: dict(RNF_RANK_SPEED_KPH))
+    rnf_class_speed_kph: dict[str, float] = field(
+        default_factory=lambda: dict(RNF_CLASS_SPEED_KPH))
+    rnf_exclude_classes: tuple[str, ...] = RNF_EXCLUDE_CLASSES
+
+    def fragment_rule(self) -> str:
+        """``join`` for the King's Highways, ``drop`` for full road networks, unless set."""
+        if self.fragments != "auto":
+            return self.fragments
+        return "join" if self.source == "kings_highways" else "drop"
+
+
+DEMAND_SOURCES = ("census", "file")
+
+
+@dataclass(frozen=True)
+class DemandSettings:
+    """Where people are: the census points (default) or a file of areas or points."""
+
+    source: str = "census"
+    path: Path | None = None
+    layer: str | None = None
+    id_column: str = ""
+    population_column: str = ""
+    name_column: str | None = None
+    kind: str = "area"
+    id_prefix: str = ""
+    cduid_column: str | None = None
+    cduid_from_id: bool = False
+    csduid_column: str | None = None
 
 
 @dataclass(frozen=True)
@@ -88,7 +165,9 @@ class Config:
     outputs: Outputs
     need_types: tuple[str, ...] = NEED_CODES
     opp_regions_in_scope: tuple[str, ...] = ()
+    census_divisions_in_scope: tuple[str, ...] = ()
     network: NetworkSettings = field(default_factory=NetworkSettings)
+    demand: DemandSettings = field(default_factory=DemandSettings)
     coverage: CoverageSettings = field(default_factory=CoverageSettings)
     geocode: GeocodeSettings = field(default_factory=GeocodeSettings)
     air_hubs: tuple[str, ...] = ("Sioux Lookout", "Thunder Bay", "Timmins")
@@ -206,6 +285,7 @@ def config_from_dict(raw: dict[str, Any], *, base: Path, path: Path | None = Non
         connector_speed_kph=_number(net, "connector_speed_kph", d.connector_speed_kph, where),
         estimate_beyond_km=_number(net, "estimate_beyond_km", d.estimate_beyond_km, where),
         beyond_network_km=_number(net, "beyond_network_km", d.beyond_network_km, where),
+        **_network_source(net, inputs, outputs, resolve, where),
     )
     if network.connector_circuity < 1:
         raise ConfigError(f"{where}: network.connector_circuity must be >= 1")
@@ -246,6 +326,11 @@ def config_from_dict(raw: dict[str, Any], *, base: Path, path: Path | None = Non
         raise ConfigError(f"{where}: maps.confidential must be 'town' or 'hide', got {conf!r}")
 
     scope = tuple(run.get("opp_regions", ()))
+    cd_scope = run.get("census_divisions", [])
+    if not isinstance(cd_scope, list) or not all(
+            isinstance(c, str) and c.isdigit() and len(c) == 4 for c in cd_scope):
+        raise ConfigError(f"{where}: run.census_divisions must be a list of 4-digit census "
+                          f"division codes such as \"3506\", got {cd_scope!r}")
     return Config(
         name=str(run.get("name", path.stem if path else "gapmap")),
         path=path,
@@ -253,11 +338,125 @@ def config_from_dict(raw: dict[str, Any], *, base: Path, path: Path | None = Non
         outputs=outputs,
         need_types=needs,
         opp_regions_in_scope=scope,
+        census_divisions_in_scope=tuple(cd_scope),
         network=network,
+        demand=_demand(_section(raw, "demand", where), resolve, where),
         coverage=coverage,
         geocode=geocode,
         air_hubs=tuple(_section(raw, "remote", where).get("air_hubs",
                                                          Config.air_hubs)),  # type: ignore[arg-type]
         confidential_display=conf,
         data_vintage=str(run.get("data_vintage", "")),
+    )
+
+
+def _speed_table(section: dict[str, Any], key: str, defaults: dict[str, float],
+                 where: str) -> dict[str, float]:
+    """A class -> km/h table: the defaults, updated by the file's entries (keys as text)."""
+    value = section.get(key, {})
+    if not isinstance(value, dict):
+        raise ConfigError(f"{where}: network.{key} must be a table of class = km/h, "
+                          f"got {value!r}")
+    table = dict(defaults)
+    for k, v in value.items():
+        table[str(k)] = _number({str(k): v}, str(k), 0, f"{where} network.{key}")
+    return table
+
+
+def _network_source(net: dict[str, Any], inputs: Inputs, outputs: Outputs,
+                    resolve: Any, where: str) -> dict[str, Any]:
+    """The [network] settings that say where the graph comes from, validated."""
+    known = {f.name for f in fields(NetworkSettings)}
+    unknown = set(net) - known
+    if unknown:
+        raise ConfigError(f"{where}: unknown key(s) in [network]: {', '.join(sorted(unknown))}")
+    source = net.get("source", "kings_highways")
+    if source not in NETWORK_SOURCES:
+        raise ConfigError(f"{where}: network.source must be one of "
+                          f"{', '.join(NETWORK_SOURCES)}, got {source!r}")
+    out: dict[str, Any] = {"source": source}
+    path = resolve(net["path"], "network.path") if "path" in net else None
+    if source == "kings_highways":
+        path = path or inputs.highways
+    elif source in ("osm_file", "rnf_file") and path is None:
+        raise ConfigError(f"{where}: network.source = {source!r} needs network.path, the "
+                          "road file to read")
+    if source == "osm_file" and path is not None and not path.name.lower().endswith(
+            (".osm", ".osm.pbf", ".pbf", ".osm.bz2", ".osm.gz", ".o5m")):
+        raise ConfigError(f"{where}: network.path {path.name!r} is not an OpenStreetMap file "
+                          "(.osm, .osm.pbf, .osm.bz2, .osm.gz, .o5m)")
+    out["path"] = path
+    place, bbox = net.get("place"), net.get("bbox")
+    if source == "osmnx":
+        if (place is None) == (bbox is None):
+            raise ConfigError(f"{where}: network.source = \"osmnx\" needs exactly one of "
+                              "network.place (a place name) or network.bbox "
+                              "([west, south, east, north] in degrees)")
+        if place is not None and (not isinstance(place, str) or not place.strip()):
+            raise ConfigError(f"{where}: network.place must be a place name, got {place!r}")
+        if bbox is not None:
+            ok = (isinstance(bbox, list) and len(bbox) == 4 and all(
+                isinstance(b, int | float) and not isinstance(b, bool) for b in bbox))
+            if not ok or not (-180 <= bbox[0] < bbox[2] <= 180 and -90 <= bbox[1] < bbox[3] <= 90):
+                raise ConfigError(f"{where}: network.bbox must be [west, south, east, north] "
+                                  f"in degrees with west < east and south < north, got {bbox!r}")
+            out["bbox"] = tuple(float(b) for b in bbox)
+        elif isinstance(place, str):
+            out["place"] = place.strip()
+    elif place is not None or bbox is not None:
+        raise ConfigError(f"{where}: network.place and network.bbox are for "
+                          f"source = \"osmnx\", not {source!r}")
+    out["cache_dir"] = (resolve(net["cache_dir"], "network.cache_dir") if "cache_dir" in net
+                        else outputs.interim_dir)
+    fragments = net.get("fragments", "auto")
+    if fragments not in FRAGMENT_RULES:
+        raise ConfigError(f"{where}: network.fragments must be one of "
+                          f"{', '.join(FRAGMENT_RULES)}, got {fragments!r}")
+    out["fragments"] = fragments
+    out["osm_speed_kph"] = _speed_table(net, "osm_speed_kph", OSM_SPEED_KPH, where)
+    out["osm_zone_speed_kph"] = _speed_table(net, "osm_zone_speed_kph", OSM_ZONE_SPEED_KPH,
+                                             where)
+    out["rnf_rank_speed_kph"] = _speed_table(net, "rnf_rank_speed_kph", RNF_RANK_SPEED_KPH,
+                                             where)
+    out["rnf_class_speed_kph"] = _speed_table(net, "rnf_class_speed_kph",
+                                              RNF_CLASS_SPEED_KPH, where)
+    excl = net.get("rnf_exclude_classes", list(RNF_EXCLUDE_CLASSES))
+    if not isinstance(excl, list) or not all(isinstance(c, str | int) for c in excl):
+        raise ConfigError(f"{where}: network.rnf_exclude_classes must be a list of CLASS "
+                          f"codes, got {excl!r}")
+    out["rnf_exclude_classes"] = tuple(str(c) for c in excl)
+    return out
+
+
+def _demand(dem: dict[str, Any], resolve: Any, where: str) -> DemandSettings:
+    """[demand]: ``source = "census"`` (default) or ``"file"`` with its columns."""
+    known = {f.name for f in fields(DemandSettings)}
+    unknown = set(dem) - known
+    if unknown:
+        raise ConfigError(f"{where}: unknown key(s) in [demand]: {', '.join(sorted(unknown))}")
+    source = dem.get("source", "census")
+    if source not in DEMAND_SOURCES:
+        raise ConfigError(f"{where}: demand.source must be one of {', '.join(DEMAND_SOURCES)}, "
+                          f"got {source!r}")
+    if source == "census":
+        extra = set(dem) - {"source"}
+        if extra:
+            raise ConfigError(f"{where}: demand.{sorted(extra)[0]} is for source = \"file\"")
+        return DemandSettings()
+    for key in ("path", "id_column", "population_column"):
+        if not dem.get(key):
+            raise ConfigError(f"{where}: demand.source = \"file\" needs demand.{key}")
+    text_keys = ("layer", "id_column", "population_column", "name_column", "kind", "id_prefix",
+                 "cduid_column", "csduid_column")
+    for key in text_keys:
+        if key in dem and not isinstance(dem[key], str):
+            raise ConfigError(f"{where}: demand.{key} must be text, got {dem[key]!r}")
+    if not isinstance(dem.get("cduid_from_id", False), bool):
+        raise ConfigError(f"{where}: demand.cduid_from_id must be true or false")
+    return DemandSettings(
+        source=source, path=resolve(dem["path"], "demand.path"), layer=dem.get("layer"),
+        id_column=dem["id_column"], population_column=dem["population_column"],
+        name_column=dem.get("name_column"), kind=dem.get("kind", "area"),
+        id_prefix=dem.get("id_prefix", ""), cduid_column=dem.get("cduid_column"),
+        cduid_from_id=dem.get("cduid_from_id", False), csduid_column=dem.get("csduid_column"),
     )

@@ -1,15 +1,24 @@
 """Demand: where people are, as population points.
 
-Ontario's 2,533 census tracts (the 19 tracted metro areas, which they cover completely) plus
-the 450 census subdivisions outside those metro areas: 2,983 points whose 2021 population
-sums exactly to Ontario's 14,223,942.
+``[demand] source = "census"`` (the default): Ontario's 2,533 census tracts (the 19 tracted
+metro areas, which they cover completely) plus the 450 census subdivisions outside those
+metro areas: 2,983 points whose 2021 population sums exactly to Ontario's 14,223,942.
+
+``[demand] source = "file"``: any file of areas or points with an id and a population column
+(e.g. Statistics Canada's dissemination blocks): one point per row, a polygon's
+representative point (always inside it). ``cduid`` comes from ``cduid_column``, or from the
+first four characters of the id (``cduid_from_id``: Statistics Canada's geographic ids start
+with the province and census division), else from the census-division polygons in the
+regions stage; ``csduid`` from ``csduid_column`` (then the remote-community flags apply).
+A population of 0 is taken as counted (an empty block), so ``enumerated`` is True.
 
 Output contract (GeoDataFrame, EPSG:4326, one row per point):
 
 ==================  =======================================================================
-demand_id           ``ct-<ctuid>`` or ``csd-<csduid>``
+demand_id           ``ct-<ctuid>`` or ``csd-<csduid>`` (file: ``id_prefix`` + the id)
 name                "Toronto CT 0001.00" for a tract, the municipality or reserve name otherwise
-kind                ``tract`` | ``subdivision``
+                    (file: ``name_column``, else "<kind> <id>")
+kind                ``tract`` | ``subdivision`` (file: ``kind``)
 csduid, cduid       census subdivision (subdivisions only) and census division codes
 cma_name            metro area of a tract
 pop2021             2021 census population
@@ -30,7 +39,7 @@ import numpy as np
 import pandas as pd
 
 from gapmap.config import Config
-from gapmap.errors import SchemaError
+from gapmap.errors import InputFileError, SchemaError
 from gapmap.io import read_table, require_columns, require_unique
 
 log = logging.getLogger(__name__)
@@ -77,6 +86,8 @@ def remote_communities(config: Config) -> gpd.GeoDataFrame:
 
 def build_demand(config: Config) -> gpd.GeoDataFrame:
     """Build the demand points; see the module docstring for the columns."""
+    if config.demand.source == "file":
+        return demand_from_file(config)
     ct_path, csd_path = config.inputs.census_tracts, config.inputs.census_subdivisions
     ct = read_table(ct_path)
     require_columns(ct, ["ctuid", "cma_code", "cma_name", "cduid", "pop2021", "lat", "lon"],
@@ -124,3 +135,72 @@ def build_demand(config: Config) -> gpd.GeoDataFrame:
              len(subs), f"{total:,}", int((~gdf['enumerated']).sum()),
              int((gdf['access'] == 'no_all_season_road').sum()))
     return gdf
+
+
+DEMAND_COLUMNS = ["demand_id", "name", "kind", "csduid", "cduid", "cma_name", "pop2021",
+                  "is_reserve", "enumerated", "access", "remote_community", "air_hub",
+                  "geometry"]
+
+
+def demand_from_file(config: Config) -> gpd.GeoDataFrame:
+    """Demand points from a file of areas or points (``[demand] source = "file"``)."""
+    s = config.demand
+    path = s.path
+    if path is None or not path.is_file():
+        raise InputFileError(f"demand file not found: {path}")
+    try:
+        gdf = gpd.read_file(path, layer=s.layer)
+    except Exception as exc:
+        raise SchemaError(f"{path}: cannot be read as a vector file: {exc}") from exc
+    where = str(path)
+    if gdf.crs is None:
+        raise SchemaError(f"{where}: has no CRS")
+    cols = [s.id_column, s.population_column]
+    cols += [c for c in (s.name_column, s.cduid_column, s.csduid_column) if c]
+    require_columns(gdf, cols, where)
+    ids = gdf[s.id_column].astype(str).str.strip()
+    if (ids == "").any():
+        raise SchemaError(f"{where}: row {int(np.argmax(ids == ''))}, field {s.id_column}: "
+                          "blank id")
+    gdf[s.id_column] = ids
+    require_unique(gdf, s.id_column, where)
+    pop = pd.to_numeric(gdf[s.population_column], errors="coerce")
+    bad = pop.isna() | (pop < 0)
+    if bad.any():
+        i = int(np.argmax(bad.to_numpy()))
+        raise SchemaError(f"{where}: {s.id_column} {ids.iloc[i]}, field "
+                          f"{s.population_column}: not a population "
+                          f"({gdf[s.population_column].iloc[i]!r})")
+    empty = gdf.geometry.isna() | gdf.geometry.is_empty
+    if empty.any():
+        raise SchemaError(f"{where}: {s.id_column} {ids[empty].iloc[0]} has no geometry")
+    # a point inside each area, taken in the file's own CRS
+    points = gdf.geometry.representative_point().to_crs(4326)
+    if s.cduid_column:
+        cduid = gdf[s.cduid_column].astype(str).str.strip()
+    elif s.cduid_from_id:
+        cduid = ids.str[:4]
+    else:
+        cduid = pd.Series("", index=gdf.index)
+    csduid = (gdf[s.csduid_column].astype(str).str.strip() if s.csduid_column
+              else pd.Series("", index=gdf.index))
+    names = (gdf[s.name_column].astype(str) if s.name_column
+             else s.kind.replace("_", " ") + " " + ids)
+    df = pd.DataFrame({
+        "demand_id": s.id_prefix + ids, "name": names, "kind": s.kind,
+        "csduid": csduid, "cduid": cduid, "cma_name": "",
+        "pop2021": np.round(pop).astype("int64"), "is_reserve": False, "enumerated": True,
+        "access": "road", "remote_community": "", "air_hub": "",
+    })
+    if s.csduid_column:
+        remote = remote_communities(config)
+        by_csd = {c: r for _, r in remote.iterrows() for c in r["csduids"]}
+        hit = df["csduid"].isin(by_csd)
+        df.loc[hit, "access"] = "no_all_season_road"
+        df.loc[hit, "remote_community"] = [by_csd[c]["community"] for c in df.loc[hit, "csduid"]]
+        df.loc[hit, "air_hub"] = [by_csd[c]["air_hub"] for c in df.loc[hit, "csduid"]]
+    out = gpd.GeoDataFrame(df, geometry=points.to_numpy(), crs=4326)
+    log.info("demand: %d %s points from %s, population %s; %d with population 0", len(out),
+             s.kind, path.name, f"{int(out['pop2021'].sum()):,}",
+             int((out["pop2021"] == 0).sum()))
+    return out[DEMAND_COLUMNS]

@@ -100,11 +100,12 @@ def stage_geocode(config: Config) -> str:
 
 
 def stage_regions(config: Config) -> str:
-    from gapmap.regions import assign_regions
+    from gapmap.regions import assign_regions, within_scope
     from gapmap.report import write_service_tables
 
     p = StagePaths.of(config)
     located = assign_regions(read_parquet(p.geocoded), config)  # type: ignore[arg-type]
+    located = within_scope(located, config, area_level=True)
     write_parquet(located, p.located)
     write_service_tables(located, config)
     counts = located["region_method"].value_counts().to_dict()
@@ -114,13 +115,16 @@ def stage_regions(config: Config) -> str:
 
 def stage_demand(config: Config) -> str:
     from gapmap.demand import build_demand
-    from gapmap.regions import assign_regions
+    from gapmap.regions import assign_regions, within_scope
 
     p = StagePaths.of(config)
-    demand = assign_regions(build_demand(config), config)
+    demand = within_scope(assign_regions(build_demand(config), config), config)
     write_parquet(demand, p.demand)
     total = int(demand["pop2021"].sum())
-    _record(config, "demand", _reference_inputs(config), points=len(demand), pop2021=total,
+    inputs = _reference_inputs(config)
+    if config.demand.path is not None:
+        inputs.append(config.demand.path)
+    _record(config, "demand", inputs, points=len(demand), pop2021=total,
             not_enumerated=int((~demand["enumerated"]).sum()),
             no_all_season_road=int((demand["access"] == "no_all_season_road").sum()))
     return (f"demand: {len(demand)} points, population {total:,}; "
@@ -130,16 +134,18 @@ def stage_demand(config: Config) -> str:
 
 
 def stage_network(config: Config) -> str:
-    from gapmap.network import kings_highways_graph
+    from gapmap.network import load_graph, osmnx_cache_path
 
     p = StagePaths.of(config)
-    graph = kings_highways_graph(config.inputs.highways, config.network)
+    graph = load_graph(config.network)
     graph.save(p.nodes, p.edges)
     ncomp = len(set(graph.components()))
-    _record(config, "network", [config.inputs.highways], nodes=graph.n_nodes,
-            edges=len(graph.edges), components=ncomp)
-    return (f"network: {graph.n_nodes} nodes, {len(graph.edges)} directed edges, "
-            f"{ncomp} components")
+    src = (osmnx_cache_path(config.network) if config.network.source == "osmnx"
+           else config.network.path)
+    _record(config, "network", [src] if src is not None else [], source=graph.source,
+            nodes=graph.n_nodes, edges=len(graph.edges), components=ncomp)
+    return (f"network: {graph.source}: {graph.n_nodes} nodes, {len(graph.edges)} directed "
+            f"edges, {ncomp} components")
 
 
 def stage_travel(config: Config) -> str:
@@ -173,29 +179,38 @@ def stage_gaps(config: Config) -> str:
     ont = cov[cov["opp_region"] == "Ontario"].set_index("need_type")
     lines = [f"  {n:<24} {ont.at[n, 'pct_covered']:5.1f} % of {ont.at[n, 'pop2021']:,} within "
              f"{ont.at[n, 'threshold_min']:g} min" for n in config.need_types]
-    return "coverage (Ontario):\n" + "\n".join(lines)
+    scope = ", ".join(config.census_divisions_in_scope)
+    where = f"{config.name}: census division(s) {scope}" if scope else "Ontario"
+    return f"coverage ({where}):\n" + "\n".join(lines)
+
+
+def _census_divisions_in_scope(config: Config) -> gpd.GeoDataFrame:
+    from gapmap.regions import census_divisions
+
+    cds = census_divisions(config)
+    if config.census_divisions_in_scope:
+        cds = cds[cds["CDUID"].isin(config.census_divisions_in_scope)]
+    return cds
 
 
 def stage_maps(config: Config) -> str:
     from gapmap.maps import write_maps
-    from gapmap.regions import census_divisions
 
     p = StagePaths.of(config)
     paths = write_maps(read_parquet(p.located), read_parquet(p.demand),  # type: ignore
-                       pd.read_csv(p.gaps), census_divisions(config), config)
+                       pd.read_csv(p.gaps), _census_divisions_in_scope(config), config)
     return "maps: " + ", ".join(f"{x.name} ({x.stat().st_size / 1e6:.1f} MB)" for x in paths)
 
 
 def stage_report(config: Config) -> str:
     from gapmap.demand import remote_communities
-    from gapmap.regions import census_divisions
     from gapmap.report import write_reports
 
     p = StagePaths.of(config)
     path = write_reports(
         services=read_parquet(p.located), demand=read_parquet(p.demand),  # type: ignore
         coverage=pd.read_csv(p.coverage), gaps=pd.read_csv(p.gaps, dtype={"demand_id": str}),
-        cds=census_divisions(config), remote=remote_communities(config),
+        cds=_census_divisions_in_scope(config), remote=remote_communities(config),
         highways=read_geo(config.inputs.highways), config=config)
     inputs = [p.located, p.demand, p.coverage, p.gaps, p.travel, *_reference_inputs(config)]
     meta = provenance(config, inputs, stage="report")

@@ -21,7 +21,7 @@ import geopandas as gpd
 import pandas as pd
 
 from gapmap.config import Config
-from gapmap.errors import SchemaError
+from gapmap.errors import ConfigError, SchemaError
 from gapmap.io import read_geo, read_table, require_columns
 
 log = logging.getLogger(__name__)
@@ -131,6 +131,32 @@ def assign_regions(gdf: gpd.GeoDataFrame, config: Config) -> gpd.GeoDataFrame:
     return out
 
 
+def within_scope(gdf: gpd.GeoDataFrame, config: Config, *,
+                 area_level: bool = False) -> gpd.GeoDataFrame:
+    """The rows in the census divisions of ``run.census_divisions`` (all rows if it is empty).
+
+    Rows need the region columns (:func:`assign_regions`). A row is in scope when its
+    ``cduid`` is; with ``area_level``, also a service without a point whose area names one of
+    those divisions, or a province-wide one (``opp_region`` ``all``).
+    """
+    scope = set(config.census_divisions_in_scope)
+    if not scope:
+        return gdf
+    unknown = scope - set(census_divisions(config)["CDUID"])
+    if unknown:
+        raise ConfigError(f"{config.path}: run.census_divisions names unknown census "
+                          f"division(s) {', '.join(sorted(unknown))}")
+    keep = gdf["cduid"].fillna("").astype(str).isin(scope)
+    if area_level:
+        if "area_cduids" in gdf.columns:
+            named = gdf["area_cduids"].fillna("").astype(str).str.split(";")
+            keep |= named.map(lambda cds: bool(scope.intersection(cds))).astype(bool)
+        keep |= gdf["opp_region"].fillna("").astype(str).eq("all")
+    log.info("scope: %d of %d rows in census division(s) %s", int(keep.sum()), len(gdf),
+             ", ".join(sorted(scope)))
+    return gdf[keep.to_numpy()].reset_index(drop=True)
+
+
 def serves_region(opp_region_field: pd.Series, region: str) -> pd.Series:
     """True where a row's ``opp_region`` (possibly ``;``-joined or ``all``) covers ``region``."""
     parts = opp_region_field.fillna("").astype(str).str.split(";")
@@ -138,4 +164,4 @@ def serves_region(opp_region_field: pd.Series, region: str) -> pd.Series:
 
 
 __all__ = ["OPP_REGIONS", "assign_regions", "census_divisions", "opp_region_polygons",
-           "serves_region", "slug"]
+           "serves_region", "slug", "within_scope"]
