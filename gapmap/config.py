@@ -111,7 +111,7 @@ class GeocodeSettings:
     postal_codes: Path | None = None
     check_town_km: float = 30.0
     check_fsa_km: float = 25.0
-    check_rural_fsa_km: float = 200.0
+    check_rural_fsa_km: float = 400.0
     nominatim: NominatimSettings = field(default_factory=NominatimSettings)
 
 
