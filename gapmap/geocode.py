@@ -238,16 +238,6 @@ class Gazetteer:
         fsa = (postal_code or "")[:3].upper()
         return self.fsa.get(fsa)
 
-    @cached_property
-    def postal_table(self) -> dict[str, tuple[float, float]]:
-        """The analyst's full postal-code table (``geocode.postal_codes``), or empty."""
-        path = self.settings.postal_codes
-        return read_postal_codes(path) if path is not None else {}
-
-    def postal_point(self, postal_code: str) -> tuple[float, float] | None:
-        code = postal_code or ""
-        return self.postal_table.get(code) if len(code) == 7 else None
-
     # -- host sites -----------------------------------------------------------------------
     @cached_property
     def odhf_hospital_rows(self) -> frozenset[str]:
@@ -264,7 +254,12 @@ class Gazetteer:
         if re.search(r"\bhost\b", text, re.I):
             return True
         m = _ODHF_ROW.search(text)
-        return bool(m and m.group(1) in self.odhf_hospital_rows)
+        if not m:
+            return False
+        # the ODHF row it names is a hospital (from the ODHF file, or from the name given)
+        named = text[m.end():].split(")")[0]
+        return (m.group(1) in self.odhf_hospital_rows
+                or bool(re.search(r"hospital|health sciences", named, re.I)))
 
     # -- places ---------------------------------------------------------------------------
     def in_ontario(self, lat: float, lon: float) -> bool:
@@ -395,10 +390,11 @@ def _text(row: pd.Series, key: str) -> str:
     return "" if v is None or (isinstance(v, float) and np.isnan(v)) else str(v)
 
 
-def _hints(row: pd.Series, gaz: Gazetteer, regions_m: gpd.GeoDataFrame | None) -> list[Hint]:
+def _hints(row: pd.Series, gaz: Gazetteer, regions_m: gpd.GeoDataFrame | None,
+           postal_codes: dict[str, tuple[float, float]] | None = None) -> list[Hint]:
     hints: list[Hint] = []
     postal = _text(row, "postal_code")
-    full = gaz.postal_point(postal)
+    full = (postal_codes or {}).get(postal)
     if full:
         hints.append((shapely.Point(*_TO_M.transform(full[1], full[0])), 30_000.0,
                       f"postal code {postal}"))
@@ -449,20 +445,27 @@ class GeocodeChain:
     Parameters
     ----------
     gazetteer
-        The offline look-ups; its ``settings`` give the order and the check tolerances.
+        The offline look-ups.
+    settings
+        The order and the check tolerances; by default the gazetteer's.
     regions_m
         OPP region polygons in EPSG:3347 (hints for repeated names), or None.
     overrides
         The analyst's overrides, or None.
     nominatim
         A :class:`~gapmap.geocoders.NominatimClient`, or None (no civic-address look-ups).
+    postal_codes
+        A full postal-code table (``{"K1A 0A6": (lat, lon)}``), or None.
     """
 
-    def __init__(self, gazetteer: Gazetteer, *, regions_m: gpd.GeoDataFrame | None = None,
+    def __init__(self, gazetteer: Gazetteer, *, settings: GeocodeSettings | None = None,
+                 regions_m: gpd.GeoDataFrame | None = None,
                  overrides: Overrides | None = None,
-                 nominatim: NominatimClient | None = None) -> None:
+                 nominatim: NominatimClient | None = None,
+                 postal_codes: dict[str, tuple[float, float]] | None = None) -> None:
         self.gaz = gazetteer
-        self.settings = gazetteer.settings
+        self.settings = settings or gazetteer.settings
+        self.postal_codes = postal_codes or {}
         self.regions_m = regions_m
         self.overrides = overrides
         self.nominatim = nominatim
@@ -523,7 +526,7 @@ class GeocodeChain:
 
     def _postal(self, st: _State) -> _Placed | None:
         postal = _text(st.row, "postal_code")
-        full = self.gaz.postal_point(postal)
+        full = self.postal_codes.get(postal)
         if full:
             return _Placed(full[0], full[1], "postal", f"postal-code table {postal}")
         fsa = self.gaz.fsa_point(postal)
@@ -535,7 +538,7 @@ class GeocodeChain:
         name = _text(st.row, "place_name")
         if not name:
             return None
-        m = self.gaz.town(name, hints=_hints(st.row, self.gaz, self.regions_m))
+        m = self.gaz.town(name, hints=_hints(st.row, self.gaz, self.regions_m, self.postal_codes))
         if m.place:
             return _Placed(m.place.lat, m.place.lon, "town", m.place.source, m.place.name,
                            note=m.note)
@@ -573,8 +576,8 @@ class GeocodeChain:
                 if st.place_kind in ("area", "several") and st.area_name:
                     row2 = row.copy()
                     row2["area_name"] = st.area_name
-                    cds = self.gaz.area_cduids(st.area_name, _hints(row2, self.gaz,
-                                                                    self.regions_m))
+                    cds = self.gaz.area_cduids(st.area_name, _hints(
+                        row2, self.gaz, self.regions_m, self.postal_codes))
                     out.update(geocode_precision="area", area_cduids=";".join(cds),
                                geocode_source="area named in listing")
                     st.notes.append(f"names an area ({st.area_name}): listed, but counts "
@@ -625,7 +628,7 @@ class GeocodeChain:
         checked: list[str] = []
         postal = _text(row, "postal_code")
         if postal and by not in ("postal", "rural_fsa"):
-            full = gaz.postal_point(postal)
+            full = self.postal_codes.get(postal)
             fsa = postal[:3]
             pts = [(full[0], full[1], "postal-code table")] if full else gaz.fsa_all.get(fsa, [])
             if pts:
@@ -666,7 +669,9 @@ def geocode_row(row: pd.Series, gaz: Gazetteer, regions_m: gpd.GeoDataFrame | No
 def geocode_services(services: pd.DataFrame, config: Config,
                      gazetteer: Gazetteer | None = None, *,
                      nominatim: NominatimClient | None = None,
-                     overrides: Overrides | None = None) -> gpd.GeoDataFrame:
+                     overrides: Overrides | None = None,
+                     postal_codes: dict[str, tuple[float, float]] | None = None
+                     ) -> gpd.GeoDataFrame:
     """Geocode every service; see the module docstring for the output contract.
 
     Confidential listings arrive without address, postal code or point (ingest withholds
@@ -679,6 +684,8 @@ def geocode_services(services: pd.DataFrame, config: Config,
         ``[geocode.nominatim]`` when its mode is not ``"off"``.
     overrides
         Overrides to use; by default read from ``geocode.overrides`` when set.
+    postal_codes
+        A full postal-code table; by default read from ``geocode.postal_codes`` when set.
     """
     from gapmap.regions import opp_region_polygons
 
@@ -686,12 +693,15 @@ def geocode_services(services: pd.DataFrame, config: Config,
     settings = config.geocode
     if overrides is None and settings.overrides is not None and "override" in settings.order:
         overrides = read_overrides(settings.overrides, gaz.in_ontario)
+    if postal_codes is None and settings.postal_codes is not None:
+        postal_codes = read_postal_codes(settings.postal_codes)
     own_client = nominatim is None and settings.nominatim.mode != "off" \
         and "nominatim" in settings.order
     if own_client:
         nominatim = NominatimClient(settings.nominatim)
     regions_m = opp_region_polygons(config).to_crs(3347)
-    chain = GeocodeChain(gaz, regions_m=regions_m, overrides=overrides, nominatim=nominatim)
+    chain = GeocodeChain(gaz, settings=settings, regions_m=regions_m, overrides=overrides,
+                         nominatim=nominatim, postal_codes=postal_codes)
     try:
         rows = [chain.place(r) for _, r in services.iterrows()]
     finally:
@@ -718,7 +728,7 @@ def geocode_services(services: pd.DataFrame, config: Config,
 # -- the report ----------------------------------------------------------------------------
 
 ISSUES: tuple[str, ...] = ("failed", "ambiguous", "disagrees", "listed_point_rejected",
-                           "address_not_found", "rural_fsa", "area")
+                           "address_not_geocoded", "rural_fsa", "area")
 """Why a row is in the geocode report, most urgent first."""
 
 
@@ -733,9 +743,9 @@ def _issues(r: pd.Series) -> list[str]:
         found.append("disagrees")
     if "outside Ontario: ignored" in note:
         found.append("listed_point_rejected")
-    if re.search(r"Nominatim (failed|found no match|matched|answer)", note) \
-            and r["geocode_precision"] not in ("exact", "street"):
-        found.append("address_not_found")
+    if re.search(r"Nominatim (failed|found no match|matched|answer|not asked)|not in the "
+                 r"cache", note) and r["geocode_precision"] not in ("exact", "street"):
+        found.append("address_not_geocoded")
     if r["geocode_precision"] == "rural_fsa":
         found.append("rural_fsa")
     if r["geocode_precision"] == "area":

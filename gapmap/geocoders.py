@@ -297,9 +297,12 @@ class QueryCache:
 
 
 class Throttle:
-    """At most one call per ``min_interval_s``: :meth:`wait` sleeps until the next is due.
+    """At most one request per ``min_interval_s``, counted from the end of the previous one.
 
-    ``calls`` keeps the (monotonic) time of every call, so the rate can be checked.
+    Call :meth:`wait` before a request and :meth:`done` when it returns (or fails):
+    the next request starts no sooner than ``min_interval_s`` after the previous one
+    ended, so the server sees them at least that far apart whatever the latency.
+    ``calls`` keeps the (monotonic) start time of every request, so the rate can be checked.
     """
 
     def __init__(self, min_interval_s: float, *, clock: Callable[[], float] = time.monotonic,
@@ -307,12 +310,16 @@ class Throttle:
         self.min_interval_s = min_interval_s
         self.clock, self.sleep = clock, sleep
         self.calls: list[float] = []
+        self._last_end: float | None = None
 
     def wait(self) -> None:
-        if self.calls:
-            while (due := self.calls[-1] + self.min_interval_s - self.clock()) > 0:
+        if self._last_end is not None:
+            while (due := self._last_end + self.min_interval_s - self.clock()) > 0:
                 self.sleep(due)
         self.calls.append(self.clock())
+
+    def done(self) -> None:
+        self._last_end = self.clock()
 
 
 class Geocoder(Protocol):
@@ -470,8 +477,11 @@ class NominatimClient:
             self.throttle.wait()
             self.requests += 1
             try:
-                loc = self._client().geocode(query, exactly_one=True, addressdetails=True,
-                                             country_codes="ca", timeout=s.timeout_s)
+                try:
+                    loc = self._client().geocode(query, exactly_one=True, addressdetails=True,
+                                                 country_codes="ca", timeout=s.timeout_s)
+                finally:
+                    self.throttle.done()
             except (GeocoderAuthenticationFailure, GeocoderInsufficientPrivileges) as exc:
                 # Refused (e.g. a blocked user agent): asking again will not help.
                 self.failures += 1
