@@ -84,7 +84,8 @@ GEOCODE_COLUMNS = ["geocode_precision", "geocode_source", "geocode_note", "match
 
 _TO_M = Transformer.from_crs(4326, 3347, always_xy=True)
 _PREFIXES = re.compile(
-    r"^(township|town|city|village|municipality|county|united townships|corporation) of ")
+    r"^((township|town|city|village|municipality|county|united townships|corporation) of "
+    r"|(cite|ville|municipalite|canton|cantons unis|village) d(e |u |es |e la |'?))")
 _SUFFIX_OF = re.compile(r"^(.+?),? (township|town|city|village|municipality) of$")
 _NAME_SUFFIXES = re.compile(
     r"\s+(first nations?|nation|fn|indian reserve|reserve|ir|township|twp|unorganized"
