@@ -341,14 +341,20 @@ class Gazetteer:
         return f"{p.lat:.3f},{p.lon:.3f} ({self.cd_label.get(cd, cd)})"
 
     def nearest_place(self, lat: float, lon: float, name: str = "") -> Place | None:
-        """The gazetteer place nearest a point: among ``name``'s places when it has any."""
-        cands = self.all_places(name) if name else []
-        if not cands:
-            cands = [p for _s, index in self.sources[:1] for ps in index.values() for p in ps]
-        if not cands:
-            return None
+        """The town a point is in, as the gazetteer places it (never the point itself).
+
+        Among ``name``'s places (grouped as :meth:`town` groups them), the one nearest the
+        point, at its main gazetteer point; without a known name, the nearest GeoNames place.
+        """
         x, y = _TO_M.transform(lon, lat)
-        return min(cands, key=lambda p: np.hypot(p.x - x, p.y - y))
+        _src, cands = self.lookup(name) if name else ("", [])
+        if cands:
+            firsts = [c[0] for c in self._clusters(cands)]
+        else:
+            firsts = [p for _s, index in self.sources[:1] for ps in index.values() for p in ps]
+        if not firsts:
+            return None
+        return min(firsts, key=lambda p: np.hypot(p.x - x, p.y - y))
 
     def cd_of_point(self, lat: float, lon: float) -> str | None:
         pt = shapely.Point(*_TO_M.transform(lon, lat))
