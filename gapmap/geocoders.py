@@ -27,7 +27,7 @@ from pathlib import Path
 from typing import Any, Protocol
 
 from gapmap.config import NominatimSettings
-from gapmap.errors import SchemaError
+from gapmap.errors import GeocodeError, SchemaError
 from gapmap.io import read_table, require_columns
 
 log = logging.getLogger(__name__)
@@ -264,11 +264,15 @@ class QueryCache:
     def __init__(self, path: Path) -> None:
         self.path = Path(path)
         self.path.parent.mkdir(parents=True, exist_ok=True)
-        self._db = sqlite3.connect(self.path)
-        self._db.execute(
-            "CREATE TABLE IF NOT EXISTS answers (key TEXT PRIMARY KEY, query TEXT NOT NULL, "
-            "response TEXT, endpoint TEXT NOT NULL, fetched_utc TEXT NOT NULL)")
-        self._db.commit()
+        try:
+            self._db = sqlite3.connect(self.path)
+            self._db.execute(
+                "CREATE TABLE IF NOT EXISTS answers (key TEXT PRIMARY KEY, query TEXT NOT NULL, "
+                "response TEXT, endpoint TEXT NOT NULL, fetched_utc TEXT NOT NULL)")
+            self._db.commit()
+        except sqlite3.DatabaseError as exc:
+            raise GeocodeError(f"{self.path}: not a usable geocoder cache ({exc}); move it "
+                               "away or set [geocode.nominatim] cache") from exc
         self.hits = 0
         self.misses = 0
 

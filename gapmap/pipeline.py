@@ -93,7 +93,8 @@ def stage_geocode(config: Config) -> str:
     report = geocode_report(gdf)
     write_csv(report, p.geocode_report)
     ambiguous = int(gdf["ambiguous"].sum())
-    analyst_files = [f for f in (config.geocode.overrides, config.geocode.postal_codes) if f]
+    analyst_files = [f for f in (config.geocode.overrides, config.geocode.postal_codes,
+                                 config.inputs.hospitals) if f]
     _record(config, "geocode", [p.services, *_reference_inputs(config), *analyst_files],
             precision=gdf["geocode_precision"].value_counts().to_dict(), ambiguous=ambiguous,
             check=gdf["geocode_check"].value_counts().to_dict(), report_rows=len(report),

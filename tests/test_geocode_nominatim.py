@@ -294,6 +294,15 @@ def test_query_cache_keeps_answers_and_no_matches_across_sessions(tmp_path):
     again.close()
 
 
+def test_a_broken_cache_file_is_a_clear_error(tmp_path):
+    from gapmap.errors import GeocodeError
+
+    path = tmp_path / "cache.sqlite"
+    path.write_bytes(b"not a database, just some text that is long enough" * 20)
+    with pytest.raises(GeocodeError, match="not a usable geocoder cache"):
+        QueryCache(path)
+
+
 def test_same_address_spelled_differently_is_one_cache_entry(tmp_path):
     answer = fn.house(48.38, -89.25, "125", "Brodie Street North", "Thunder Bay")[0]
     c, geocoder, _ = client(tmp_path, [answer])
