@@ -89,7 +89,7 @@ _PREFIXES = re.compile(
 _SUFFIX_OF = re.compile(r"^(.+?),? (township|town|city|village|municipality) of$")
 _NAME_SUFFIXES = re.compile(
     r"\s+(first nations?|nation|fn|indian reserve|reserve|ir|township|twp|unorganized"
-    r"|\d+[a-z]?\d*)$")
+    r"|area|\d+[a-z]?\d*)$")
 _CD_ALIASES = {"sdg": "3501", "greater sudbury": "3553", "grand sudbury": "3553"}
 _ODHF_ROW = re.compile(r"\bODHF\b.*?\brow index (\d+)", re.I)
 
@@ -291,11 +291,15 @@ class Gazetteer:
 
     def lookup(self, name: str) -> tuple[str, list[Place]]:
         """``(source, candidates)`` from the first gazetteer that knows the name."""
-        for key in self._keys(name):
+        src, cands, _key = self._lookup(name)
+        return src, cands
+
+    def _lookup(self, name: str) -> tuple[str, list[Place], str]:
+        for i, key in enumerate(self._keys(name)):
             for src, index in self.sources:
                 if index.get(key):
-                    return src, index[key]
-        return "", []
+                    return src, index[key], key if i else ""
+        return "", [], ""
 
     def all_places(self, name: str) -> list[Place]:
         """Every gazetteer point with this name, from every source (for checks)."""
@@ -312,28 +316,29 @@ class Gazetteer:
         ``same_place_km`` of each other are one place (the most populous point wins);
         several distinct places are told apart by the first hint that keeps exactly one.
         """
-        src, cands = self.lookup(name)
+        src, cands, loose = self._lookup(name)
         if not cands:
             return TownMatch(None)
+        read = f"read {name!r} as {loose!r}; " if loose else ""
         clusters = self._clusters(cands)
         if len(clusters) == 1:
-            return TownMatch(clusters[0][0])
+            return TownMatch(clusters[0][0], note=read.rstrip("; "))
         for geom, tol, label in hints:
             dist = np.array([shapely.distance(geom, shapely.Point(c[0].x, c[0].y))
                              for c in clusters])
             fit = np.nonzero(dist <= tol)[0]
             if len(fit) == 1:
-                return TownMatch(clusters[fit[0]][0], note=f"chosen by {label}")
+                return TownMatch(clusters[fit[0]][0], note=f"{read}chosen by {label}")
             # a regional (rural FSA) point: take the candidate clearly nearest to it
             order = np.argsort(dist)
             if label.startswith("rural") and dist[order[0]] * 2 < dist[order[1]]:
                 return TownMatch(clusters[order[0]][0],
-                                 note=f"chosen by {label} (nearest of {len(clusters)})")
+                                 note=f"{read}chosen by {label} (nearest of {len(clusters)})")
         firsts = [c[0] for c in clusters]
         where = "; ".join(self.describe(p) for p in firsts)
         return TownMatch(None, firsts,
-                         note=f"ambiguous: {len(clusters)} places named {name!r} in {src} "
-                              f"({where})")
+                         note=f"{read}ambiguous: {len(clusters)} places named {name!r} in "
+                              f"{src} ({where})")
 
     def describe(self, p: Place) -> str:
         """``"52.617,-94.083 (Kenora)"``: a candidate with its census division."""

@@ -79,6 +79,17 @@ def test_town_names_aliases_and_spellings(chain, name, expected):
     assert out["ambiguous"] is False
 
 
+@pytest.mark.parametrize(("city", "expected"), [
+    ("Brockville area", (44.591, -75.687)),
+    ("Peterborough area (Lakefield/Millbrook)", (44.300, -78.316)),
+])
+def test_a_town_named_loosely_is_read_as_the_town_and_says_so(chain, city, expected):
+    out = chain.place(row(city=city))
+    assert out["geocode_precision"] == "town"
+    assert km(out["geo_lat"], out["geo_lon"], *expected) < 5
+    assert "read " in out["geocode_note"]
+
+
 def test_ambiguous_name_is_reported_with_its_candidates(chain):
     out = chain.place(row(city="Deer Lake"))
     assert out["ambiguous"] is True and out["geocode_precision"] == "none"
