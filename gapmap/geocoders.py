@@ -347,9 +347,9 @@ class AddressAnswer:
         return self.lat is not None
 
 
-_STREET_LEVEL_TYPES = {"house", "building", "residential", "apartments", "commercial",
-                       "office", "hospital", "school", "college", "university", "public",
-                       "courthouse", "townhall", "clinic", "community_centre", "yes"}
+_STREET_LEVEL_TYPES = {"house", "building", "apartments", "office", "hospital", "school",
+                       "college", "university", "courthouse", "townhall", "clinic",
+                       "community_centre"}
 
 
 def _street_level(raw: dict[str, Any]) -> tuple[bool, str]:
@@ -357,10 +357,12 @@ def _street_level(raw: dict[str, Any]) -> tuple[bool, str]:
     address = raw.get("address") or {}
     kind = str(raw.get("addresstype") or raw.get("type") or "")
     cls = str(raw.get("class") or raw.get("category") or "")
-    if address.get("house_number") or cls == "building" or kind in _STREET_LEVEL_TYPES:
-        return True, kind or cls
+    if address.get("house_number"):
+        return True, "house number"
     if cls == "highway" or kind == "road":
         return False, "only the road, not the civic number"
+    if cls == "building" or kind in _STREET_LEVEL_TYPES:
+        return True, kind or cls
     return False, f"only a {kind or cls or 'place'}"
 
 

@@ -310,3 +310,18 @@ def test_same_address_spelled_differently_is_one_cache_entry(tmp_path):
     b = c.lookup("125 BRODIE ST. N, Suite 4", "thunder bay", always)
     assert a.placed and b.placed and b.from_cache
     assert len(geocoder.queries) == 1
+
+
+@pytest.mark.parametrize(("raw", "street"), [
+    (fn.house(43.66, -79.39, "76", "Grenville Street", "Toronto")[0], True),
+    ({"class": "building", "type": "yes", "address": {}}, True),
+    ({"class": "amenity", "type": "hospital", "addresstype": "amenity", "address": {}},
+     False),  # a named amenity without a number: not a civic address
+    ({"class": "highway", "type": "residential", "address": {"road": "Main St"}}, False),
+    ({"class": "place", "type": "town", "addresstype": "town", "address": {}}, False),
+    ({"class": "place", "type": "postcode", "addresstype": "postcode", "address": {}}, False),
+])
+def test_only_civic_address_answers_count_as_street(raw, street):
+    from gapmap.geocoders import _street_level
+
+    assert _street_level(raw)[0] is street
