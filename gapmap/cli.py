@@ -19,7 +19,8 @@ from gapmap.pipeline import STAGES
 _HELP = {
     "ingest": "read the listings (and ODHF hospitals) into one services table; "
               "rejected rows go to rejected_rows.csv",
-    "geocode": "place every service offline (coordinates > urban FSA > town > rural FSA)",
+    "geocode": "place every service (listed point > overrides > Nominatim if enabled > "
+               "postal code > town > rural FSA > area); geocode_report.csv lists what to fix",
     "regions": "give every service its census division and OPP region",
     "demand": "build the population points (census tracts + subdivisions, or a file of "
               "areas such as dissemination blocks)",

@@ -10,6 +10,7 @@ from __future__ import annotations
 import hashlib
 import json
 import tomllib
+from collections.abc import Callable
 from dataclasses import asdict, dataclass, field, fields
 from pathlib import Path
 from typing import Any
@@ -150,11 +151,45 @@ class CoverageSettings:
         return float(self.thresholds_min.get(need, self.default_threshold_min))
 
 
+GEOCODE_PROVIDERS: tuple[str, ...] = (
+    "listing", "override", "nominatim", "postal", "town", "rural_fsa", "area")
+"""The geocoding providers, in their default order (see :mod:`gapmap.geocode`)."""
+NOMINATIM_MODES: tuple[str, ...] = ("off", "cached", "online")
+
+
+@dataclass(frozen=True)
+class NominatimSettings:
+    """Civic-address geocoding through a Nominatim server (``[geocode.nominatim]``).
+
+    ``mode``: ``"off"`` (default: never used), ``"cached"`` (answers from the cache file
+    only, never the network: a rerun is offline and repeatable) or ``"online"`` (the cache
+    first, then the server, at most one request per ``min_delay_s``).
+    """
+
+    mode: str = "off"
+    user_agent: str = ""
+    domain: str = "nominatim.openstreetmap.org"
+    scheme: str = "https"
+    cache: Path | None = None  # None: <outputs.interim_dir>/nominatim_cache.sqlite
+    min_delay_s: float = 1.0
+    timeout_s: float = 10.0
+    retries: int = 2
+    backoff_s: float = 2.0
+    give_up_after: int = 3
+
+
 @dataclass(frozen=True)
 class GeocodeSettings:
     same_place_km: float = 20.0
     ontario_buffer_km: float = 5.0
     disambiguate_within_km: float = 150.0
+    order: tuple[str, ...] = GEOCODE_PROVIDERS
+    overrides: Path | None = None
+    postal_codes: Path | None = None
+    check_town_km: float = 30.0
+    check_fsa_km: float = 25.0
+    check_rural_fsa_km: float = 400.0
+    nominatim: NominatimSettings = field(default_factory=NominatimSettings)
 
 
 @dataclass(frozen=True)
@@ -311,14 +346,8 @@ def config_from_dict(raw: dict[str, Any], *, base: Path, path: Path | None = Non
         catchment_bands_min=tuple(float(b) for b in bands),
     )
 
-    geo = _section(raw, "geocode", where)
-    g = GeocodeSettings()
-    geocode = GeocodeSettings(
-        same_place_km=_number(geo, "same_place_km", g.same_place_km, where),
-        ontario_buffer_km=_number(geo, "ontario_buffer_km", g.ontario_buffer_km, where),
-        disambiguate_within_km=_number(geo, "disambiguate_within_km",
-                                       g.disambiguate_within_km, where),
-    )
+    geocode = _geocode_settings(_section(raw, "geocode", where), where, resolve,
+                                outputs.interim_dir)
 
     maps = _section(raw, "maps", where)
     conf = maps.get("confidential", "town")
@@ -459,4 +488,96 @@ def _demand(dem: dict[str, Any], resolve: Any, where: str) -> DemandSettings:
         name_column=dem.get("name_column"), kind=dem.get("kind", "area"),
         id_prefix=dem.get("id_prefix", ""), cduid_column=dem.get("cduid_column"),
         cduid_from_id=dem.get("cduid_from_id", False), csduid_column=dem.get("csduid_column"),
+    )
+
+
+_GEOCODE_KEYS = {
+    "same_place_km", "ontario_buffer_km", "disambiguate_within_km", "order", "overrides",
+    "postal_codes", "check_town_km", "check_fsa_km", "check_rural_fsa_km", "nominatim",
+}
+_NOMINATIM_KEYS = {
+    "mode", "user_agent", "domain", "scheme", "cache", "min_delay_s", "timeout_s", "retries",
+    "backoff_s", "give_up_after",
+}
+
+
+def _integer(section: dict[str, Any], key: str, default: int, where: str, *,
+             minimum: int) -> int:
+    value = section.get(key, default)
+    if isinstance(value, bool) or not isinstance(value, int) or value < minimum:
+        raise ConfigError(f"{where}: {key} must be a whole number >= {minimum}, got {value!r}")
+    return value
+
+
+def _geocode_settings(geo: dict[str, Any], where: str, resolve: Callable[[Any, str], Path],
+                      interim_dir: Path) -> GeocodeSettings:
+    """Validate ``[geocode]`` and ``[geocode.nominatim]``."""
+    unknown = set(geo) - _GEOCODE_KEYS
+    if unknown:
+        raise ConfigError(f"{where}: unknown key(s) in [geocode]: {', '.join(sorted(unknown))}")
+    g = GeocodeSettings()
+    order = geo.get("order", list(g.order))
+    if (not isinstance(order, list) or not order
+            or not all(isinstance(o, str) and o in GEOCODE_PROVIDERS for o in order)
+            or len(set(order)) != len(order)):
+        raise ConfigError(f"{where}: geocode.order must list some of "
+                          f"{', '.join(GEOCODE_PROVIDERS)}, each once; got {order!r}")
+    nom = geo.get("nominatim", {})
+    if not isinstance(nom, dict):
+        raise ConfigError(f"{where}: [geocode.nominatim] must be a table")
+    unknown = set(nom) - _NOMINATIM_KEYS
+    if unknown:
+        raise ConfigError(f"{where}: unknown key(s) in [geocode.nominatim]: "
+                          f"{', '.join(sorted(unknown))}")
+    n = NominatimSettings()
+    nw = f"{where} [geocode.nominatim]"
+    mode = nom.get("mode", n.mode)
+    if mode not in NOMINATIM_MODES:
+        raise ConfigError(f"{nw}: mode must be one of {', '.join(NOMINATIM_MODES)}, "
+                          f"got {mode!r}")
+    agent = nom.get("user_agent", n.user_agent)
+    if not isinstance(agent, str):
+        raise ConfigError(f"{nw}: user_agent must be text, got {agent!r}")
+    agent = agent.strip()
+    if mode == "online" and (not agent or agent.lower().startswith(("geopy", "python"))):
+        raise ConfigError(f"{nw}: mode = 'online' needs a user_agent that identifies your "
+                          "application and a contact, e.g. 'gapmap/0.1 (analyst@example.org)' "
+                          "(Nominatim usage policy)")
+    scheme = nom.get("scheme", n.scheme)
+    if scheme not in ("http", "https"):
+        raise ConfigError(f"{nw}: scheme must be 'http' or 'https', got {scheme!r}")
+    domain = nom.get("domain", n.domain)
+    if not isinstance(domain, str) or not domain.strip() or "/" in domain.strip("/"):
+        raise ConfigError(f"{nw}: domain must be a host name such as "
+                          f"'nominatim.openstreetmap.org', got {domain!r}")
+    min_delay = _number(nom, "min_delay_s", n.min_delay_s, nw)
+    if min_delay < 1.0:
+        raise ConfigError(f"{nw}: min_delay_s must be >= 1 (at most one request per second), "
+                          f"got {min_delay!r}")
+    backoff = _number(nom, "backoff_s", n.backoff_s, nw, positive=False)
+    if backoff < 0:
+        raise ConfigError(f"{nw}: backoff_s must be >= 0, got {backoff!r}")
+    nominatim = NominatimSettings(
+        mode=mode, user_agent=agent, domain=domain.strip().strip("/"), scheme=scheme,
+        cache=(resolve(nom["cache"], "geocode.nominatim.cache") if "cache" in nom
+               else interim_dir / "nominatim_cache.sqlite"),
+        min_delay_s=min_delay,
+        timeout_s=_number(nom, "timeout_s", n.timeout_s, nw),
+        retries=_integer(nom, "retries", n.retries, nw, minimum=0),
+        backoff_s=backoff,
+        give_up_after=_integer(nom, "give_up_after", n.give_up_after, nw, minimum=1),
+    )
+    return GeocodeSettings(
+        same_place_km=_number(geo, "same_place_km", g.same_place_km, where),
+        ontario_buffer_km=_number(geo, "ontario_buffer_km", g.ontario_buffer_km, where),
+        disambiguate_within_km=_number(geo, "disambiguate_within_km",
+                                       g.disambiguate_within_km, where),
+        order=tuple(order),
+        overrides=resolve(geo["overrides"], "geocode.overrides") if "overrides" in geo else None,
+        postal_codes=(resolve(geo["postal_codes"], "geocode.postal_codes")
+                      if "postal_codes" in geo else None),
+        check_town_km=_number(geo, "check_town_km", g.check_town_km, where),
+        check_fsa_km=_number(geo, "check_fsa_km", g.check_fsa_km, where),
+        check_rural_fsa_km=_number(geo, "check_rural_fsa_km", g.check_rural_fsa_km, where),
+        nominatim=nominatim,
     )

@@ -117,6 +117,9 @@ def classify_place(city: str) -> tuple[str, str, str]:
     text = re.sub(r"\s+", " ", (city or "").strip())
     if not text:
         return "", "", "blank"
+    # "Sioux Narrows-Nestor Falls, Township of" is one town, not a list
+    text = re.sub(r"^(.+?),\s*(township|town|city|village|municipality) of$", r"\1", text,
+                  flags=re.I)
     m = re.match(r"^(.*?)\s*\((.+)\)\s*$", text)
     if m:
         outer, inner = m.group(1).strip(), m.group(2).strip()

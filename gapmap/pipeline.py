@@ -84,7 +84,7 @@ def stage_ingest(config: Config) -> str:
 
 
 def stage_geocode(config: Config) -> str:
-    from gapmap.geocode import describe_precision, geocode_report, geocode_services
+    from gapmap.geocode import geocode_report, geocode_services, placement_summary
 
     p = StagePaths.of(config)
     services = read_parquet(p.services)
@@ -93,10 +93,14 @@ def stage_geocode(config: Config) -> str:
     report = geocode_report(gdf)
     write_csv(report, p.geocode_report)
     ambiguous = int(gdf["ambiguous"].sum())
-    _record(config, "geocode", [p.services, *_reference_inputs(config)],
-            precision=gdf["geocode_precision"].value_counts().to_dict(), ambiguous=ambiguous)
-    return (f"geocoded {len(gdf)} services: {describe_precision(gdf)}; {ambiguous} ambiguous "
-            f"names; see {p.geocode_report}")
+    analyst_files = [f for f in (config.geocode.overrides, config.geocode.postal_codes,
+                                 config.inputs.hospitals) if f]
+    _record(config, "geocode", [p.services, *_reference_inputs(config), *analyst_files],
+            precision=gdf["geocode_precision"].value_counts().to_dict(), ambiguous=ambiguous,
+            check=gdf["geocode_check"].value_counts().to_dict(), report_rows=len(report),
+            nominatim=gdf.attrs.get("nominatim", ""))
+    return (f"{placement_summary(gdf, report)}\nsee {p.geocode_report}: fill in lat/lon and "
+            "name the file in geocode.overrides to place those rows")
 
 
 def stage_regions(config: Config) -> str:
