@@ -361,7 +361,6 @@
       }
     });
     var panel = new Panel().addTo(map).getContainer();
-    var legend = null;
     function openPanel(html) {
       panel.innerHTML = '<button type="button" class="gm-close" aria-label="Close">&times;</button>' + html;
       panel.style.display = "block";
@@ -376,14 +375,11 @@
         });
       });
     }
-    // the panel takes the room above the legend, folding the legend if it must
+    // the panel takes the left column down to the scale bar
     function fitPanel() {
-      if (panel.style.display === "none" || !legend) { return; }
-      var top = panel.getBoundingClientRect().top;
-      var room = function () { return legend.getBoundingClientRect().top - top - 12; };
-      var details = legend.querySelector("details");
-      if (room() < 320 && details && details.open) { details.open = false; }
-      panel.style.maxHeight = Math.max(room(), 160) + "px";
+      if (panel.style.display === "none") { return; }
+      var bottom = map.getContainer().getBoundingClientRect().bottom - 60;
+      panel.style.maxHeight = Math.max(bottom - panel.getBoundingClientRect().top, 160) + "px";
     }
     window.addEventListener("resize", fitPanel);
     function serviceLink(i) {
@@ -435,7 +431,7 @@
 
     // -- legend, footer, print ------------------------------------------------------
     var Legend = L.Control.extend({
-      options: { position: "bottomleft" },
+      options: { position: "bottomright" },
       onAdd: function () {
         var f = D.footer;
         var unplaced = S.filter(function (s) { return s.u; });
@@ -450,8 +446,9 @@
           "ticked need; click for details. " + swatch("#fff", "gm-round gm-dash") +
           "Confidential: shown at its town, location withheld.</div>" +
           "<div>Gap communities, sized by population: " + gaps + "</div>" +
-          "<div>&#9992; No all-season road: a gap for every need. " +
-          swatch("#4a5a6a", "gm-round gm-tiny") + "Community: click for the nearest service of each need.</div>" +
+          "<div>&#9992; No all-season road: a gap for every need.</div>" +
+          "<div>" + swatch("#4a5a6a", "gm-round gm-tiny") +
+          "Community: click for the nearest service of each need.</div>" +
           (unplaced.length ? "<details class=gm-unplaced><summary>" + unplaced.length +
             " services listed without a point</summary><ul>" + unplaced.map(function (s) {
               return "<li>" + serviceLink(S.indexOf(s)) + "</li>";
@@ -472,7 +469,7 @@
         return box;
       }
     });
-    legend = new Legend().addTo(map).getContainer();
+    var legend = new Legend().addTo(map).getContainer();
     var wasOpen = [];
     window.addEventListener("beforeprint", function () {
       wasOpen = Array.prototype.map.call(legend.querySelectorAll("details"), function (d) {
@@ -485,9 +482,14 @@
       });
     });
 
-    var wide = window.innerWidth >= 700;
-    map.fitBounds(D.bounds, { paddingTopLeft: [wide ? 40 : 5, 5],
-                              paddingBottomRight: [wide ? 300 : 5, 5] });
+    function resetView() {
+      // a view set during a zoom animation would be undone when the animation ends
+      if (map._animatingZoom) { map.once("zoomend", resetView); return; }
+      var wide = window.innerWidth >= 700;
+      map.fitBounds(D.bounds, { paddingTopLeft: [wide ? 40 : 5, 5], animate: false,
+                                paddingBottomRight: [wide ? 300 : 5, 5] });
+    }
+    resetView();
     placeLabels();
 
     api.cluster = cluster;
@@ -499,6 +501,7 @@
     api.shown = function () { return shown.length; };
     api.showCommunity = showCommunity;
     api.focusService = focusService;
+    api.resetView = resetView;
     api.ready = true;
   }
 
