@@ -305,6 +305,8 @@ def map_data(region: str | None, services: gpd.GeoDataFrame, demand: gpd.GeoData
         hidden_ids = set(services.loc[conf, "service_id"])
         svc = svc[~svc["confidential"].astype(bool)]
     needs = list(config.need_types)
+    svc = svc[svc["need_types"].fillna("").str.split(";").map(
+        lambda ns: any(n in needs for n in ns)).astype(bool)]  # the run's need types only
     placed_mask = svc["geocode_precision"].isin(POINT_PRECISIONS) & svc.geometry.notna()
     placed_mask &= ~svc.geometry.is_empty
     placed = svc[placed_mask]
@@ -317,10 +319,12 @@ def map_data(region: str | None, services: gpd.GeoDataFrame, demand: gpd.GeoData
         t_here = travel[travel["demand_id"].isin(dem["demand_id"])]
         referenced = sorted(set(t_here["service_id"].dropna().astype(str)) - {""} - hidden_ids)
     by_id = services.drop_duplicates("service_id").set_index("service_id", drop=False)
-    others = [s for s in referenced if s in by_id.index and s not in set(svc["service_id"])]
+    listed = set(svc["service_id"])
+    others = [s for s in referenced if s in by_id.index and s not in listed]
     rows = pd.concat([placed, unplaced, by_id.loc[others]])
     index = {sid: i for i, sid in enumerate(rows["service_id"])}
     on_map = set(placed["service_id"])
+    listed_only = set(unplaced["service_id"])
     need_pos = {n: i for i, n in enumerate(needs)}
     records = []
     for _, r in rows.iterrows():
@@ -334,7 +338,7 @@ def map_data(region: str | None, services: gpd.GeoDataFrame, demand: gpd.GeoData
             rec["y"], rec["x"] = _r(r.geometry.y), _r(r.geometry.x)
         if bool(r["confidential"]):
             rec["f"] = 1
-        if r["service_id"] not in on_map and r["service_id"] in set(unplaced["service_id"]):
+        if r["service_id"] in listed_only:
             rec["u"] = 1  # listed for this region without a point
         records.append(rec)
 
@@ -372,10 +376,11 @@ def map_data(region: str | None, services: gpd.GeoDataFrame, demand: gpd.GeoData
             travel_cols.append({"t": minutes, "s": sids, "a": [acc(a) for a in tn["access"]]})
 
     gap_lists = []
+    at = {d: i for i, d in enumerate(dem["demand_id"])}
     for need in needs:
         g = gp[(gp["need_type"] == need) & (gp["access"] != "no_all_season_road")]
         g = g[g["demand_id"].isin(pos.index)]
-        gap_lists.append([[int(pos[d]), None if not np.isfinite(t) else round(float(t)),
+        gap_lists.append([[at[d], None if not np.isfinite(t) else round(float(t)),
                            acc(a)]
                           for d, t, a in zip(g["demand_id"], g["travel_min"].astype(float),
                                              g["access"], strict=True)])
