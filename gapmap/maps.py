@@ -177,12 +177,6 @@ def service_popup(row: pd.Series) -> str:
     return "<br>".join(parts)
 
 
-def _travel_colour(minutes: float) -> str:
-    if not np.isfinite(minutes):
-        return NO_TIME_COLOUR
-    return next(colour for upto, colour in GAP_COLOURS if minutes <= upto)
-
-
 def check_withheld(services: pd.DataFrame) -> None:
     """Raise :class:`SchemaError` if a confidential service is placed finer than its town."""
     conf = services["confidential"].astype(bool)
