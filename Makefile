@@ -20,7 +20,7 @@ REFERENCE := $(wildcard $(RAW)/ontario/*.csv $(RAW)/ontario/*.geojson $(RAW)/gpl
 HIGHWAYS := $(RAW)/gpl-3.0/highways_kings_fpa.geojson
 MAPS := maps/ontario.html $(foreach r,$(REGIONS),maps/$(r).html)
 
-.PHONY: help all install test lint typecheck check clean distclean run ottawa
+.PHONY: help all install chromium test lint typecheck check clean distclean run ottawa
 
 help: ## list the targets
 	@grep -hE '^[a-zA-Z_-]+:.*## ' $(MAKEFILE_LIST) | \
@@ -35,6 +35,10 @@ $(BIN)/gapmap: pyproject.toml
 	@touch $@
 
 install: $(BIN)/gapmap ## create .venv and install gapmap with its test tools
+
+chromium: ## install Debian's chromium for the browser tests when missing (needs root)
+	command -v chromium >/dev/null || (apt-get update && \
+	  DEBIAN_FRONTEND=noninteractive apt-get install -y chromium)
 
 # -- the pipeline, as real file targets: a rerun redoes only what changed ----------------
 $(INTERIM)/services.parquet: $(LISTINGS) $(CONFIG) $(SRC) | $(BIN)/gapmap
@@ -60,7 +64,7 @@ $(PROCESSED)/coverage_by_region.csv: $(INTERIM)/travel.parquet
 	$(GAPMAP) gaps
 
 # one rule writes every map: a grouped target
-$(MAPS) &: $(PROCESSED)/coverage_by_region.csv
+$(MAPS) &: $(PROCESSED)/coverage_by_region.csv $(wildcard gapmap/static/*)
 	$(GAPMAP) maps
 
 $(PROCESSED)/gapmap.gpkg: $(PROCESSED)/coverage_by_region.csv
@@ -76,7 +80,7 @@ ottawa: | $(BIN)/gapmap ## run the City of Ottawa at street level (configs/ottaw
 	$(BIN)/gapmap --config configs/ottawa.toml run
 
 # -- checks ---------------------------------------------------------------------------
-test: $(BIN)/gapmap ## run the test suite
+test: $(BIN)/gapmap chromium ## run the test suite (browser tests in chromium included)
 	$(BIN)/python -m pytest -q
 
 lint: $(BIN)/gapmap ## ruff

@@ -35,3 +35,11 @@ class NetworkError(RuntimeError, GapmapError):
 
 class OutputExistsError(FileExistsError, GapmapError):
     """An output exists and the caller did not allow it to be replaced."""
+
+
+class MapAssetError(LookupError, GapmapError):
+    """A map page refers to a script, stylesheet or image that cannot be inlined.
+
+    Maps must open with no network: a resource gapmap has no local copy of is an error,
+    never a link left to a CDN.
+    """

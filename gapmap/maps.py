@@ -1,32 +1,63 @@
-"""Maps: a folium HTML map of Ontario and one per OPP region.
+"""Maps: self-contained HTML maps of Ontario and of each OPP region.
 
-Each map has a layer per need type (service markers), the OPP region and census-division
-outlines, the communities outside each need's threshold (a layer per need, hidden at first),
-the communities with no all-season road, and a list of the services that are listed for the
-region without a point (area-level or unplaced). Every piece of listing text is HTML-escaped.
+A map opens from a file, by email or on a locked-down machine, with no network: Leaflet,
+Leaflet.markercluster and gapmap's own script and stylesheet are inlined from PyPI packages
+(:mod:`gapmap.webassets`), and the basemap is drawn from the shipped vector data (province,
+OPP regions, census divisions, King's Highways, towns). OpenStreetMap tiles are offered as
+an optional layer, off by default, with their attribution.
 
-Confidential services arrive here already placed no finer than their town (ingest withholds
-the street address, postal code and exact point); the popup says "location withheld". With
-``maps.confidential = "hide"`` they are left off the maps entirely.
+What a map shows:
+
+* services, one clustered marker each, coloured by need; a check box per need type shows
+  the services that meet it (a service stays shown while any of its needs is ticked);
+* the communities (demand points): a click opens a panel that lists, per need, the nearest
+  service and the drive time to it (from the travel table of :mod:`gapmap.travel`);
+* per need, the communities beyond its threshold (hidden at first), sized by population and
+  coloured by drive time;
+* the communities with no all-season road; the region outline; a legend with the services
+  listed without a point; search by service or town; a print view; a footer with the data
+  vintage, the generation date and the config's name and fingerprint.
+
+The page carries its data as one JSON block that the inlined ``static/map.js`` draws.
+Safety: every piece of listing text is HTML-escaped here, in Python, before it enters the
+page, and the JSON is written so that nothing in it can end its ``<script>`` element;
+website links are kept only for ``http``/``https``. Confidential services arrive placed no
+finer than their town (ingest withholds the street address, postal code and exact point):
+they are shown at that point and marked "location withheld", and a confidential row with a
+finer point stops the stage. With ``maps.confidential = "hide"`` they are left off the maps
+entirely, and a community whose nearest service is one of them sees "a confidential service".
 """
 
 from __future__ import annotations
 
+import datetime as dt
 import html
+import json
 import logging
+import os
 import re
+from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
+from urllib.parse import urlsplit
 
 import folium
 import geopandas as gpd
 import numpy as np
 import pandas as pd
+import shapely
+from branca.element import Element, MacroElement
+from jinja2 import Template
+from scipy.spatial import cKDTree
 
+from gapmap import __version__
 from gapmap.config import Config
+from gapmap.errors import SchemaError
 from gapmap.geocode import POINT_PRECISIONS
-from gapmap.io import write_text
+from gapmap.io import read_geo, read_table, require_columns, write_text
 from gapmap.regions import OPP_REGIONS, serves_region, slug
 from gapmap.taxonomy import label
+from gapmap.webassets import MAP_CSS, MAP_JS, inline_assets, leaflet_icon_uris
 
 log = logging.getLogger(__name__)
 
@@ -37,6 +68,30 @@ NEED_COLOURS = {
     "court_support": "#393b79", "indigenous_services": "#ff7f0e", "interpretation": "#637939",
     "settlement": "#2ca02c", "youth_services": "#843c39", "anti_trafficking": "#000000",
 }
+GAP_COLOURS: tuple[tuple[float, str], ...] = ((90.0, "#fdae61"), (180.0, "#f46d43"),
+                                              (float("inf"), "#a50026"))
+"""Gap communities: drive time (min) up to which each colour applies."""
+NO_TIME_COLOUR = "#4d004b"
+ACCESS_TEXT = {
+    "road": "", "estimate": "estimate (long local-road connector)",
+    "no_all_season_road": "no all-season road: fly-in or winter road",
+    "beyond_road_network": "beyond the road network: no drive time",
+    "unreachable": "no road path to a service", "no_service": "no placed service of this need",
+}
+OPTIONAL_POPUP_FIELDS = (("hours", "Hours"), ("languages", "Languages"),
+                         ("eligibility", "Eligibility"))
+"""Listing columns shown in a popup when the services table has them."""
+WITHHELD_OK = frozenset({"town", "rural_fsa", "area", "none"})
+"""Precisions a confidential service may have: its town or coarser."""
+OSM_TILES = "https://tile.openstreetmap.org/{z}/{x}/{y}.png"
+OSM_ATTRIBUTION = ('&copy; <a href="https://www.openstreetmap.org/copyright">OpenStreetMap'
+                   '</a> contributors')
+DATA_ATTRIBUTION = ("Boundaries: Statistics Canada (Open Licence); towns: GeoNames "
+                    "(CC BY 4.0); King's Highways: xfpa (GPL-3.0)")
+DISPLAY_TOLERANCE_DEG = 0.005
+"""Geometries are simplified by this much (about 500 m) for display."""
+COORD_DECIMALS = 3
+"""Coordinates on the maps are rounded to this many decimals (about 100 m)."""
 
 
 def _e(value: object) -> str:
@@ -46,65 +101,191 @@ def _e(value: object) -> str:
     return html.escape(str(value), quote=True)
 
 
+def _text(row: pd.Series, col: str) -> str:
+    value = row.get(col)
+    if value is None or (isinstance(value, float) and np.isnan(value)):
+        return ""
+    return str(value).strip()
+
+
 def _safe_url(url: str) -> str:
+    """The URL if it is an ``http``/``https`` address with a host, else ``""``."""
     url = (url or "").strip()
-    return url if url.lower().startswith(("http://", "https://")) else ""
+    if not url or any(c.isspace() or ord(c) < 32 for c in url):
+        return ""
+    try:
+        parts = urlsplit(url)
+    except ValueError:
+        return ""
+    return url if parts.scheme.lower() in ("http", "https") and parts.netloc else ""
+
+
+_PHONE = re.compile(r"(?:\+?1[\s.-]?)?\(?([2-9]\d{2})\)?[\s.-]?(\d{3})[\s.-]?(\d{4})"
+                    r"(?:,?\s*(?:ext\.?|x|poste)\s*(\d{1,6}))?", re.I)
+
+
+def phone_html(phone: str) -> str:
+    """A phone field as HTML: each North American number in it a ``tel:`` link.
+
+    ``"705-474-8600 ext. 4500"`` links ``tel:+17054748600;ext=4500``; text around the numbers
+    (``"(24-hour)"``, ``"GTA"``) stays as escaped text. A field with no such number but 3-15
+    digits (``"211"``) links those digits.
+    """
+    out, pos = [], 0
+    for m in _PHONE.finditer(phone):
+        tel = "+1" + "".join(m.group(1, 2, 3)) + (f";ext={m.group(4)}" if m.group(4) else "")
+        out.append(_e(phone[pos:m.start()]))
+        out.append(f'<a href="tel:{tel}">{_e(m.group(0))}</a>')
+        pos = m.end()
+    out.append(_e(phone[pos:]))
+    if pos == 0:
+        digits = "".join(c for c in phone if c.isdigit())
+        if 3 <= len(digits) <= 15:
+            return f'<a href="tel:{digits}">{_e(phone)}</a>'
+    return "".join(out)
 
 
 def service_popup(row: pd.Series) -> str:
     """Popup HTML for one service: every listing value escaped."""
-    parts = [f"<b>{_e(row['name'])}</b>"]
-    if row.get("organization"):
-        parts.append(_e(row["organization"]))
-    needs = ", ".join(label(n) for n in str(row["need_types"]).split(";") if n)
+    parts = [f'<b class="gm-name">{_e(_text(row, "name"))}</b>']
+    org = _text(row, "organization")
+    if org and org != _text(row, "name"):
+        parts.append(f'<span class="gm-org">{_e(org)}</span>')
+    needs = ", ".join(label(n) for n in _text(row, "need_types").split(";") if n)
     parts.append(f"<i>{_e(needs)}</i>")
-    if row.get("phone"):
-        tel = "".join(c for c in str(row["phone"]).split(" (")[0] if c.isdigit() or c == "+")
-        parts.append(f'Phone: <a href="tel:{_e(tel)}">{_e(row["phone"])}</a>')
-    url = _safe_url(str(row.get("website", "")))
+    phone = _text(row, "phone")
+    if phone:
+        parts.append(f'Phone: <span class="gm-phone">{phone_html(phone)}</span>')
+    url = _safe_url(_text(row, "website"))
     if url:
-        parts.append(f'<a href="{_e(url)}" target="_blank" rel="noopener">{_e(url)}</a>')
-    if row.get("confidential"):
-        parts.append("<b>Location withheld</b>: shown at its town only")
-    elif row.get("address"):
-        parts.append(_e(f"{row['address']}, {row.get('city', '')}"))
-    parts.append(f"Location precision: {_e(row['geocode_precision'])}")
+        parts.append(f'<a href="{_e(url)}" target="_blank" rel="noopener noreferrer">'
+                     f'{_e(url)}</a>')
+    for col, name in OPTIONAL_POPUP_FIELDS:
+        if _text(row, col):
+            parts.append(f"{name}: {_e(_text(row, col))}")
+    city = _text(row, "city")
+    if bool(row.get("confidential")):
+        parts.append(f'<b class="gm-withheld">Location withheld</b>: shown at '
+                     f'{_e(city) or "its town"} only')
+    elif _text(row, "address"):
+        parts.append(_e(", ".join(x for x in (_text(row, "address"), city) if x)))
+    elif city:
+        parts.append(_e(city))
+    if _text(row, "area_name"):
+        parts.append(f"Serves: {_e(_text(row, 'area_name'))}")
+    parts.append(f"Location precision: {_e(_text(row, 'geocode_precision'))}")
     return "<br>".join(parts)
 
 
-def _travel_colour(minutes: float) -> str:
-    if not np.isfinite(minutes):
-        return "#4d004b"
-    if minutes <= 90:
-        return "#fdae61"
-    if minutes <= 180:
-        return "#f46d43"
-    return "#a50026"
+def check_withheld(services: pd.DataFrame) -> None:
+    """Raise :class:`SchemaError` if a confidential service is placed finer than its town."""
+    conf = services["confidential"].astype(bool)
+    fine = ~services["geocode_precision"].isin(WITHHELD_OK)
+    if (conf & fine).any():
+        bad = services.loc[conf & fine, ["service_id", "geocode_precision"]]
+        raise SchemaError("services: confidential service(s) placed finer than their town, "
+                          "refusing to map them: " + ", ".join(
+                              f"{r.service_id} ({r.geocode_precision})"
+                              for r in bad.itertuples()))
 
 
-def gap_layer(gaps: pd.DataFrame, points: gpd.GeoSeries, need: str) -> gpd.GeoDataFrame:
-    """Gap communities of one need as points with a radius (by population), a colour (by
-    travel time) and popup HTML whose listing text is already escaped."""
-    rows = []
-    for _, r in gaps.iterrows():
-        t = float(r["travel_min"])
-        when = f"{t:.0f} min" if np.isfinite(t) else str(r["access"]).replace("_", " ")
-        pop = int(r["pop2021"])
-        rows.append({
-            "radius": round(float(3 + np.sqrt(max(pop, 0)) / 15), 1),
-            "colour": _travel_colour(t),
-            "popup": f"<b>{_e(r['name'])}</b><br>pop. {pop:,}<br>{_e(label(need))}: "
-                     f"{_e(when)}<br>{_e(r['note'])}",
-        })
-    geom = points.loc[gaps["demand_id"].to_numpy()].to_numpy()
-    gdf = gpd.GeoDataFrame(rows, geometry=list(geom), crs=4326)
-    gdf["geometry"] = gdf.geometry.set_precision(1e-5)
-    return gdf
+# -- geometry for display ------------------------------------------------------------------
+
+def _round(coords: np.ndarray) -> list[list[float]]:
+    """(lon, lat) pairs -> rounded [lat, lon] pairs without consecutive repeats."""
+    c = np.round(np.asarray(coords)[:, [1, 0]], COORD_DECIMALS)
+    keep = np.ones(len(c), dtype=bool)
+    keep[1:] = np.any(c[1:] != c[:-1], axis=1)
+    return c[keep].tolist()
 
 
-def build_map(region: str | None, services: gpd.GeoDataFrame, demand: gpd.GeoDataFrame,
-              gaps: pd.DataFrame, cds: gpd.GeoDataFrame, config: Config) -> folium.Map:
-    """One map: all of Ontario (``region=None``) or one OPP region."""
+def _polygons(geoms: gpd.GeoSeries, tolerance: float) -> list[Any]:
+    """Polygons as Leaflet multipolygon lists ``[[ring, hole, ...], ...]`` in [lat, lon]."""
+    out: list[Any] = []
+    for g in geoms.simplify(tolerance, preserve_topology=True):
+        if g is None or g.is_empty:
+            continue
+        polys = [g] if g.geom_type == "Polygon" else list(getattr(g, "geoms", []))
+        for p in polys:
+            rings = [_round(np.asarray(p.exterior.coords))]
+            rings += [_round(np.asarray(r.coords)) for r in p.interiors]
+            rings = [r for r in rings if len(r) >= 4]
+            if rings:
+                out.append(rings)
+    return out
+
+
+def _lines(geoms: gpd.GeoSeries, tolerance: float) -> list[Any]:
+    out: list[Any] = []
+    for g in geoms.simplify(tolerance, preserve_topology=True):
+        if g is None or g.is_empty:
+            continue
+        parts = [g] if g.geom_type == "LineString" else list(getattr(g, "geoms", []))
+        for p in parts:
+            if p.geom_type == "LineString":
+                r = _round(np.asarray(p.coords))
+                if len(r) >= 2:
+                    out.append(r)
+    return out
+
+
+def _r(x: float) -> float:
+    return round(float(x), COORD_DECIMALS + 1)
+
+
+@dataclass(frozen=True)
+class Basemap:
+    """The vector basemap read once for all the maps of a run (EPSG:4326)."""
+
+    province: gpd.GeoDataFrame
+    highways: gpd.GeoDataFrame
+    towns: gpd.GeoDataFrame
+    """``name``, ``population``, point geometry."""
+
+    @classmethod
+    def load(cls, config: Config) -> Basemap:
+        towns = read_table(config.inputs.places_geonames)
+        require_columns(towns, ["name", "lat", "lon", "population"],
+                        str(config.inputs.places_geonames))
+        pop = pd.to_numeric(towns["population"], errors="coerce").fillna(0).astype(int)
+        towns_gdf = gpd.GeoDataFrame(
+            {"name": towns["name"], "population": pop},
+            geometry=gpd.points_from_xy(pd.to_numeric(towns["lon"]),
+                                        pd.to_numeric(towns["lat"])), crs=4326)
+        highways = read_geo(config.inputs.highways)
+        if "category" not in highways.columns:
+            highways["category"] = ""
+        return cls(province=read_geo(config.inputs.province), highways=highways,
+                   towns=towns_gdf.sort_values(["population", "name"], ascending=[False, True],
+                                               kind="stable").reset_index(drop=True))
+
+
+def _generated_on() -> str:
+    """Today's date, or that of ``SOURCE_DATE_EPOCH`` (reproducible builds)."""
+    epoch = os.environ.get("SOURCE_DATE_EPOCH")
+    if epoch and epoch.isdigit():
+        return dt.datetime.fromtimestamp(int(epoch), dt.UTC).date().isoformat()
+    return dt.date.today().isoformat()
+
+
+# -- the page's data -----------------------------------------------------------------------
+
+def _has_need(needs: pd.Series, need: str) -> pd.Series:
+    return needs.fillna("").str.split(";").map(lambda n: need in n).astype(bool)
+
+
+def map_data(region: str | None, services: gpd.GeoDataFrame, demand: gpd.GeoDataFrame,
+             gaps: pd.DataFrame, cds: gpd.GeoDataFrame, config: Config, *,
+             travel: pd.DataFrame | None = None, basemap: Basemap | None = None
+             ) -> dict[str, Any]:
+    """Everything one map draws, as JSON-able values; every listing string HTML-escaped.
+
+    ``region=None`` is the Ontario map. ``travel`` (columns ``demand_id``, ``need_type``,
+    ``travel_min``, ``service_id``, ``access``) feeds the nearest-services panel; without it
+    the panel says that travel times are not available.
+    """
+    basemap = basemap or Basemap.load(config)
+    check_withheld(services)
     if region:
         cds_here = cds[cds["opp_region"] == region]
         svc = services[serves_region(services["opp_region"], region)]
@@ -112,83 +293,189 @@ def build_map(region: str | None, services: gpd.GeoDataFrame, demand: gpd.GeoDat
         gp = gaps[gaps["opp_region"] == region]
     else:
         cds_here, svc, dem, gp = cds, services, demand, gaps
+    hidden_ids: set[str] = set()
     if config.confidential_display == "hide":
+        conf = services["confidential"].astype(bool)
+        hidden_ids = set(services.loc[conf, "service_id"])
         svc = svc[~svc["confidential"].astype(bool)]
-    minx, miny, maxx, maxy = cds_here.total_bounds
-    title = f"gapmap: {region or 'Ontario'}"
-    m = folium.Map(location=[(miny + maxy) / 2, (minx + maxx) / 2], zoom_start=6,
-                   tiles="OpenStreetMap", control_scale=True)
-    m.get_root().header.add_child(  # type: ignore[attr-defined]
-        folium.Element(f"<title>{_e(title)}</title>"))
-    m.fit_bounds([[miny, minx], [maxy, maxx]])
-    outlines = cds_here[["CDUID", "CDNAME", "opp_region", "region_confidence", "geometry"]].copy()
-    outlines["geometry"] = outlines.geometry.simplify(0.005)
-    folium.GeoJson(outlines, name="Census divisions",
-                   style_function=lambda _f: {"color": "#555", "weight": 1, "fill": False},
-                   tooltip=folium.GeoJsonTooltip(["CDNAME", "opp_region", "region_confidence"],
-                                                 aliases=["Census division", "OPP region",
-                                                          "Region confidence"])).add_to(m)
-    reg = cds_here.dissolve(by="opp_region", as_index=False)[["opp_region", "geometry"]]
-    reg["geometry"] = reg.geometry.simplify(0.005)
-    folium.GeoJson(reg, name="OPP region outline",
-                   style_function=lambda _f: {"color": "#000", "weight": 3, "fill": False}
-                   ).add_to(m)
-    placed = svc[svc["geocode_precision"].isin(POINT_PRECISIONS) & svc.geometry.notna()]
-    for need in config.need_types:
-        fg = folium.FeatureGroup(name=f"Services: {label(need)}", show=True)
-        has = placed[placed["need_types"].str.split(";").map(lambda n, need=need: need in n)]
-        for _, r in has.iterrows():
-            folium.CircleMarker(
-                [r.geometry.y, r.geometry.x], radius=6, color=NEED_COLOURS[need], fill=True,
-                fill_opacity=0.8, weight=2 if r["confidential"] else 1,
-                dash_array="3" if r["confidential"] else None,
-                popup=folium.Popup(service_popup(r), max_width=320),
-                tooltip=_e(r["name"])).add_to(fg)
-        fg.add_to(m)
-    dem_pts = dem.set_index("demand_id").geometry
-    for need in config.need_types:
+    needs = list(config.need_types)
+    svc = svc[svc["need_types"].fillna("").str.split(";").map(
+        lambda ns: any(n in needs for n in ns)).astype(bool)]  # the run's need types only
+    placed_mask = svc["geocode_precision"].isin(POINT_PRECISIONS) & svc.geometry.notna()
+    placed_mask &= ~svc.geometry.is_empty
+    placed = svc[placed_mask]
+    unplaced = svc[~placed_mask]
+    dem = dem.reset_index(drop=True)
+
+    # services: the ones on the map, those listed without a point, those a panel names
+    referenced: list[str] = []
+    if travel is not None:
+        t_here = travel[travel["demand_id"].isin(dem["demand_id"])]
+        referenced = sorted(set(t_here["service_id"].dropna().astype(str)) - {""} - hidden_ids)
+    by_id = services.drop_duplicates("service_id").set_index("service_id", drop=False)
+    listed = set(svc["service_id"])
+    others = [s for s in referenced if s in by_id.index and s not in listed]
+    rows = pd.concat([placed, unplaced, by_id.loc[others]])
+    index = {sid: i for i, sid in enumerate(rows["service_id"])}
+    on_map = set(placed["service_id"])
+    listed_only = set(unplaced["service_id"])
+    need_pos = {n: i for i, n in enumerate(needs)}
+    records = []
+    for _, r in rows.iterrows():
+        point = r["service_id"] in on_map
+        rec: dict[str, Any] = {
+            "n": _e(r["name"]), "o": _e(r["organization"]), "c": _e(r["city"]),
+            "k": [need_pos[n] for n in str(r["need_types"]).split(";") if n in need_pos],
+            "h": service_popup(r),
+        }
+        if point:
+            rec["y"], rec["x"] = _r(r.geometry.y), _r(r.geometry.x)
+        if bool(r["confidential"]):
+            rec["f"] = 1
+        if r["service_id"] in listed_only:
+            rec["u"] = 1  # listed for this region without a point
+        records.append(rec)
+
+    # communities and their nearest service per need
+    access_codes = list(ACCESS_TEXT)
+    comm: dict[str, Any] = {
+        "n": [_e(v) for v in dem["name"]], "d": [_e(v) for v in dem["cd_name"]],
+        "p": [int(v) for v in dem["pop2021"]],
+        "e": [int(bool(v)) for v in dem["enumerated"]],
+        "y": [_r(g.y) for g in dem.geometry], "x": [_r(g.x) for g in dem.geometry],
+        "r": [_e(v) if a == "no_all_season_road" else ""
+              for v, a in zip(dem["remote_community"].fillna(""), dem["access"], strict=True)],
+        "h": [_e(v) for v in dem["air_hub"].fillna("")],
+        "s": [int(k == "subdivision") for k in dem["kind"]],
+    }
+    pos = pd.Series(np.arange(len(dem)), index=dem["demand_id"].to_numpy())
+
+    def acc(value: object) -> int:
+        v = str(value) if value is not None and value == value else "no_service"
+        if v not in access_codes:
+            access_codes.append(v)
+        return access_codes.index(v)
+
+    travel_cols: list[dict[str, list[Any]]] | None = None
+    if travel is not None:
+        travel_cols = []
+        t_here = travel[travel["demand_id"].isin(pos.index)].sort_values("travel_min")
+        t_here = t_here.drop_duplicates(["demand_id", "need_type"])
+        for need in needs:
+            tn = t_here[t_here["need_type"] == need].set_index("demand_id").reindex(pos.index)
+            minutes = [None if not np.isfinite(v) else int(round(v))
+                       for v in tn["travel_min"].astype(float)]
+            sids = [index.get(str(s), -2 if str(s) in hidden_ids else -1)
+                    for s in tn["service_id"].fillna("")]
+            travel_cols.append({"t": minutes, "s": sids, "a": [acc(a) for a in tn["access"]]})
+
+    gap_lists = []
+    at = {d: i for i, d in enumerate(dem["demand_id"])}
+    for need in needs:
         g = gp[(gp["need_type"] == need) & (gp["access"] != "no_all_season_road")]
-        g = g[g["demand_id"].isin(dem_pts.index)]
-        if not len(g):
-            continue
-        layer = gap_layer(g, dem_pts, need)
-        name = f"Gaps: {label(need)} (> {config.coverage.threshold(need):g} min)"
-        folium.GeoJson(
-            layer, name=name, show=False,
-            marker=folium.CircleMarker(fill=True, fill_opacity=0.6, weight=1),
-            style_function=lambda f: {"radius": f["properties"]["radius"],
-                                      "color": f["properties"]["colour"],
-                                      "fillColor": f["properties"]["colour"]},
-            popup=folium.GeoJsonPopup(fields=["popup"], labels=False),
-        ).add_to(m)
-    remote = dem[dem["access"] == "no_all_season_road"]
-    if len(remote):
-        fg = folium.FeatureGroup(name="No all-season road", show=True)
-        for _, r in remote.iterrows():
-            pop = f"pop. {r['pop2021']:,}" if r["enumerated"] else "not enumerated in 2021"
-            folium.Marker(
-                [r.geometry.y, r.geometry.x],
-                icon=folium.DivIcon(html='<div style="font-size:16px;color:#4d004b">✈</div>'),
-                popup=folium.Popup(f"<b>{_e(r['name'])}</b> ({_e(r['remote_community'])})<br>"
-                                   f"{_e(pop)}<br>No all-season road: no drive time. "
-                                   f"Nearest air hub: {_e(r['air_hub'])}", max_width=300)
-            ).add_to(fg)
-        fg.add_to(m)
-    unplaced = svc[~svc.index.isin(placed.index)]
-    items = "".join(f"<li>{_e(r['name'])} ({_e(r['city'] or 'no town')})"
-                    f"{' – ' + _e(r['phone']) if r['phone'] else ''}</li>"
-                    for _, r in unplaced.iterrows())
-    legend = (
-        '<div style="position:fixed;bottom:20px;left:10px;z-index:9999;background:white;'
-        'padding:6px;font:12px sans-serif;max-height:40%;overflow:auto;max-width:340px;'
-        f'border:1px solid #999"><b>{_e(title)}</b><br>Circles: services by need (dashed: '
-        'confidential, shown at its town). Gap layers: communities beyond the threshold, '
-        'orange ≤ 90 min, red ≤ 180, dark red farther, purple no time. ✈: no all-season '
-        f'road.<details><summary>{len(unplaced)} services listed without a point</summary>'
-        f'<ul>{items}</ul></details><small>Data: {_e(config.data_vintage)}; config '
-        f'{_e(config.name)} ({config.fingerprint()})</small></div>')
-    m.get_root().html.add_child(folium.Element(legend))  # type: ignore[attr-defined]
-    folium.LayerControl(collapsed=True).add_to(m)
+        g = g[g["demand_id"].isin(pos.index)]
+        gap_lists.append([[at[d], None if not np.isfinite(t) else round(float(t)),
+                           acc(a)]
+                          for d, t, a in zip(g["demand_id"], g["travel_min"].astype(float),
+                                             g["access"], strict=True)])
+
+    # basemap
+    outline = cds_here.dissolve(by="opp_region", as_index=False)
+    area = outline.union_all()
+    minx, miny, maxx, maxy = area.bounds
+    towns = basemap.towns[basemap.towns.within(area.buffer(0.02))]
+    town_comm = [-1] * len(towns)
+    if len(towns) and len(dem):
+        tree = cKDTree(np.asarray(dem.to_crs(3347).geometry.get_coordinates()))
+        dist, which = tree.query(np.asarray(towns.to_crs(3347).geometry.get_coordinates()))
+        town_comm = [int(w) if d <= 25_000 else -1 for d, w in zip(dist, which, strict=True)]
+    frame = shapely.box(minx - 0.5, miny - 0.5, maxx + 0.5, maxy + 0.5)
+    hw = basemap.highways[basemap.highways.intersects(frame)].copy()
+    hw["geometry"] = hw.geometry.intersection(frame)
+    expressway = hw["category"].fillna("") == "expressway"
+    tol = DISPLAY_TOLERANCE_DEG
+    base = {
+        "province": _polygons(basemap.province.geometry, tol * (1 if region is None else 4)),
+        "regions": [{"n": _e(r["opp_region"]), "g": _polygons(gpd.GeoSeries([r.geometry]), tol)}
+                    for _, r in outline.iterrows()],
+        "cds": _polygons(cds_here.geometry, tol),
+        "hwy": _lines(hw.loc[~expressway].geometry, tol),
+        "exp": _lines(hw.loc[expressway].geometry, tol),
+    }
+    title = f"gapmap: {region or 'Ontario'}"
+    return {
+        "title": _e(title), "region": _e(region or "Ontario"),
+        "bounds": [[_r(miny), _r(minx)], [_r(maxy), _r(maxx)]],
+        "needs": [{"c": n, "l": _e(label(n)), "k": NEED_COLOURS.get(n, "#333333"),
+                   "th": config.coverage.threshold(n)} for n in needs],
+        "services": records,
+        "comm": comm, "travel": travel_cols, "gaps": gap_lists,
+        "access": [_e(ACCESS_TEXT.get(a, a.replace("_", " "))) for a in access_codes],
+        "accessCodes": [_e(a) for a in access_codes],
+        "towns": {"n": [_e(v) for v in towns["name"]],
+                  "p": [int(v) for v in towns["population"]],
+                  "y": [_r(g.y) for g in towns.geometry], "x": [_r(g.x) for g in towns.geometry],
+                  "c": town_comm},
+        "base": base,
+        "gapColours": [[None if not np.isfinite(u) else u, c] for u, c in GAP_COLOURS],
+        "noTime": NO_TIME_COLOUR,
+        "osm": {"url": OSM_TILES, "attribution": OSM_ATTRIBUTION},
+        "attribution": _e(DATA_ATTRIBUTION),
+        "icons": leaflet_icon_uris(),
+        "confidential": config.confidential_display,
+        "footer": {"vintage": _e(config.data_vintage or "not stated"),
+                   "generated": _generated_on(), "config": _e(config.name),
+                   "fingerprint": config.fingerprint(), "version": __version__},
+    }
+
+
+def json_for_html(data: Any) -> str:
+    """JSON that can sit inside a ``<script>`` element: ``<``, ``>``, ``&`` as ``\\u`` escapes."""
+    text = json.dumps(data, ensure_ascii=False, separators=(",", ":"), allow_nan=False)
+    return (text.replace("<", "\\u003c").replace(">", "\\u003e").replace("&", "\\u0026")
+            .replace("\u2028", "\\u2028").replace("\u2029", "\\u2029"))
+
+
+class _GapmapLayers(MacroElement):
+    """Calls ``gapmapInit`` (``static/map.js``) on the map with the page's JSON data."""
+
+    _template = Template("""
+        {% macro script(this, kwargs) %}
+            gapmapInit({{ this._parent.get_name() }},
+                JSON.parse(document.getElementById("gapmap-data").textContent));
+        {% endmacro %}
+    """)
+
+    def __init__(self) -> None:
+        super().__init__()
+        self._name = "GapmapLayers"
+
+
+class _Map(folium.Map):
+    """folium's Map with only what gapmap uses: no Bootstrap, Font Awesome, awesome-markers
+    or jQuery (see :mod:`gapmap.webassets`)."""
+
+    default_js = MAP_JS
+    default_css = MAP_CSS
+
+
+def build_map(region: str | None, services: gpd.GeoDataFrame, demand: gpd.GeoDataFrame,
+              gaps: pd.DataFrame, cds: gpd.GeoDataFrame, config: Config, *,
+              travel: pd.DataFrame | None = None, basemap: Basemap | None = None
+              ) -> folium.Map:
+    """One map: all of Ontario (``region=None``) or one OPP region (see :func:`map_data`)."""
+    data = map_data(region, services, demand, gaps, cds, config, travel=travel,
+                    basemap=basemap)
+    (s, w), (n, e) = data["bounds"]
+    m = _Map(location=[(s + n) / 2, (w + e) / 2], zoom_start=6, tiles=None,
+             control_scale=True, zoom_control=True, zoom_snap=0.25)
+    root = m.get_root()
+    root.header.add_child(Element(  # type: ignore[attr-defined]
+        f'<title>{data["title"]}</title>\n'
+        f'<meta name="generator" content="gapmap {__version__}">'))
+    root.html.add_child(Element(  # type: ignore[attr-defined]
+        f'<script type="application/json" id="gapmap-data">{json_for_html(data)}</script>'))
+    m.add_child(_GapmapLayers())
     return m
 
 
@@ -196,26 +483,39 @@ _FOLIUM_ID = re.compile(r"(?<![0-9a-f])[0-9a-f]{32}(?![0-9a-f])")
 
 
 def render_deterministic(m: folium.Map) -> str:
-    """Render a map with folium's random element ids replaced by sequential ones.
+    """Render a map as one self-contained page, folium's random ids made sequential.
 
-    The same inputs then give a byte-identical file, so reruns are idempotent and diffs of
-    two runs show only what changed.
+    The same inputs then give a byte-identical file (on the same day: the footer carries
+    the date), so reruns are idempotent and diffs of two runs show only what changed.
+
+    Raises
+    ------
+    MapAssetError
+        The page needs a resource that cannot be inlined.
     """
     text = m.get_root().render()
     ids: dict[str, str] = {}
-    return _FOLIUM_ID.sub(lambda mt: ids.setdefault(mt.group(0), f"{len(ids):032x}"), text)
+    text = _FOLIUM_ID.sub(lambda mt: ids.setdefault(mt.group(0), f"{len(ids):032x}"), text)
+    return inline_assets(text)
 
 
 def write_maps(services: gpd.GeoDataFrame, demand: gpd.GeoDataFrame, gaps: pd.DataFrame,
-               cds: gpd.GeoDataFrame, config: Config) -> list[Path]:
+               cds: gpd.GeoDataFrame, config: Config, *,
+               travel: pd.DataFrame | None = None) -> list[Path]:
     """Write ``ontario.html`` and one map per OPP region into the maps folder."""
     out_dir = config.outputs.maps_dir
+    basemap = Basemap.load(config)
     written = []
     regions = list(config.opp_regions_in_scope or OPP_REGIONS)
     for region in [None, *regions]:
-        m = build_map(region, services, demand, gaps, cds, config)
+        m = build_map(region, services, demand, gaps, cds, config, travel=travel,
+                      basemap=basemap)
         path = out_dir / f"{slug(region) if region else 'ontario'}.html"
         write_text(render_deterministic(m), path)
         log.info("map %s: %.1f MB", path, path.stat().st_size / 1e6)
         written.append(path)
     return written
+
+
+__all__ = ["Basemap", "build_map", "check_withheld", "json_for_html", "map_data",
+           "phone_html", "render_deterministic", "service_popup", "write_maps"]

@@ -202,7 +202,8 @@ def stage_maps(config: Config) -> str:
 
     p = StagePaths.of(config)
     paths = write_maps(read_parquet(p.located), read_parquet(p.demand),  # type: ignore
-                       pd.read_csv(p.gaps), _census_divisions_in_scope(config), config)
+                       pd.read_csv(p.gaps), _census_divisions_in_scope(config), config,
+                       travel=read_parquet(p.travel))
     return "maps: " + ", ".join(f"{x.name} ({x.stat().st_size / 1e6:.1f} MB)" for x in paths)
 
 

@@ -73,3 +73,18 @@ def small_config(tmp_path: Path, small_listings: Path) -> Config:
 def ontario_config() -> Config:
     """The shipped province-wide config (reads data/raw only; tests never write its outputs)."""
     return load_config(ROOT / "configs" / "ontario.toml")
+
+
+@pytest.fixture(scope="session")
+def small_run(tmp_path_factory: pytest.TempPathFactory) -> Config:
+    """Every stage up to the maps, once per session, on tests/data/listings_small.csv and
+    listings_east_west.csv (four real listings, so that every region's map has services)."""
+    from gapmap.pipeline import STAGES
+
+    tmp = tmp_path_factory.mktemp("small-run")
+    cfg = load_config(write_config(tmp, [DATA / "listings_small.csv",
+                                         DATA / "listings_east_west.csv"]))
+    for stage in ("ingest", "geocode", "regions", "demand", "network", "travel", "gaps",
+                  "maps"):
+        STAGES[stage](cfg)
+    return cfg
