@@ -4,7 +4,6 @@ dissemination blocks as demand, and the services that lie in the city."""
 from __future__ import annotations
 
 import dataclasses
-import time
 
 import geopandas as gpd
 import numpy as np
@@ -133,10 +132,8 @@ def test_ottawa_pipeline_runs_up_to_gaps(ottawa_config, tmp_path):
     cfg = dataclasses.replace(ottawa_config, outputs=Outputs(
         interim_dir=tmp_path / "interim", processed_dir=tmp_path / "processed",
         maps_dir=tmp_path / "maps"))
-    t0 = time.perf_counter()
     for name in ("ingest", "geocode", "regions", "demand", "network", "travel", "gaps"):
         STAGES[name](cfg)
-    assert time.perf_counter() - t0 < 60
     p = StagePaths.of(cfg)
     services = gpd.read_parquet(p.located)
     point = services["geocode_precision"].isin(["exact", "street", "postal", "fsa", "town"])
