@@ -1,0 +1,306 @@
+"""Catchments: the area from which a service is reached within each travel-time band.
+
+A catchment is built from the reached road network, deterministically, never from a hull
+of sampled points:
+
+1. one Dijkstra per service on the reversed graph (:class:`gapmap.travel.SourceGraph`, the
+   service's connector time included, stopped at the largest band) gives every node its
+   time *to* the service, the direction of :func:`gapmap.travel.nearest_service_times`;
+2. for a band of ``T`` minutes every road (a pair of nodes, both directions together) keeps
+   the part from which the service is reached within ``T``: the whole road when its two
+   reached ends meet, else the end pieces cut where the remaining time runs out (one-way
+   roads only from the end they lead to);
+3. the pieces are merged into lines, simplified by ``simplify_m`` (a few metres; 0 keeps
+   every vertex), buffered by ``buffer_m`` and dissolved, in EPSG:3347;
+4. the service's *local-road disc* is added: the straight-line reach of the connector rule
+   (``T`` at ``connector_speed_kph`` / ``connector_circuity``), at most
+   ``estimate_beyond_km``, the same rule by which a community reaches a nearby service
+   directly in the travel table.
+
+The polygons go back to EPSG:4326, normalised. The same input gives identical polygons, and a
+band's polygon lies inside the next band's.
+
+Honest remoteness: a service farther than ``beyond_network_km`` from any road reaches no
+network, so its catchment is only its local-road disc (``basis`` ``local_only``); a service
+flagged ``no_all_season_road`` (a fly-in community) gets no catchment at all: its row has an
+empty geometry and ``basis`` ``no_all_season_road``. Services placed only at an area (or
+not at all) have no rows.
+
+Output contract, :func:`service_catchments` (GeoDataFrame, EPSG:4326, one row per service
+and band): ``service_id``, ``need_type`` (``"all"``: the polygon serves every need type
+the service lists), ``need_types``, ``threshold_min``, ``basis`` (``network`` |
+``local_only`` | ``no_all_season_road``), ``snap_access`` (``road`` | ``estimate`` |
+``beyond_road_network`` | ``no_all_season_road``), ``area_km2``, ``geometry``.
+
+:func:`need_catchments` (one row per need type and band, the union over its services, built
+from one multi-source Dijkstra, not by merging the service polygons): ``service_id``
+(``"all"``), ``need_type``, ``threshold_min``, ``n_services``, ``area_km2``, ``geometry``.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+from dataclasses import dataclass
+
+import geopandas as gpd
+import numpy as np
+import pandas as pd
+import shapely
+from shapely.ops import substring
+
+from gapmap.geocode import POINT_PRECISIONS
+from gapmap.travel import SourceGraph, TravelEngine, _need_mask, placed_mask
+
+log = logging.getLogger(__name__)
+
+SERVICE_COLUMNS = ["service_id", "need_type", "need_types", "threshold_min", "basis",
+                   "snap_access", "area_km2", "geometry"]
+NEED_COLUMNS = ["service_id", "need_type", "threshold_min", "n_services", "area_km2",
+                "geometry"]
+
+
+@dataclass
+class _Roads:
+    """Each road once: node pair ``a < b``, time each way (inf: no such direction), geometry."""
+
+    a: np.ndarray
+    b: np.ndarray
+    w_ab: np.ndarray
+    w_ba: np.ndarray
+    geom: np.ndarray  # LineStrings in EPSG:3347, oriented a -> b
+    straight: np.ndarray  # True where the geometry is the straight segment a -> b
+    xy_a: np.ndarray
+    xy_b: np.ndarray
+
+
+def _roads(engine: TravelEngine) -> _Roads:
+    e = engine.graph.edges
+    u, v = e["u"].to_numpy(np.int64), e["v"].to_numpy(np.int64)
+    w = np.maximum(e["travel_s"].to_numpy(float), 1e-3)
+    keep = u != v
+    u, v, w = u[keep], v[keep], w[keep]
+    a, b = np.minimum(u, v), np.maximum(u, v)
+    df = pd.DataFrame({"key": a * engine.n + b, "fwd": u < v, "w": w, "row": np.nonzero(keep)[0]})
+    df = df.sort_values(["key", "w", "row"], kind="stable")
+    first = df.drop_duplicates("key")
+    fwd = df[df["fwd"]].drop_duplicates("key").set_index("key")["w"]
+    bwd = df[~df["fwd"]].drop_duplicates("key").set_index("key")["w"]
+    keys = first["key"].to_numpy()
+    a, b = keys // engine.n, keys % engine.n
+    w_ab = fwd.reindex(keys).to_numpy(float, copy=True)
+    w_ba = bwd.reindex(keys).to_numpy(float, copy=True)
+    w_ab[np.isnan(w_ab)] = np.inf
+    w_ba[np.isnan(w_ba)] = np.inf
+    rows = first["row"].to_numpy()
+    xy_a, xy_b = engine.node_xy[a], engine.node_xy[b]
+    geoms = e.geometry.to_numpy()[rows] if "geometry" in e else np.full(len(rows), None)
+    ncoord = shapely.get_num_coordinates(geoms)
+    straight = (ncoord <= 2) | shapely.is_missing(geoms)
+    geom = shapely.linestrings(np.stack([xy_a, xy_b], axis=1))
+    curved = np.nonzero(~straight)[0]
+    if len(curved):
+        proj = gpd.GeoSeries(geoms[curved], crs=4326).to_crs(3347).to_numpy()
+        backward = first["fwd"].to_numpy()[curved] == False  # noqa: E712 (numpy array)
+        proj[backward] = shapely.reverse(proj[backward])
+        geom[curved] = proj
+    return _Roads(a, b, w_ab, w_ba, geom, straight, xy_a, xy_b)
+
+
+class CatchmentBuilder:
+    """Turns node times into catchment polygons on one engine's graph (roads prepared once).
+
+    ``buffer_m``: half-width of the band drawn along each reached road; ``simplify_m``:
+    tolerance of the line simplification before buffering (0: none); ``quad_segs``:
+    segments per quarter circle of the buffer's round ends.
+    """
+
+    def __init__(self, engine: TravelEngine, *, buffer_m: float = 100.0,
+                 simplify_m: float = 5.0, quad_segs: int = 2) -> None:
+        self.engine = engine
+        self.roads = _roads(engine)
+        self.buffer_m = float(buffer_m)
+        self.simplify_m = float(simplify_m)
+        self.quad_segs = int(quad_segs)
+        self._cache: dict[bytes, shapely.Geometry] = {}
+
+    def pieces(self, node_s: np.ndarray, threshold_s: float) -> tuple[np.ndarray, np.ndarray]:
+        """The reached part of the network: (indices of whole roads, array of cut pieces)."""
+        r = self.roads
+        t_a, t_b = node_s[r.a], node_s[r.b]
+        with np.errstate(invalid="ignore", divide="ignore"):
+            # reached from the b end (moving a -> b): s >= lo; from the a end: s <= hi
+            lo = np.where(t_b <= threshold_s, 1 - (threshold_s - t_b) / r.w_ab, np.inf)
+            hi = np.where(t_a <= threshold_s, (threshold_s - t_a) / r.w_ba, -np.inf)
+        lo = np.where(np.isnan(lo), np.inf, np.maximum(lo, 0.0))
+        hi = np.where(np.isnan(hi), -np.inf, np.minimum(hi, 1.0))
+        whole = (hi >= lo) | (lo <= 0) | (hi >= 1)
+        full = np.nonzero(whole)[0]
+        cuts: list[tuple[int, float, float]] = []
+        part_b = np.nonzero(~whole & (lo < 1))[0]
+        part_a = np.nonzero(~whole & (hi > 0))[0]
+        cuts += [(int(i), float(lo[i]), 1.0) for i in part_b]
+        cuts += [(int(i), 0.0, float(hi[i])) for i in part_a]
+        cuts.sort()
+        if not cuts:
+            return full, np.empty(0, dtype=object)
+        idx = np.array([c[0] for c in cuts])
+        s0 = np.array([c[1] for c in cuts])
+        s1 = np.array([c[2] for c in cuts])
+        out = np.empty(len(cuts), dtype=object)
+        st = r.straight[idx]
+        d = r.xy_b[idx] - r.xy_a[idx]
+        p0 = r.xy_a[idx] + s0[:, None] * d
+        p1 = r.xy_a[idx] + s1[:, None] * d
+        out[st] = shapely.linestrings(np.stack([p0[st], p1[st]], axis=1))
+        for k in np.nonzero(~st)[0]:
+            out[k] = substring(r.geom[idx[k]], s0[k], s1[k], normalized=True)
+        return full, out
+
+    def network_polygon(self, node_s: np.ndarray, threshold_s: float) -> shapely.Geometry:
+        """The buffered, dissolved reached network (EPSG:3347); empty when nothing is reached.
+
+        Identical reached parts give the very same polygon (cached): every band of a service
+        that reaches the whole network, say, is built once.
+        """
+        full, cut = self.pieces(node_s, threshold_s)
+        key = hashlib.sha1(full.astype(np.int64).tobytes()
+                           + b"".join(shapely.to_wkb(cut))).digest()
+        if key in self._cache:
+            return self._cache[key]
+        lines = np.concatenate([self.roads.geom[full], cut])
+        if not len(lines):
+            poly = shapely.Polygon()
+        else:
+            merged = shapely.get_parts(shapely.line_merge(shapely.multilinestrings(lines)))
+            if self.simplify_m > 0:
+                merged = shapely.simplify(merged, self.simplify_m)
+            poly = shapely.union_all(shapely.buffer(merged, self.buffer_m,
+                                                    quad_segs=self.quad_segs))
+        self._cache[key] = poly
+        return poly
+
+    def local_disc(self, xy_m: np.ndarray, threshold_s: float) -> shapely.Geometry:
+        """Discs of the direct local-road reach around points (EPSG:3347 metres)."""
+        s = self.engine.settings
+        radius = min(threshold_s * (s.connector_speed_kph / 3.6) / s.connector_circuity,
+                     s.estimate_beyond_km * 1000)
+        if not len(xy_m) or radius <= 0:
+            return shapely.Polygon()
+        pts = shapely.points(np.asarray(xy_m, dtype=float))
+        return shapely.union_all(shapely.buffer(pts, radius, quad_segs=16))
+
+
+def _finish(polys: list[shapely.Geometry]) -> tuple[np.ndarray, np.ndarray]:
+    """Areas (km², measured in EPSG:3347) and the polygons in EPSG:4326, normalised."""
+    arr = np.array(polys, dtype=object)
+    area = shapely.area(arr) / 1e6
+    empty = shapely.is_empty(arr)
+    arr[empty] = None
+    geo = gpd.GeoSeries(arr, crs=3347).to_crs(4326).to_numpy()
+    return area, shapely.normalize(geo)
+
+
+def _bands(bands_min: tuple[float, ...] | list[float]) -> list[float]:
+    bands = sorted({float(b) for b in bands_min})
+    if not bands or bands[0] <= 0:
+        raise ValueError(f"catchment bands must be positive minutes, got {bands_min!r}")
+    return bands
+
+
+def service_catchments(engine: TravelEngine, services: gpd.GeoDataFrame,
+                       bands_min: tuple[float, ...] | list[float], *,
+                       builder: CatchmentBuilder | None = None, local_roads: bool = True
+                       ) -> gpd.GeoDataFrame:
+    """Catchment polygons per service and band (columns in the module docstring).
+
+    ``services`` needs ``service_id``, ``need_types``, ``geocode_precision`` and may have
+    ``access``. ``local_roads=False`` leaves out the local-road disc (the network part only).
+    """
+    bands = _bands(bands_min)
+    builder = builder or CatchmentBuilder(engine)
+    s = engine.settings
+    remote = (services["access"].astype(str).to_numpy() == "no_all_season_road"
+              if "access" in services.columns else np.zeros(len(services), dtype=bool))
+    physical = (services["geocode_precision"].isin(POINT_PRECISIONS).to_numpy()
+                & services.geometry.notna().to_numpy())
+    placed = placed_mask(services)
+    rows: list[dict] = []
+    polys: list[shapely.Geometry] = []
+    pos = np.nonzero(placed)[0]
+    if len(pos):
+        snap = engine.snap(services.iloc[pos])
+        quality = snap.quality(s)
+        graph = SourceGraph(engine, snap)
+        for k, i in enumerate(pos):
+            svc = services.iloc[i]
+            on_net = quality[k] != "beyond_road_network"
+            node_s = graph.nearest(np.array([k]), limit_s=bands[-1] * 60)[0] if on_net else None
+            for band in bands:
+                t = band * 60
+                poly = (builder.network_polygon(node_s, t) if node_s is not None
+                        else shapely.Polygon())
+                if local_roads:
+                    poly = shapely.union(poly, builder.local_disc(snap.xy_m[k:k + 1], t))
+                polys.append(poly)
+                rows.append({"service_id": svc["service_id"], "need_type": "all",
+                             "need_types": svc["need_types"], "threshold_min": band,
+                             "basis": "network" if on_net else "local_only",
+                             "snap_access": quality[k]})
+    for i in np.nonzero(physical & remote)[0]:
+        svc = services.iloc[i]
+        for band in bands:
+            polys.append(shapely.Polygon())
+            rows.append({"service_id": svc["service_id"], "need_type": "all",
+                         "need_types": svc["need_types"], "threshold_min": band,
+                         "basis": "no_all_season_road", "snap_access": "no_all_season_road"})
+    if not rows:
+        return gpd.GeoDataFrame({c: [] for c in SERVICE_COLUMNS}, geometry="geometry",
+                                crs=4326)
+    area, geom = _finish(polys)
+    df = pd.DataFrame(rows)
+    df["area_km2"] = area
+    out = gpd.GeoDataFrame(df, geometry=geom, crs=4326)
+    log.info("catchments: %d services x %d bands", len(out) // len(bands), len(bands))
+    return out[SERVICE_COLUMNS]
+
+
+def need_catchments(engine: TravelEngine, services: gpd.GeoDataFrame,
+                    need_types: tuple[str, ...], bands_min: tuple[float, ...] | list[float],
+                    *, builder: CatchmentBuilder | None = None, local_roads: bool = True
+                    ) -> gpd.GeoDataFrame:
+    """The union of the catchments of each need type's services, per band.
+
+    Built from one multi-source Dijkstra per need (the nearest service's time at every node)
+    plus the local-road discs of all its services; columns in the module docstring.
+    """
+    bands = _bands(bands_min)
+    builder = builder or CatchmentBuilder(engine)
+    s = engine.settings
+    placed = services[placed_mask(services)]
+    rows: list[dict] = []
+    polys: list[shapely.Geometry] = []
+    snap = engine.snap(placed) if len(placed) else None
+    graph = SourceGraph(engine, snap) if snap is not None else None
+    for need in need_types:
+        mask = _need_mask(placed, need) if len(placed) else np.zeros(0, dtype=bool)
+        node_s = None
+        if snap is not None and graph is not None and mask.any():
+            on_net = mask & (snap.quality(s) != "beyond_road_network")
+            if on_net.any():
+                node_s = graph.nearest(on_net, limit_s=bands[-1] * 60)[0]
+        for band in bands:
+            t = band * 60
+            poly = builder.network_polygon(node_s, t) if node_s is not None \
+                else shapely.Polygon()
+            if local_roads and snap is not None and mask.any():
+                poly = shapely.union(poly, builder.local_disc(snap.xy_m[mask], t))
+            polys.append(poly)
+            rows.append({"service_id": "all", "need_type": need, "threshold_min": band,
+                         "n_services": int(mask.sum())})
+    if not rows:
+        return gpd.GeoDataFrame({c: [] for c in NEED_COLUMNS}, geometry="geometry", crs=4326)
+    area, geom = _finish(polys)
+    df = pd.DataFrame(rows)
+    df["area_km2"] = area
+    return gpd.GeoDataFrame(df, geometry=geom, crs=4326)[NEED_COLUMNS]
