@@ -24,6 +24,7 @@ _HELP = {
     "demand": "build the population points (census tracts + subdivisions)",
     "network": "build the road graph (King's Highways)",
     "travel": "drive time from every community to the nearest service of each need",
+    "catchments": "travel-time polygons per service and band, and their union per need type",
     "gaps": "coverage per OPP region and need; gap communities ranked by population",
     "maps": "write the HTML maps (Ontario and one per OPP region)",
     "report": "write the GeoPackage with every layer and the run metadata",

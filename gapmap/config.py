@@ -68,6 +68,8 @@ class CoverageSettings:
     default_threshold_min: float = 60.0
     thresholds_min: dict[str, float] = field(default_factory=dict)
     catchment_bands_min: tuple[float, ...] = (15.0, 30.0, 60.0, 120.0)
+    catchment_buffer_m: float = 100.0    # half-width of the band drawn along a reached road
+    catchment_simplify_m: float = 5.0    # road lines simplified by this before buffering
 
     def threshold(self, need: str) -> float:
         return float(self.thresholds_min.get(need, self.default_threshold_min))
@@ -229,6 +231,9 @@ def config_from_dict(raw: dict[str, Any], *, base: Path, path: Path | None = Non
                                       where),
         thresholds_min=per_need,
         catchment_bands_min=tuple(float(b) for b in bands),
+        catchment_buffer_m=_number(cov, "catchment_buffer_m", c.catchment_buffer_m, where),
+        catchment_simplify_m=_number(cov, "catchment_simplify_m", c.catchment_simplify_m,
+                                     where, positive=False),
     )
 
     geo = _section(raw, "geocode", where)
