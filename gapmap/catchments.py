@@ -10,8 +10,9 @@ of sampled points:
    the part from which the service is reached within ``T``: the whole road when its two
    reached ends meet, else the end pieces cut where the remaining time runs out (one-way
    roads only from the end they lead to);
-3. the pieces are merged into lines, simplified by ``simplify_m`` (a few metres; 0 keeps
-   every vertex), buffered by ``buffer_m`` and dissolved, in EPSG:3347;
+3. the pieces are merged into lines, buffered by ``buffer_m`` (100 m) and dissolved, in
+   EPSG:3347 (when most of the network is reached, as the whole network's band less what
+   only the unreached roads cover: the same polygon, built faster);
 4. the service's *local-road disc* is added: the straight-line reach of the connector rule
    (``T`` at ``connector_speed_kph`` / ``connector_circuity``), at most
    ``estimate_beyond_km``, the same rule by which a community reaches a nearby service
@@ -41,7 +42,6 @@ from __future__ import annotations
 
 import hashlib
 import logging
-from dataclasses import dataclass
 
 import geopandas as gpd
 import numpy as np
@@ -60,94 +60,105 @@ NEED_COLUMNS = ["service_id", "need_type", "threshold_min", "n_services", "area_
                 "geometry"]
 
 
-@dataclass
 class _Roads:
-    """Each road once: node pair ``a < b``, time each way (inf: no such direction), geometry."""
+    """Each road once: node pair ``a < b``, time each way (inf: no such direction), geometry.
 
-    a: np.ndarray
-    b: np.ndarray
-    w_ab: np.ndarray
-    w_ba: np.ndarray
-    geom: np.ndarray  # LineStrings in EPSG:3347, oriented a -> b
-    straight: np.ndarray  # True where the geometry is the straight segment a -> b
-    xy_a: np.ndarray
-    xy_b: np.ndarray
+    Built from the engine's CSR (parallel edges already at their minimum) with numpy only;
+    the LineStrings (EPSG:3347, oriented a -> b) are made on first use.
+    """
 
+    def __init__(self, engine: TravelEngine) -> None:
+        coo = engine.csr.tocoo()
+        u, v, w = coo.row.astype(np.int64), coo.col.astype(np.int64), coo.data
+        keep = u != v
+        u, v, w = u[keep], v[keep], w[keep]
+        n = engine.n
+        key = np.minimum(u, v) * n + np.maximum(u, v)
+        keys = np.unique(key)
+        pos = np.searchsorted(keys, key)
+        fwd = u < v
+        self.w_ab = np.full(len(keys), np.inf)
+        self.w_ba = np.full(len(keys), np.inf)
+        self.w_ab[pos[fwd]] = w[fwd]
+        self.w_ba[pos[~fwd]] = w[~fwd]
+        self.a, self.b = keys // n, keys % n
+        self.xy_a, self.xy_b = engine.node_xy[self.a], engine.node_xy[self.b]
+        self.straight = np.ones(len(keys), dtype=bool)
+        self._curved: dict[int, shapely.Geometry] = {}
+        e = engine.graph.edges
+        if isinstance(e, gpd.GeoDataFrame) and len(e):
+            geoms = e.geometry.to_numpy()
+            rows = np.nonzero(shapely.get_num_coordinates(geoms) > 2)[0]
+            if len(rows):
+                eu, ev = e["u"].to_numpy(np.int64)[rows], e["v"].to_numpy(np.int64)[rows]
+                order = np.argsort(e["travel_s"].to_numpy(float)[rows], kind="stable")
+                proj = gpd.GeoSeries(geoms[rows], crs=e.crs).to_crs(3347).to_numpy()
+                for r in order:
+                    if eu[r] == ev[r]:
+                        continue
+                    k = int(np.searchsorted(keys, min(eu[r], ev[r]) * n + max(eu[r], ev[r])))
+                    if k in self._curved:
+                        continue
+                    g = proj[r] if eu[r] < ev[r] else shapely.reverse(proj[r])
+                    self._curved[k] = g
+                    self.straight[k] = False
+        self._geom: np.ndarray | None = None
 
-def _roads(engine: TravelEngine) -> _Roads:
-    e = engine.graph.edges
-    u, v = e["u"].to_numpy(np.int64), e["v"].to_numpy(np.int64)
-    w = np.maximum(e["travel_s"].to_numpy(float), 1e-3)
-    keep = u != v
-    u, v, w = u[keep], v[keep], w[keep]
-    a, b = np.minimum(u, v), np.maximum(u, v)
-    df = pd.DataFrame({"key": a * engine.n + b, "fwd": u < v, "w": w, "row": np.nonzero(keep)[0]})
-    df = df.sort_values(["key", "w", "row"], kind="stable")
-    first = df.drop_duplicates("key")
-    fwd = df[df["fwd"]].drop_duplicates("key").set_index("key")["w"]
-    bwd = df[~df["fwd"]].drop_duplicates("key").set_index("key")["w"]
-    keys = first["key"].to_numpy()
-    a, b = keys // engine.n, keys % engine.n
-    w_ab = fwd.reindex(keys).to_numpy(float, copy=True)
-    w_ba = bwd.reindex(keys).to_numpy(float, copy=True)
-    w_ab[np.isnan(w_ab)] = np.inf
-    w_ba[np.isnan(w_ba)] = np.inf
-    rows = first["row"].to_numpy()
-    xy_a, xy_b = engine.node_xy[a], engine.node_xy[b]
-    geoms = e.geometry.to_numpy()[rows] if "geometry" in e else np.full(len(rows), None)
-    ncoord = shapely.get_num_coordinates(geoms)
-    straight = (ncoord <= 2) | shapely.is_missing(geoms)
-    geom = shapely.linestrings(np.stack([xy_a, xy_b], axis=1))
-    curved = np.nonzero(~straight)[0]
-    if len(curved):
-        proj = gpd.GeoSeries(geoms[curved], crs=4326).to_crs(3347).to_numpy()
-        backward = first["fwd"].to_numpy()[curved] == False  # noqa: E712 (numpy array)
-        proj[backward] = shapely.reverse(proj[backward])
-        geom[curved] = proj
-    return _Roads(a, b, w_ab, w_ba, geom, straight, xy_a, xy_b)
+    def __len__(self) -> int:
+        return len(self.a)
+
+    @property
+    def geom(self) -> np.ndarray:
+        if self._geom is None:
+            g = shapely.linestrings(np.stack([self.xy_a, self.xy_b], axis=1))
+            for k, line in self._curved.items():
+                g[k] = line
+            self._geom = g
+        return self._geom
 
 
 class CatchmentBuilder:
     """Turns node times into catchment polygons on one engine's graph (roads prepared once).
 
     ``buffer_m``: half-width of the band drawn along each reached road; ``simplify_m``:
-    tolerance of the line simplification before buffering (0: none); ``quad_segs``:
-    segments per quarter circle of the buffer's round ends.
+    tolerance of the line simplification before buffering (0: none; above 0 it is faster but
+    the two ways of building a polygon no longer match exactly); ``quad_segs``: segments per
+    quarter circle of the buffer's round ends; ``complement_above``: the share of whole
+    roads reached above which the polygon is built as the whole network less the rest.
     """
 
     def __init__(self, engine: TravelEngine, *, buffer_m: float = 100.0,
-                 simplify_m: float = 5.0, quad_segs: int = 2) -> None:
+                 simplify_m: float = 0.0, quad_segs: int = 2,
+                 complement_above: float = 0.5) -> None:
         self.engine = engine
-        self.roads = _roads(engine)
+        self.roads = _Roads(engine)
         self.buffer_m = float(buffer_m)
         self.simplify_m = float(simplify_m)
         self.quad_segs = int(quad_segs)
+        self.complement_above = float(complement_above)
         self._cache: dict[bytes, shapely.Geometry] = {}
+        self._whole: shapely.Geometry | None = None
 
-    def pieces(self, node_s: np.ndarray, threshold_s: float) -> tuple[np.ndarray, np.ndarray]:
-        """The reached part of the network: (indices of whole roads, array of cut pieces)."""
+    def _intervals(self, node_s: np.ndarray, threshold_s: float
+                   ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """Per road: reached from the b end for s >= lo, from the a end for s <= hi (s along
+        a -> b, 0..1); ``whole`` where the two meet."""
         r = self.roads
         t_a, t_b = node_s[r.a], node_s[r.b]
         with np.errstate(invalid="ignore", divide="ignore"):
-            # reached from the b end (moving a -> b): s >= lo; from the a end: s <= hi
             lo = np.where(t_b <= threshold_s, 1 - (threshold_s - t_b) / r.w_ab, np.inf)
             hi = np.where(t_a <= threshold_s, (threshold_s - t_a) / r.w_ba, -np.inf)
         lo = np.where(np.isnan(lo), np.inf, np.maximum(lo, 0.0))
         hi = np.where(np.isnan(hi), -np.inf, np.minimum(hi, 1.0))
         whole = (hi >= lo) | (lo <= 0) | (hi >= 1)
-        full = np.nonzero(whole)[0]
-        cuts: list[tuple[int, float, float]] = []
-        part_b = np.nonzero(~whole & (lo < 1))[0]
-        part_a = np.nonzero(~whole & (hi > 0))[0]
-        cuts += [(int(i), float(lo[i]), 1.0) for i in part_b]
-        cuts += [(int(i), 0.0, float(hi[i])) for i in part_a]
-        cuts.sort()
-        if not cuts:
-            return full, np.empty(0, dtype=object)
-        idx = np.array([c[0] for c in cuts])
-        s0 = np.array([c[1] for c in cuts])
-        s1 = np.array([c[2] for c in cuts])
-        out = np.empty(len(cuts), dtype=object)
+        return lo, hi, whole
+
+    def _cut(self, idx: np.ndarray, s0: np.ndarray, s1: np.ndarray) -> np.ndarray:
+        """The pieces ``s0..s1`` (fractions along a -> b) of the roads ``idx``."""
+        r = self.roads
+        out = np.empty(len(idx), dtype=object)
+        if not len(idx):
+            return out
         st = r.straight[idx]
         d = r.xy_b[idx] - r.xy_a[idx]
         p0 = r.xy_a[idx] + s0[:, None] * d
@@ -155,28 +166,76 @@ class CatchmentBuilder:
         out[st] = shapely.linestrings(np.stack([p0[st], p1[st]], axis=1))
         for k in np.nonzero(~st)[0]:
             out[k] = substring(r.geom[idx[k]], s0[k], s1[k], normalized=True)
-        return full, out
+        return out
+
+    def pieces(self, node_s: np.ndarray, threshold_s: float) -> tuple[np.ndarray, np.ndarray]:
+        """The reached part of the network: (indices of whole roads, array of cut pieces)."""
+        lo, hi, whole = self._intervals(node_s, threshold_s)
+        part_b = np.nonzero(~whole & (lo < 1))[0]
+        part_a = np.nonzero(~whole & (hi > 0))[0]
+        idx = np.concatenate([part_b, part_a])
+        s0 = np.concatenate([lo[part_b], np.zeros(len(part_a))])
+        s1 = np.concatenate([np.ones(len(part_b)), hi[part_a]])
+        order = np.lexsort((s0, idx))
+        return np.nonzero(whole)[0], self._cut(idx[order], s0[order], s1[order])
+
+    def _unreached(self, node_s: np.ndarray, threshold_s: float
+                   ) -> tuple[np.ndarray, np.ndarray]:
+        """The rest: (indices of untouched roads, array of the unreached middles)."""
+        lo, hi, whole = self._intervals(node_s, threshold_s)
+        touched = ~whole & ((lo < 1) | (hi > 0))
+        idx = np.nonzero(touched)[0]
+        s0 = np.maximum(hi[idx], 0.0)
+        s1 = np.minimum(lo[idx], 1.0)
+        return np.nonzero(~whole & ~touched)[0], self._cut(idx, s0, s1)
+
+    def _dissolve(self, lines: np.ndarray) -> shapely.Geometry:
+        if not len(lines):
+            return shapely.Polygon()
+        merged = shapely.get_parts(shapely.line_merge(shapely.multilinestrings(lines)))
+        if self.simplify_m > 0:
+            merged = shapely.simplify(merged, self.simplify_m)
+        return shapely.union_all(shapely.buffer(merged, self.buffer_m,
+                                                quad_segs=self.quad_segs))
+
+    def whole_network(self) -> shapely.Geometry:
+        """The whole network buffered and dissolved (built once)."""
+        if self._whole is None:
+            self._whole = self._dissolve(self.roads.geom)
+        return self._whole
 
     def network_polygon(self, node_s: np.ndarray, threshold_s: float) -> shapely.Geometry:
         """The buffered, dissolved reached network (EPSG:3347); empty when nothing is reached.
 
         Identical reached parts give the very same polygon (cached): every band of a service
-        that reaches the whole network, say, is built once.
+        that reaches the whole network, say, is built once. When most of the network is
+        reached the polygon is built the other way round, with the same result: the whole
+        network (built once) less what only unreached roads cover, i.e. the unreached
+        pieces' band less the band of the reached pieces near them. Leftover slivers of that
+        subtraction (parts smaller than ``buffer_m``², where a real part is at least about
+        3 ``buffer_m``²) are dropped.
         """
         full, cut = self.pieces(node_s, threshold_s)
         key = hashlib.sha1(full.astype(np.int64).tobytes()
                            + b"".join(shapely.to_wkb(cut))).digest()
         if key in self._cache:
             return self._cache[key]
-        lines = np.concatenate([self.roads.geom[full], cut])
-        if not len(lines):
-            poly = shapely.Polygon()
+        reached = np.concatenate([self.roads.geom[full], cut])
+        if len(full) < self.complement_above * len(self.roads):
+            poly = self._dissolve(reached)
         else:
-            merged = shapely.get_parts(shapely.line_merge(shapely.multilinestrings(lines)))
-            if self.simplify_m > 0:
-                merged = shapely.simplify(merged, self.simplify_m)
-            poly = shapely.union_all(shapely.buffer(merged, self.buffer_m,
-                                                    quad_segs=self.quad_segs))
+            untouched, middles = self._unreached(node_s, threshold_s)
+            unreached = np.concatenate([self.roads.geom[untouched], middles])
+            if not len(unreached):
+                poly = self.whole_network()
+            else:
+                near = shapely.STRtree(reached).query(unreached, predicate="dwithin",
+                                                      distance=2 * self.buffer_m)[1]
+                only_unreached = shapely.difference(
+                    self._dissolve(unreached), self._dissolve(reached[np.unique(near)]))
+                poly = shapely.difference(self.whole_network(), only_unreached)
+                parts = shapely.get_parts(poly)
+                poly = shapely.union_all(parts[shapely.area(parts) >= self.buffer_m ** 2])
         self._cache[key] = poly
         return poly
 

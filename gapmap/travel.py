@@ -33,6 +33,7 @@ from dataclasses import dataclass
 import geopandas as gpd
 import numpy as np
 import pandas as pd
+from pyproj import Transformer
 from scipy.sparse import csr_matrix
 from scipy.sparse.csgraph import dijkstra
 from scipy.spatial import cKDTree
@@ -81,8 +82,9 @@ class TravelEngine:
     def __init__(self, graph: RoadGraph, settings: NetworkSettings) -> None:
         self.graph = graph
         self.settings = settings
-        nodes = gpd.GeoSeries(gpd.points_from_xy(graph.nodes["x"], graph.nodes["y"]), crs=4326)
-        self.node_xy = projected_xy(nodes)
+        to_3347 = Transformer.from_crs(4326, 3347, always_xy=True)
+        self.node_xy = np.column_stack(to_3347.transform(graph.nodes["x"].to_numpy(float),
+                                                         graph.nodes["y"].to_numpy(float)))
         self.tree = cKDTree(self.node_xy)
         e = graph.edges
         self.n = graph.n_nodes
@@ -130,16 +132,16 @@ class SourceGraph:
         n, k = engine.n, len(targets.node)
         self.n, self.k = n, k
         self.targets = targets
-        nnz = rev.indptr[-1]
-        indptr = np.concatenate([rev.indptr.astype(np.int64),
-                                 nnz + np.arange(1, k + 1, dtype=np.int64)])
-        indices = np.concatenate([rev.indices.astype(np.int64),
-                                  np.asarray(targets.node, dtype=np.int64)])
-        data = np.concatenate([rev.data.astype(float),
+        nnz = int(rev.indptr[-1])
+        itype = np.int32 if max(n + k, nnz + k) < np.iinfo(np.int32).max else np.int64
+        indptr = np.concatenate([rev.indptr.astype(itype, copy=False),
+                                 (nnz + np.arange(1, k + 1)).astype(itype)])
+        indices = np.concatenate([rev.indices.astype(itype, copy=False),
+                                  np.asarray(targets.node).astype(itype)])
+        data = np.concatenate([rev.data.astype(float, copy=False),
                                np.maximum(np.asarray(targets.connector_s, dtype=float), _EPS_S)])
-        itype = np.int32 if max(n + k, len(data)) < np.iinfo(np.int32).max else np.int64
-        self.csr = csr_matrix((data, indices.astype(itype), indptr.astype(itype)),
-                              shape=(n + k, n + k))
+        self.csr = csr_matrix((data, indices, indptr), shape=(n + k, n + k))
+        self.csr.has_sorted_indices = True  # rev is sorted; each virtual row has one entry
 
     def _rows(self, which: np.ndarray | None) -> np.ndarray:
         if which is None:
