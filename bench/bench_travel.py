@@ -12,8 +12,9 @@ Run with ``make bench``. Two graphs:
 Each service offers 1-3 of the 14 need types. Three stages, each side in its own process
 (so the peak memory printed is that side's own):
 
-1. graph preparation, from the same edge list: gapmap's TravelEngine (CSR, KD-tree) and
-   CatchmentBuilder; for the baseline an osmnx-style MultiDiGraph (projected, ``x``/``y``,
+1. graph preparation, from the same edge list: gapmap's TravelEngine (CSR, KD-tree; the
+   catchment builder prepares its roads on first use, inside the catchments time); for the
+   baseline an osmnx-style MultiDiGraph (projected, ``x``/``y``,
    ``length``, ``travel_time``);
 2. nearest-service times for the 14 need types: gapmap's ``nearest_service_times``; the
    baseline snaps with ``osmnx.distance.nearest_nodes`` and runs
@@ -57,7 +58,7 @@ RNF_SPEEDS = {"1": 100.0, "2": 80.0, "3": 60.0, "4": 50.0, "5": 40.0}
 # how much each side measures (the rest is extrapolated); see the table
 PLAN = {
     "grid": {"baseline_needs": 2, "gapmap_catch": 0, "baseline_catch": 0},
-    "ottawa": {"baseline_needs": 14, "gapmap_catch": 20, "baseline_catch": 3},
+    "ottawa": {"baseline_needs": 14, "gapmap_catch": 100, "baseline_catch": 4},
 }
 
 

@@ -131,13 +131,20 @@ class CatchmentBuilder:
                  simplify_m: float = 0.0, quad_segs: int = 2,
                  complement_above: float = 0.5) -> None:
         self.engine = engine
-        self.roads = _Roads(engine)
+        self._roads: _Roads | None = None
         self.buffer_m = float(buffer_m)
         self.simplify_m = float(simplify_m)
         self.quad_segs = int(quad_segs)
         self.complement_above = float(complement_above)
         self._cache: dict[bytes, shapely.Geometry] = {}
         self._whole: shapely.Geometry | None = None
+
+    @property
+    def roads(self) -> _Roads:
+        """The roads, prepared on first use (a graph may never need catchments)."""
+        if self._roads is None:
+            self._roads = _Roads(self.engine)
+        return self._roads
 
     def _intervals(self, node_s: np.ndarray, threshold_s: float
                    ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
