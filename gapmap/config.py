@@ -61,6 +61,7 @@ class NetworkSettings:
     connector_speed_kph: float = 60.0
     estimate_beyond_km: float = 25.0
     beyond_network_km: float = 100.0
+    fly_in_service_km: float = 5.0  # a service this close to a fly-in community is in it
 
 
 @dataclass(frozen=True)
@@ -208,6 +209,8 @@ def config_from_dict(raw: dict[str, Any], *, base: Path, path: Path | None = Non
         connector_speed_kph=_number(net, "connector_speed_kph", d.connector_speed_kph, where),
         estimate_beyond_km=_number(net, "estimate_beyond_km", d.estimate_beyond_km, where),
         beyond_network_km=_number(net, "beyond_network_km", d.beyond_network_km, where),
+        fly_in_service_km=_number(net, "fly_in_service_km", d.fly_in_service_km, where,
+                                  positive=False),
     )
     if network.connector_circuity < 1:
         raise ConfigError(f"{where}: network.connector_circuity must be >= 1")

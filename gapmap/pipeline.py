@@ -152,12 +152,21 @@ def stage_travel(config: Config) -> str:
     graph = RoadGraph.load(p.nodes, p.edges)
     engine = TravelEngine(graph, config.network)
     demand = read_parquet(p.demand)
-    services = read_parquet(p.located)
+    services = _with_fly_in_flag(read_parquet(p.located), config)
     travel = nearest_service_times(engine, demand, services, config.need_types)  # type: ignore
     write_parquet(travel, p.travel)
     counts = travel["access"].value_counts().to_dict()
     _record(config, "travel", [p.nodes, p.edges, p.demand, p.located], access=counts)
     return "travel: " + ", ".join(f"{k} {v}" for k, v in sorted(counts.items()))
+
+
+def _with_fly_in_flag(services: Any, config: Config) -> Any:
+    """The services with ``access`` set: fly-in ones get no drive time (see travel)."""
+    from gapmap.demand import remote_communities
+    from gapmap.travel import flag_fly_in_services
+
+    return flag_fly_in_services(services, remote_communities(config),
+                                within_km=config.network.fly_in_service_km)
 
 
 def stage_catchments(config: Config) -> str:
@@ -169,7 +178,7 @@ def stage_catchments(config: Config) -> str:
 
     p = StagePaths.of(config)
     engine = TravelEngine(RoadGraph.load(p.nodes, p.edges), config.network)
-    services = read_parquet(p.located)
+    services = _with_fly_in_flag(read_parquet(p.located), config)
     cov = config.coverage
     builder = CatchmentBuilder(engine, buffer_m=cov.catchment_buffer_m,
                                simplify_m=cov.catchment_simplify_m)

@@ -15,6 +15,10 @@ services, which gives every node its time to the nearest one and which one it is
 node of another need has no incoming edge, so it is never reached and costs nothing.
 Parallel edges keep their minimum; unreachable means infinity, never 0.
 
+A service flagged ``access`` = ``no_all_season_road`` (within ``fly_in_service_km`` of a
+community with no all-season road, :func:`flag_fly_in_services`) is never given a drive
+time, like the communities themselves.
+
 :func:`travel_time_matrix` gives the full demand x services matrix (within an optional
 ``limit_min``) for the stages that need more than the nearest service.
 
@@ -199,6 +203,27 @@ def placed_mask(services: gpd.GeoDataFrame) -> np.ndarray:
     if "access" in services.columns:
         keep &= services["access"].astype(str) != "no_all_season_road"
     return keep.to_numpy(dtype=bool)
+
+
+def flag_fly_in_services(services: gpd.GeoDataFrame, remote: gpd.GeoDataFrame, *,
+                         within_km: float) -> gpd.GeoDataFrame:
+    """A copy of ``services`` with ``access``: ``no_all_season_road`` for a service within
+    ``within_km`` of a community with no all-season road (``remote``: points, as from
+    :func:`gapmap.demand.remote_communities`), else ``road``. Such a service (a nursing
+    station, a hospital in Moosonee) gets no drive time and no catchment."""
+    out = services.copy()
+    out["access"] = "road"
+    pts = remote[remote.geometry.notna()]
+    has = out.geometry.notna().to_numpy()
+    if len(pts) and has.any() and within_km > 0:
+        d, _ = cKDTree(projected_xy(pts)).query(projected_xy(out[has]))
+        fly_in = np.zeros(len(out), dtype=bool)
+        fly_in[np.nonzero(has)[0]] = d <= within_km * 1000
+        out.loc[fly_in, "access"] = "no_all_season_road"
+        if fly_in.any():
+            log.info("%d services in communities with no all-season road: %s",
+                     int(fly_in.sum()), ", ".join(out.loc[fly_in, "service_id"].astype(str)))
+    return out
 
 
 def placed_services(services: gpd.GeoDataFrame) -> gpd.GeoDataFrame:

@@ -157,3 +157,15 @@ def test_bands_are_nested_and_the_need_union_covers_each_service(highways):
     # the network carries the catchment well beyond the 25 km local disc within 120 min
     big = out[out["threshold_min"] == 120]["area_km2"]
     assert (big > np.pi * 25**2 * 1.05).all()
+
+
+def test_both_ways_of_building_a_polygon_agree(highways):
+    # most of the network reached: built as the whole network less the unreached part
+    svc = _services(SUDBURY_NORTHBAY_OTTAWA[:2])
+    direct = service_catchments(highways, svc, [240, 600], local_roads=False,
+                                builder=CatchmentBuilder(highways, complement_above=2.0))
+    other = service_catchments(highways, svc, [240, 600], local_roads=False,
+                               builder=CatchmentBuilder(highways, complement_above=0.0))
+    for a, b in zip(_in_3347(direct), _in_3347(other), strict=True):
+        assert a.area > 0
+        assert a.symmetric_difference(b).area <= 1e-6 * a.area

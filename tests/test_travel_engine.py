@@ -147,3 +147,17 @@ def test_unreachable_is_infinite_never_zero_and_flags_hold():
     assert near.set_index("demand_id").at["west", "service_id"] == "s"
     node_s, which = engine.nearest_times(engine.snap(services.iloc[:1]))
     assert np.isinf(node_s[which < 0]).all() and (node_s[which >= 0] > 0).all()
+
+
+def test_services_in_fly_in_communities_are_flagged():
+    from gapmap.travel import flag_fly_in_services
+
+    services = gpd.GeoDataFrame(
+        {"service_id": ["moosonee-hospital", "cochrane-clinic", "phone-line"]},
+        geometry=[shapely.Point(-80.650, 51.275), shapely.Point(-81.02, 49.06), None],
+        crs=4326)
+    remote = gpd.GeoDataFrame({"community": ["Moosonee", "no point"]},
+                              geometry=[shapely.Point(-80.645, 51.279), None], crs=4326)
+    out = flag_fly_in_services(services, remote, within_km=5)
+    assert out["access"].tolist() == ["no_all_season_road", "road", "road"]
+    assert "access" not in services.columns  # the caller's frame is untouched
