@@ -40,7 +40,6 @@ from one multi-source Dijkstra, not by merging the service polygons): ``service_
 
 from __future__ import annotations
 
-import hashlib
 import logging
 
 import geopandas as gpd
@@ -136,7 +135,6 @@ class CatchmentBuilder:
         self.simplify_m = float(simplify_m)
         self.quad_segs = int(quad_segs)
         self.complement_above = float(complement_above)
-        self._cache: dict[bytes, shapely.Geometry] = {}
         self._whole: shapely.Geometry | None = None
 
     @property
@@ -214,8 +212,8 @@ class CatchmentBuilder:
     def network_polygon(self, node_s: np.ndarray, threshold_s: float) -> shapely.Geometry:
         """The buffered, dissolved reached network (EPSG:3347); empty when nothing is reached.
 
-        Identical reached parts give the very same polygon (cached): every band of a service
-        that reaches the whole network, say, is built once. When most of the network is
+        The whole network's polygon is built once and reused for every band that reaches
+        all of it. When most of the network is
         reached the polygon is built the other way round, with the same result: the whole
         network (built once) less what only unreached roads cover, i.e. the unreached
         pieces' band less the band of the reached pieces near them. Leftover slivers of that
@@ -223,10 +221,6 @@ class CatchmentBuilder:
         3 ``buffer_m``²) are dropped.
         """
         full, cut = self.pieces(node_s, threshold_s)
-        key = hashlib.sha1(full.astype(np.int64).tobytes()
-                           + b"".join(shapely.to_wkb(cut))).digest()
-        if key in self._cache:
-            return self._cache[key]
         reached = np.concatenate([self.roads.geom[full], cut])
         if len(full) < self.complement_above * len(self.roads):
             poly = self._dissolve(reached)
@@ -243,7 +237,6 @@ class CatchmentBuilder:
                 poly = shapely.difference(self.whole_network(), only_unreached)
                 parts = shapely.get_parts(poly)
                 poly = shapely.union_all(parts[shapely.area(parts) >= self.buffer_m ** 2])
-        self._cache[key] = poly
         return poly
 
     def local_disc(self, xy_m: np.ndarray, threshold_s: float) -> shapely.Geometry:
@@ -293,6 +286,7 @@ def service_catchments(engine: TravelEngine, services: gpd.GeoDataFrame,
     placed = placed_mask(services)
     rows: list[dict] = []
     polys: list[shapely.Geometry] = []
+    areas: list[np.ndarray] = []
     pos = np.nonzero(placed)[0]
     if len(pos):
         snap = engine.snap(services.iloc[pos])
@@ -302,31 +296,36 @@ def service_catchments(engine: TravelEngine, services: gpd.GeoDataFrame,
             svc = services.iloc[i]
             on_net = quality[k] != "beyond_road_network"
             node_s = graph.nearest(np.array([k]), limit_s=bands[-1] * 60)[0] if on_net else None
+            mine = []
             for band in bands:
                 t = band * 60
                 poly = (builder.network_polygon(node_s, t) if node_s is not None
                         else shapely.Polygon())
                 if local_roads:
                     poly = shapely.union(poly, builder.local_disc(snap.xy_m[k:k + 1], t))
-                polys.append(poly)
+                mine.append(poly)
                 rows.append({"service_id": svc["service_id"], "need_type": "all",
                              "need_types": svc["need_types"], "threshold_min": band,
                              "basis": "network" if on_net else "local_only",
                              "snap_access": quality[k]})
+            # to EPSG:4326 service by service: the projected polygons are not all kept
+            area, geom = _finish(mine)
+            areas.append(area)
+            polys.extend(geom)
     for i in np.nonzero(physical & remote)[0]:
         svc = services.iloc[i]
         for band in bands:
-            polys.append(shapely.Polygon())
+            areas.append(np.zeros(1))
+            polys.append(None)
             rows.append({"service_id": svc["service_id"], "need_type": "all",
                          "need_types": svc["need_types"], "threshold_min": band,
                          "basis": "no_all_season_road", "snap_access": "no_all_season_road"})
     if not rows:
         return gpd.GeoDataFrame({c: [] for c in SERVICE_COLUMNS}, geometry="geometry",
                                 crs=4326)
-    area, geom = _finish(polys)
     df = pd.DataFrame(rows)
-    df["area_km2"] = area
-    out = gpd.GeoDataFrame(df, geometry=geom, crs=4326)
+    df["area_km2"] = np.concatenate(areas)
+    out = gpd.GeoDataFrame(df, geometry=np.array(polys, dtype=object), crs=4326)
     log.info("catchments: %d services x %d bands", len(out) // len(bands), len(bands))
     return out[SERVICE_COLUMNS]
 

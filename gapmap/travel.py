@@ -253,7 +253,7 @@ def nearest_service_times(engine: TravelEngine, demand: gpd.GeoDataFrame,
         s_quality = s_snap.quality(s)
         on_net = s_quality != "beyond_road_network"
         graph = engine.sources(s_snap)
-    out = []
+    out: list[tuple[np.ndarray, ...]] = []
     for need in need_types:
         mask = _need_mask(placed, need) if len(placed) else np.zeros(0, dtype=bool)
         t_min = np.full(len(demand), np.nan)
@@ -287,12 +287,18 @@ def nearest_service_times(engine: TravelEngine, demand: gpd.GeoDataFrame,
         sid[remote] = ""
         route[remote] = ""
         access[remote] = "no_all_season_road"
-        out.append(pd.DataFrame({"demand_id": demand["demand_id"].to_numpy(), "need_type": need,
-                                 "travel_min": t_min, "service_id": sid, "access": access,
-                                 "route": route}))
+        out.append((t_min, sid, access, route))
         log.info("travel %s: %d services, median %.0f min", need, int(mask.sum()),
                  float(np.nanmedian(t_min)) if np.isfinite(t_min).any() else float("nan"))
-    return pd.concat(out, ignore_index=True)
+    # one frame at the end: 14 small frames and a concat cost more than the searches
+    n = len(demand)
+    return pd.DataFrame({
+        "demand_id": np.tile(demand["demand_id"].to_numpy(), len(need_types)),
+        "need_type": np.repeat(np.asarray(need_types, dtype=object), n),
+        "travel_min": np.concatenate([o[0] for o in out]) if out else np.zeros(0),
+        "service_id": np.concatenate([o[1] for o in out]) if out else np.zeros(0, object),
+        "access": np.concatenate([o[2] for o in out]) if out else np.zeros(0, object),
+        "route": np.concatenate([o[3] for o in out]) if out else np.zeros(0, object)})
 
 
 @dataclass
