@@ -20,7 +20,7 @@ REFERENCE := $(wildcard $(RAW)/ontario/*.csv $(RAW)/ontario/*.geojson $(RAW)/gpl
 HIGHWAYS := $(RAW)/gpl-3.0/highways_kings_fpa.geojson
 MAPS := maps/ontario.html $(foreach r,$(REGIONS),maps/$(r).html)
 
-.PHONY: help all install chromium test lint typecheck check clean distclean run ottawa
+.PHONY: help all install chromium test lint typecheck check clean distclean run ottawa catchments bench
 
 help: ## list the targets
 	@grep -hE '^[a-zA-Z_-]+:.*## ' $(MAKEFILE_LIST) | \
@@ -60,6 +60,12 @@ $(INTERIM)/travel.parquet: $(INTERIM)/network_edges.parquet $(INTERIM)/demand.pa
                            $(INTERIM)/services_located.parquet
 	$(GAPMAP) travel
 
+$(PROCESSED)/catchments.gpkg: $(INTERIM)/network_edges.parquet \
+                              $(INTERIM)/services_located.parquet
+	$(GAPMAP) catchments
+
+catchments: $(PROCESSED)/catchments.gpkg ## travel-time polygons per service and band
+
 $(PROCESSED)/coverage_by_region.csv: $(INTERIM)/travel.parquet
 	$(GAPMAP) gaps
 
@@ -67,7 +73,7 @@ $(PROCESSED)/coverage_by_region.csv: $(INTERIM)/travel.parquet
 $(MAPS) &: $(PROCESSED)/coverage_by_region.csv $(wildcard gapmap/static/*)
 	$(GAPMAP) maps
 
-$(PROCESSED)/gapmap.gpkg: $(PROCESSED)/coverage_by_region.csv
+$(PROCESSED)/gapmap.gpkg: $(PROCESSED)/coverage_by_region.csv $(PROCESSED)/catchments.gpkg
 	$(GAPMAP) report
 
 all: $(MAPS) $(PROCESSED)/gapmap.gpkg ## run the whole pipeline on the shipped Ontario data
@@ -84,12 +90,15 @@ test: $(BIN)/gapmap chromium ## run the test suite (browser tests in chromium in
 	$(BIN)/python -m pytest -q
 
 lint: $(BIN)/gapmap ## ruff
-	$(BIN)/ruff check gapmap tests
+	$(BIN)/ruff check gapmap tests bench
 
 typecheck: $(BIN)/gapmap ## mypy
 	$(BIN)/mypy gapmap
 
 check: lint typecheck test ## lint, type-check and test
+
+bench: $(BIN)/gapmap ## benchmark (not a test): gapmap vs osmnx+networkx, ~20 min
+	$(BIN)/python bench/bench_travel.py
 
 clean: ## remove the rebuilt outputs (never data/raw)
 	rm -rf $(INTERIM)/*.parquet $(INTERIM)/*.json $(PROCESSED)/*.csv $(PROCESSED)/*.gpkg \

@@ -27,6 +27,7 @@ _HELP = {
     "network": "build the road graph ([network] source: King's Highways, an OSM file, "
                "a Road Network File or an osmnx download)",
     "travel": "drive time from every community to the nearest service of each need",
+    "catchments": "travel-time polygons per service and band, and their union per need type",
     "gaps": "coverage per OPP region and need; gap communities ranked by population",
     "maps": "write the HTML maps (Ontario and one per OPP region)",
     "report": "write the GeoPackage with every layer and the run metadata",

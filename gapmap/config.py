@@ -98,6 +98,7 @@ class NetworkSettings:
     connector_speed_kph: float = 60.0
     estimate_beyond_km: float = 25.0
     beyond_network_km: float = 100.0
+    fly_in_service_km: float = 5.0  # a service this close to a fly-in community is in it
     # where the graph comes from (see gapmap.network.load_graph)
     source: str = "kings_highways"
     path: Path | None = None
@@ -146,6 +147,8 @@ class CoverageSettings:
     default_threshold_min: float = 60.0
     thresholds_min: dict[str, float] = field(default_factory=dict)
     catchment_bands_min: tuple[float, ...] = (15.0, 30.0, 60.0, 120.0)
+    catchment_buffer_m: float = 100.0    # half-width of the band drawn along a reached road
+    catchment_simplify_m: float = 0.0    # road lines simplified by this before buffering
 
     def threshold(self, need: str) -> float:
         return float(self.thresholds_min.get(need, self.default_threshold_min))
@@ -321,6 +324,8 @@ def config_from_dict(raw: dict[str, Any], *, base: Path, path: Path | None = Non
         estimate_beyond_km=_number(net, "estimate_beyond_km", d.estimate_beyond_km, where),
         beyond_network_km=_number(net, "beyond_network_km", d.beyond_network_km, where),
         **_network_source(net, inputs, outputs, resolve, where),
+        fly_in_service_km=_number(net, "fly_in_service_km", d.fly_in_service_km, where,
+                                  positive=False),
     )
     if network.connector_circuity < 1:
         raise ConfigError(f"{where}: network.connector_circuity must be >= 1")
@@ -344,6 +349,9 @@ def config_from_dict(raw: dict[str, Any], *, base: Path, path: Path | None = Non
                                       where),
         thresholds_min=per_need,
         catchment_bands_min=tuple(float(b) for b in bands),
+        catchment_buffer_m=_number(cov, "catchment_buffer_m", c.catchment_buffer_m, where),
+        catchment_simplify_m=_number(cov, "catchment_simplify_m", c.catchment_simplify_m,
+                                     where, positive=False),
     )
 
     geocode = _geocode_settings(_section(raw, "geocode", where), where, resolve,

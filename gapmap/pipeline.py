@@ -39,6 +39,7 @@ class StagePaths:
     geocode_report: Path
     geopackage: Path
     metadata: Path
+    catchments: Path
 
     @classmethod
     def of(cls, config: Config) -> StagePaths:
@@ -51,6 +52,7 @@ class StagePaths:
             gaps=p / "gap_communities.csv", services_csv=p / "services.csv",
             rejected=p / "rejected_rows.csv", geocode_report=p / "geocode_report.csv",
             geopackage=p / "gapmap.gpkg", metadata=p / "run_metadata.json",
+            catchments=p / "catchments.gpkg",
         )
 
 
@@ -160,12 +162,47 @@ def stage_travel(config: Config) -> str:
     graph = RoadGraph.load(p.nodes, p.edges)
     engine = TravelEngine(graph, config.network)
     demand = read_parquet(p.demand)
-    services = read_parquet(p.located)
+    services = _with_fly_in_flag(read_parquet(p.located), config)
     travel = nearest_service_times(engine, demand, services, config.need_types)  # type: ignore
     write_parquet(travel, p.travel)
     counts = travel["access"].value_counts().to_dict()
     _record(config, "travel", [p.nodes, p.edges, p.demand, p.located], access=counts)
     return "travel: " + ", ".join(f"{k} {v}" for k, v in sorted(counts.items()))
+
+
+def _with_fly_in_flag(services: Any, config: Config) -> Any:
+    """The services with ``access`` set: fly-in ones get no drive time (see travel)."""
+    from gapmap.demand import remote_communities
+    from gapmap.travel import flag_fly_in_services
+
+    return flag_fly_in_services(services, remote_communities(config),
+                                within_km=config.network.fly_in_service_km)
+
+
+def stage_catchments(config: Config) -> str:
+    """Catchment polygons per service and band, and their union per need type."""
+    from gapmap.catchments import CatchmentBuilder, need_catchments, service_catchments
+    from gapmap.io import write_geopackage
+    from gapmap.network import RoadGraph
+    from gapmap.travel import TravelEngine
+
+    p = StagePaths.of(config)
+    engine = TravelEngine(RoadGraph.load(p.nodes, p.edges), config.network)
+    services = _with_fly_in_flag(read_parquet(p.located), config)
+    cov = config.coverage
+    builder = CatchmentBuilder(engine, buffer_m=cov.catchment_buffer_m,
+                               simplify_m=cov.catchment_simplify_m)
+    bands = cov.catchment_bands_min
+    per_service = service_catchments(engine, services, bands, builder=builder)  # type: ignore
+    per_need = need_catchments(engine, services, config.need_types, bands,  # type: ignore
+                               builder=builder)
+    write_geopackage({"service_catchments": per_service, "need_catchments": per_need},
+                     p.catchments)
+    _record(config, "catchments", [p.nodes, p.edges, p.located],
+            services=int(per_service["service_id"].nunique()), bands=list(bands),
+            basis=per_service["basis"].value_counts().to_dict())
+    return (f"catchments: {per_service['service_id'].nunique()} services x {len(bands)} bands, "
+            f"{len(per_need)} need-type unions; {p.catchments}")
 
 
 def stage_gaps(config: Config) -> str:
@@ -212,16 +249,19 @@ def stage_report(config: Config) -> str:
     from gapmap.report import write_reports
 
     p = StagePaths.of(config)
+    extra = ({"need_catchments": read_geo(p.catchments, layer="need_catchments")}
+             if p.catchments.is_file() else {})
     path = write_reports(
         services=read_parquet(p.located), demand=read_parquet(p.demand),  # type: ignore
         coverage=pd.read_csv(p.coverage), gaps=pd.read_csv(p.gaps, dtype={"demand_id": str}),
         cds=_census_divisions_in_scope(config), remote=remote_communities(config),
-        highways=read_geo(config.inputs.highways), config=config)
+        highways=read_geo(config.inputs.highways), config=config, extra_layers=extra)
     inputs = [p.located, p.demand, p.coverage, p.gaps, p.travel, *_reference_inputs(config)]
     meta = provenance(config, inputs, stage="report")
     meta["config"] = config.as_dict()
     stages = {}
-    for stage in ("ingest", "geocode", "regions", "demand", "network", "travel", "gaps"):
+    for stage in ("ingest", "geocode", "regions", "demand", "network", "travel", "catchments",
+                  "gaps"):
         f = config.outputs.interim_dir / f"{stage}.json"
         if f.is_file():
             import json
@@ -235,7 +275,7 @@ def stage_report(config: Config) -> str:
 STAGES = {
     "ingest": stage_ingest, "geocode": stage_geocode, "regions": stage_regions,
     "demand": stage_demand, "network": stage_network, "travel": stage_travel,
-    "gaps": stage_gaps, "maps": stage_maps, "report": stage_report,
+    "catchments": stage_catchments, "gaps": stage_gaps, "maps": stage_maps, "report": stage_report,
 }
 
 

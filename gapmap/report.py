@@ -7,7 +7,8 @@
   (confidential ones at their town, address withheld);
 * ``gapmap.gpkg``: one GeoPackage with every layer: ``services``, ``demand``,
   ``gap_communities``, ``remote_communities``, ``census_divisions``, ``opp_regions`` (with
-  coverage per need as columns), ``highways`` and the ``coverage_by_region`` table;
+  coverage per need as columns), ``highways``, the ``coverage_by_region`` table and, when the
+  catchments stage has run, ``need_catchments`` (see :mod:`gapmap.catchments`);
 * ``run_metadata.json``: how the outputs were made (config, input hashes, version).
 """
 
@@ -58,8 +59,11 @@ def coverage_layer(cds: gpd.GeoDataFrame, coverage: pd.DataFrame) -> gpd.GeoData
 def write_reports(*, services: gpd.GeoDataFrame, demand: gpd.GeoDataFrame,
                   coverage: pd.DataFrame, gaps: pd.DataFrame, cds: gpd.GeoDataFrame,
                   remote: gpd.GeoDataFrame, highways: gpd.GeoDataFrame,
-                  config: Config) -> Path:
-    """Write the GeoPackage (the CSVs are written by the gaps stage)."""
+                  config: Config, extra_layers: dict[str, pd.DataFrame] | None = None) -> Path:
+    """Write the GeoPackage (the CSVs are written by the gaps stage).
+
+    ``extra_layers`` are added as they are (e.g. ``need_catchments``).
+    """
     shared = shared_services(services)
     gap_pts = gaps.merge(demand[["demand_id", "geometry"]], on="demand_id", how="left")
     gap_gdf = gpd.GeoDataFrame(gap_pts, geometry="geometry", crs=4326)
@@ -78,6 +82,7 @@ def write_reports(*, services: gpd.GeoDataFrame, demand: gpd.GeoDataFrame,
         "opp_regions": coverage_layer(cds, coverage[coverage["opp_region"] != "Ontario"]),
         "highways": highways,
         "coverage_by_region": coverage,
+        **(extra_layers or {}),
     }, path)
     log.info("wrote %s", path)
     return path

@@ -8,9 +8,19 @@ may also reach a service directly by local roads when the straight line between 
 within ``estimate_beyond_km`` (same town, next village): the time is the smaller of the two.
 
 The graph is reversed and given one virtual node per service (an edge to the service's node
-weighted by its connector time), so one call to :func:`scipy.sparse.csgraph.dijkstra` with
-``min_only=True`` gives every node its time to the nearest service and which service it is.
+weighted by its connector time). That augmented graph is built once for all the services of a
+run (:class:`SourceGraph`); each need type is then one call to
+:func:`scipy.sparse.csgraph.dijkstra` with ``min_only=True`` from the virtual nodes of its
+services, which gives every node its time to the nearest one and which one it is. A virtual
+node of another need has no incoming edge, so it is never reached and costs nothing.
 Parallel edges keep their minimum; unreachable means infinity, never 0.
+
+A service flagged ``access`` = ``no_all_season_road`` (within ``fly_in_service_km`` of a
+community with no all-season road, :func:`flag_fly_in_services`) is never given a drive
+time, like the communities themselves.
+
+:func:`travel_time_matrix` gives the full demand x services matrix (within an optional
+``limit_min``) for the stages that need more than the nearest service.
 
 Output contract (DataFrame, one row per demand point and need type): ``demand_id``,
 ``need_type``, ``travel_min`` (NaN when there is no time), ``service_id`` (nearest),
@@ -27,6 +37,7 @@ from dataclasses import dataclass
 import geopandas as gpd
 import numpy as np
 import pandas as pd
+from pyproj import Transformer
 from scipy.sparse import csr_matrix
 from scipy.sparse.csgraph import dijkstra
 from scipy.spatial import cKDTree
@@ -75,14 +86,16 @@ class TravelEngine:
     def __init__(self, graph: RoadGraph, settings: NetworkSettings) -> None:
         self.graph = graph
         self.settings = settings
-        nodes = gpd.GeoSeries(gpd.points_from_xy(graph.nodes["x"], graph.nodes["y"]), crs=4326)
-        self.node_xy = projected_xy(nodes)
+        to_3347 = Transformer.from_crs(4326, 3347, always_xy=True)
+        self.node_xy = np.column_stack(to_3347.transform(graph.nodes["x"].to_numpy(float),
+                                                         graph.nodes["y"].to_numpy(float)))
         self.tree = cKDTree(self.node_xy)
         e = graph.edges
         self.n = graph.n_nodes
         self.csr = self._csr(e["u"].to_numpy(), e["v"].to_numpy(),
                              np.maximum(e["travel_s"].to_numpy(dtype=float), _EPS_S), self.n)
         self.rev = self.csr.T.tocsr()
+        self.rev.sort_indices()
 
     @staticmethod
     def _csr(u: np.ndarray, v: np.ndarray, w: np.ndarray, n: int) -> csr_matrix:
@@ -98,26 +111,124 @@ class TravelEngine:
         d, idx = self.tree.query(xy)
         return Snap(idx.astype(np.int64), d, connector_seconds(d, self.settings), xy)
 
+    def sources(self, targets: Snap) -> SourceGraph:
+        """The reversed graph with one virtual node per target, built once (see module doc)."""
+        return SourceGraph(self, targets)
+
     def nearest_times(self, targets: Snap) -> tuple[np.ndarray, np.ndarray]:
         """Seconds from every node to its nearest target (by graph + target connector).
 
         Returns (time_s per node, index of the target reached, -1 where unreachable).
         """
-        k = len(targets.node)
-        if k == 0:
-            return np.full(self.n, np.inf), np.full(self.n, -1)
-        # virtual node n+i -> node of target i, weighted by the target's connector time
-        rows = np.arange(self.n, self.n + k)
-        virt = csr_matrix((np.maximum(targets.connector_s, _EPS_S), (rows, targets.node)),
-                          shape=(self.n + k, self.n + k))
-        big = self.rev.copy()
-        big.resize((self.n + k, self.n + k))
-        g = (big + virt).tocsr()
-        dist, _, src = dijkstra(g, directed=True, indices=rows, min_only=True,
-                                return_predecessors=True)
+        return self.sources(targets).nearest()
+
+
+class SourceGraph:
+    """The reversed road graph plus one virtual node per target (``n + i`` for target ``i``).
+
+    Row ``n + i`` holds one edge to target ``i``'s node, weighted by its connector time, so a
+    Dijkstra from the virtual nodes starts every target at its own offset. The CSR arrays are
+    concatenated once, not rebuilt or resized per call.
+    """
+
+    def __init__(self, engine: TravelEngine, targets: Snap) -> None:
+        rev = engine.rev
+        n, k = engine.n, len(targets.node)
+        self.n, self.k = n, k
+        self.targets = targets
+        nnz = int(rev.indptr[-1])
+        itype = np.int32 if max(n + k, nnz + k) < np.iinfo(np.int32).max else np.int64
+        indptr = np.concatenate([rev.indptr.astype(itype, copy=False),
+                                 (nnz + np.arange(1, k + 1)).astype(itype)])
+        indices = np.concatenate([rev.indices.astype(itype, copy=False),
+                                  np.asarray(targets.node).astype(itype)])
+        data = np.concatenate([rev.data.astype(float, copy=False),
+                               np.maximum(np.asarray(targets.connector_s, dtype=float), _EPS_S)])
+        self.csr = csr_matrix((data, indices, indptr), shape=(n + k, n + k))
+        self.csr.has_sorted_indices = True  # rev is sorted; each virtual row has one entry
+
+    def _rows(self, which: np.ndarray | None) -> np.ndarray:
+        if which is None:
+            return np.arange(self.n, self.n + self.k)
+        which = np.asarray(which)
+        idx = np.nonzero(which)[0] if which.dtype == bool else which.astype(np.int64)
+        return self.n + idx
+
+    def nearest(self, which: np.ndarray | None = None, *, limit_s: float = np.inf
+                ) -> tuple[np.ndarray, np.ndarray]:
+        """Seconds from every node to the nearest of the chosen targets, and which one.
+
+        ``which``: a boolean mask or indices into the targets (default: all of them).
+        Returns (time_s per node, inf where unreachable; target index, -1 where unreachable).
+        """
+        rows = self._rows(which)
+        if len(rows) == 0:
+            return np.full(self.n, np.inf), np.full(self.n, -1, dtype=np.int64)
+        dist, _, src = dijkstra(self.csr, directed=True, indices=rows, min_only=True,
+                                return_predecessors=True, limit=limit_s)
         reached = src[: self.n]
-        which = np.where(reached >= self.n, reached - self.n, -1)
-        return dist[: self.n], which
+        which_t = np.where(reached >= self.n, reached - self.n, -1).astype(np.int64)
+        return dist[: self.n], which_t
+
+    def times_from_each(self, which: np.ndarray | None = None, *, limit_s: float = np.inf,
+                        nodes: np.ndarray | None = None, batch_bytes: float = 2e8
+                        ) -> np.ndarray:
+        """Seconds from ``nodes`` (default: every node) to each chosen target.
+
+        Returns an array (targets x nodes); inf beyond ``limit_s`` or where there is no path.
+        The targets run in batches so that one batch's full rows stay under ``batch_bytes``.
+        """
+        rows = self._rows(which)
+        cols = np.arange(self.n) if nodes is None else np.asarray(nodes, dtype=np.int64)
+        out = np.full((len(rows), len(cols)), np.inf)
+        step = max(1, int(batch_bytes // (8 * (self.n + self.k))))
+        for a in range(0, len(rows), step):
+            d = dijkstra(self.csr, directed=True, indices=rows[a:a + step], limit=limit_s)
+            out[a:a + step] = d[:, cols]
+        return out
+
+
+def _need_mask(services: pd.DataFrame, need: str) -> np.ndarray:
+    return services["need_types"].astype(str).str.split(";").map(
+        lambda n: need in n).to_numpy(dtype=bool)
+
+
+def placed_mask(services: gpd.GeoDataFrame) -> np.ndarray:
+    """Which services count for physical coverage.
+
+    Placed at a point (not only an area), and not flagged ``no_all_season_road`` when the
+    frame has an ``access`` column: a service in a fly-in community gets no drive time.
+    """
+    keep = services["geocode_precision"].isin(POINT_PRECISIONS) & services.geometry.notna()
+    if "access" in services.columns:
+        keep &= services["access"].astype(str) != "no_all_season_road"
+    return keep.to_numpy(dtype=bool)
+
+
+def flag_fly_in_services(services: gpd.GeoDataFrame, remote: gpd.GeoDataFrame, *,
+                         within_km: float) -> gpd.GeoDataFrame:
+    """A copy of ``services`` with ``access``: ``no_all_season_road`` for a service within
+    ``within_km`` of a community with no all-season road (``remote``: points, as from
+    :func:`gapmap.demand.remote_communities`), else ``road``. Such a service (a nursing
+    station, a hospital in Moosonee) gets no drive time and no catchment."""
+    out = services.copy()
+    out["access"] = "road"
+    pts = remote[remote.geometry.notna()]
+    has = out.geometry.notna().to_numpy()
+    if len(pts) and has.any() and within_km > 0:
+        d, _ = cKDTree(projected_xy(pts)).query(projected_xy(out[has]))
+        fly_in = np.zeros(len(out), dtype=bool)
+        fly_in[np.nonzero(has)[0]] = d <= within_km * 1000
+        out.loc[fly_in, "access"] = "no_all_season_road"
+        if fly_in.any():
+            log.info("%d services in communities with no all-season road: %s",
+                     int(fly_in.sum()), ", ".join(out.loc[fly_in, "service_id"].astype(str)))
+    return out
+
+
+def placed_services(services: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
+    """The services that count for physical coverage (see :func:`placed_mask`)."""
+    return services[placed_mask(services)]
 
 
 def nearest_service_times(engine: TravelEngine, demand: gpd.GeoDataFrame,
@@ -126,47 +237,47 @@ def nearest_service_times(engine: TravelEngine, demand: gpd.GeoDataFrame,
     """Time from every demand point to the nearest placed service of each need type.
 
     ``demand`` needs ``demand_id`` and ``access``; ``services`` needs ``service_id``,
-    ``need_types`` and ``geocode_precision``. Area-level and unplaced services count for no
-    physical coverage.
+    ``need_types`` and ``geocode_precision`` (and may have ``access``, see
+    :func:`placed_services`). Area-level and unplaced services count for no physical
+    coverage. The columns of the result are in the module docstring.
     """
     s = engine.settings
-    placed = services[services["geocode_precision"].isin(POINT_PRECISIONS)
-                      & services.geometry.notna()]
+    placed = placed_services(services)
     d_snap = engine.snap(demand)
     d_quality = d_snap.quality(s)
     remote = demand["access"].to_numpy() == "no_all_season_road"
     local_limit = s.estimate_beyond_km * 1000
-    out = []
+    sid_all = placed["service_id"].to_numpy()
+    if len(placed):
+        s_snap = engine.snap(placed)
+        s_quality = s_snap.quality(s)
+        on_net = s_quality != "beyond_road_network"
+        graph = engine.sources(s_snap)
+    out: list[tuple[np.ndarray, ...]] = []
     for need in need_types:
-        sv = placed[placed["need_types"].str.split(";").map(lambda n, need=need: need in n)]
+        mask = _need_mask(placed, need) if len(placed) else np.zeros(0, dtype=bool)
         t_min = np.full(len(demand), np.nan)
         sid = np.full(len(demand), "", dtype=object)
         route = np.full(len(demand), "", dtype=object)
         access = np.full(len(demand), "no_service", dtype=object)
-        if len(sv):
-            s_snap = engine.snap(sv)
-            s_quality = s_snap.quality(s)
-            on_net = s_quality != "beyond_road_network"
+        if mask.any():
             net_s = np.full(len(demand), np.inf)
             net_which = np.full(len(demand), -1)
-            if on_net.any():
-                sub = Snap(s_snap.node[on_net], s_snap.snap_m[on_net],
-                           s_snap.connector_s[on_net], s_snap.xy_m[on_net])
-                node_s, which = engine.nearest_times(sub)
-                idx_on = np.nonzero(on_net)[0]
+            if (mask & on_net).any():
+                node_s, which = graph.nearest(mask & on_net)
                 net_s = node_s[d_snap.node] + d_snap.connector_s
-                net_which = np.where(which[d_snap.node] >= 0,
-                                     idx_on[np.maximum(which[d_snap.node], 0)], -1)
+                net_which = which[d_snap.node]
                 net_s[d_quality == "beyond_road_network"] = np.inf
-            # direct local-road connection to a nearby service
-            dd, di = cKDTree(s_snap.xy_m).query(d_snap.xy_m)
+            # direct local-road connection to a nearby service of this need
+            idx_need = np.nonzero(mask)[0]
+            dd, di = cKDTree(s_snap.xy_m[idx_need]).query(d_snap.xy_m)
             loc_s = np.where(dd <= local_limit, connector_seconds(dd, s), np.inf)
             use_local = loc_s <= net_s
             best = np.where(use_local, loc_s, net_s)
-            best_idx = np.where(use_local, di, net_which)
+            best_idx = np.where(use_local, idx_need[di], net_which)
             ok = np.isfinite(best)
             t_min[ok] = best[ok] / 60
-            sid[ok] = sv["service_id"].to_numpy()[best_idx[ok]]
+            sid[ok] = sid_all[best_idx[ok]]
             route[ok] = np.where(use_local[ok], "local", "network")
             est = (d_quality == "estimate") | (s_quality[np.maximum(best_idx, 0)] == "estimate")
             access[ok] = np.where(use_local[ok], "road", np.where(est[ok], "estimate", "road"))
@@ -176,9 +287,100 @@ def nearest_service_times(engine: TravelEngine, demand: gpd.GeoDataFrame,
         sid[remote] = ""
         route[remote] = ""
         access[remote] = "no_all_season_road"
-        out.append(pd.DataFrame({"demand_id": demand["demand_id"].to_numpy(), "need_type": need,
-                                 "travel_min": t_min, "service_id": sid, "access": access,
-                                 "route": route}))
-        log.info("travel %s: %d services, median %.0f min", need, len(sv),
+        out.append((t_min, sid, access, route))
+        log.info("travel %s: %d services, median %.0f min", need, int(mask.sum()),
                  float(np.nanmedian(t_min)) if np.isfinite(t_min).any() else float("nan"))
-    return pd.concat(out, ignore_index=True)
+    # one frame at the end: 14 small frames and a concat cost more than the searches
+    n = len(demand)
+    return pd.DataFrame({
+        "demand_id": np.tile(demand["demand_id"].to_numpy(), len(need_types)),
+        "need_type": np.repeat(np.asarray(need_types, dtype=object), n),
+        "travel_min": np.concatenate([o[0] for o in out]) if out else np.zeros(0),
+        "service_id": np.concatenate([o[1] for o in out]) if out else np.zeros(0, object),
+        "access": np.concatenate([o[2] for o in out]) if out else np.zeros(0, object),
+        "route": np.concatenate([o[3] for o in out]) if out else np.zeros(0, object)})
+
+
+@dataclass
+class TravelMatrix:
+    """Drive times from every demand point to every service, in minutes.
+
+    ``travel_min[i, j]`` is demand ``demand_id[i]`` to service ``service_id[j]``: the better of
+    the network route (both connectors included) and the direct local road (straight line
+    within ``estimate_beyond_km``), as in :func:`nearest_service_times`. It is ``inf`` where
+    there is no path, beyond ``limit_min``, for a demand point flagged ``no_all_season_road``
+    (``demand_access``) and for an unplaced or fly-in service (``service_access``); a point
+    ``beyond_road_network`` (either end) has only the direct local road. Never 0 for "no
+    time". ``route_local`` is True where the time is by the direct local road.
+    """
+
+    demand_id: np.ndarray
+    service_id: np.ndarray
+    travel_min: np.ndarray
+    route_local: np.ndarray
+    demand_access: np.ndarray
+    service_access: np.ndarray
+
+    def to_frame(self) -> pd.DataFrame:
+        """Long form, finite times only: ``demand_id``, ``service_id``, ``travel_min``,
+        ``route`` (``network`` | ``local``), ``access`` (``road`` | ``estimate``)."""
+        i, j = np.nonzero(np.isfinite(self.travel_min))
+        local = self.route_local[i, j]
+        est = (self.demand_access[i] == "estimate") | (self.service_access[j] == "estimate")
+        return pd.DataFrame({
+            "demand_id": self.demand_id[i], "service_id": self.service_id[j],
+            "travel_min": self.travel_min[i, j],
+            "route": np.where(local, "local", "network"),
+            "access": np.where(~local & est, "estimate", "road")})
+
+
+def travel_time_matrix(engine: TravelEngine, demand: gpd.GeoDataFrame,
+                       services: gpd.GeoDataFrame, *, limit_min: float | None = None
+                       ) -> TravelMatrix:
+    """The demand x services drive-time matrix (see :class:`TravelMatrix`).
+
+    ``demand`` needs ``demand_id`` and ``access``; ``services`` needs ``service_id`` and
+    ``geocode_precision``. With ``limit_min`` each service's search stops at that time, which
+    is much faster on a large graph; pairs beyond it are ``inf``.
+    """
+    s = engine.settings
+    limit_s = np.inf if limit_min is None else float(limit_min) * 60
+    d_snap = engine.snap(demand)
+    d_quality = d_snap.quality(s).astype(object)
+    d_quality[demand["access"].to_numpy() == "no_all_season_road"] = "no_all_season_road"
+    is_placed = placed_mask(services)
+    out = np.full((len(demand), len(services)), np.inf)
+    local = np.zeros(out.shape, dtype=bool)
+    s_quality = np.full(len(services), "unplaced", dtype=object)
+    if "access" in services.columns:
+        s_quality[services["access"].astype(str).to_numpy() == "no_all_season_road"] = \
+            "no_all_season_road"
+    if is_placed.any():
+        pos = np.nonzero(is_placed)[0]
+        s_snap = engine.snap(services.iloc[pos])
+        q = s_snap.quality(s)
+        s_quality[pos] = q
+        on_net = q != "beyond_road_network"
+        d_ok = np.isin(d_quality, ("road", "estimate"))
+        if on_net.any() and d_ok.any():
+            graph = engine.sources(s_snap)
+            t = graph.times_from_each(on_net, limit_s=limit_s, nodes=d_snap.node[d_ok])
+            t = t + d_snap.connector_s[d_ok][None, :]
+            sub = out[np.ix_(np.nonzero(d_ok)[0], pos[on_net])]
+            out[np.ix_(np.nonzero(d_ok)[0], pos[on_net])] = np.minimum(sub, t.T)
+        # direct local roads: every pair within the straight-line limit
+        pairs = cKDTree(d_snap.xy_m).sparse_distance_matrix(
+            cKDTree(s_snap.xy_m), s.estimate_beyond_km * 1000, output_type="ndarray")
+        if len(pairs):
+            di, sj = pairs["i"], pos[pairs["j"]]
+            loc = connector_seconds(pairs["v"], s)
+            better = loc <= out[di, sj]
+            out[di[better], sj[better]] = loc[better]
+            local[di[better], sj[better]] = True
+    out[d_quality == "no_all_season_road"] = np.inf
+    out[out > limit_s] = np.inf
+    local &= np.isfinite(out)
+    return TravelMatrix(demand_id=demand["demand_id"].to_numpy(),
+                        service_id=services["service_id"].to_numpy(),
+                        travel_min=out / 60, route_local=local,
+                        demand_access=d_quality, service_access=s_quality)

@@ -1,0 +1,371 @@
+"""Catchments: the area from which a service is reached within each travel-time band.
+
+A catchment is built from the reached road network, deterministically, never from a hull
+of sampled points:
+
+1. one Dijkstra per service on the reversed graph (:class:`gapmap.travel.SourceGraph`, the
+   service's connector time included, stopped at the largest band) gives every node its
+   time *to* the service, the direction of :func:`gapmap.travel.nearest_service_times`;
+2. for a band of ``T`` minutes every road (a pair of nodes, both directions together) keeps
+   the part from which the service is reached within ``T``: the whole road when its two
+   reached ends meet, else the end pieces cut where the remaining time runs out (one-way
+   roads only from the end they lead to);
+3. the pieces are merged into lines, buffered by ``buffer_m`` (100 m) and dissolved, in
+   EPSG:3347 (when most of the network is reached, as the whole network's band less what
+   only the unreached roads cover: the same polygon, built faster);
+4. the service's *local-road disc* is added: the straight-line reach of the connector rule
+   (``T`` at ``connector_speed_kph`` / ``connector_circuity``), at most
+   ``estimate_beyond_km``, the same rule by which a community reaches a nearby service
+   directly in the travel table.
+
+The polygons go back to EPSG:4326, normalised. The same input gives identical polygons, and a
+band's polygon lies inside the next band's.
+
+Honest remoteness: a service farther than ``beyond_network_km`` from any road reaches no
+network, so its catchment is only its local-road disc (``basis`` ``local_only``); a service
+flagged ``no_all_season_road`` (a fly-in community) gets no catchment at all: its row has an
+empty geometry and ``basis`` ``no_all_season_road``. Services placed only at an area (or
+not at all) have no rows.
+
+Output contract, :func:`service_catchments` (GeoDataFrame, EPSG:4326, one row per service
+and band): ``service_id``, ``need_type`` (``"all"``: the polygon serves every need type
+the service lists), ``need_types``, ``threshold_min``, ``basis`` (``network`` |
+``local_only`` | ``no_all_season_road``), ``snap_access`` (``road`` | ``estimate`` |
+``beyond_road_network`` | ``no_all_season_road``), ``area_km2``, ``geometry``.
+
+:func:`need_catchments` (one row per need type and band, the union over its services, built
+from one multi-source Dijkstra, not by merging the service polygons): ``service_id``
+(``"all"``), ``need_type``, ``threshold_min``, ``n_services``, ``area_km2``, ``geometry``.
+"""
+
+from __future__ import annotations
+
+import logging
+
+import geopandas as gpd
+import numpy as np
+import pandas as pd
+import shapely
+from shapely.ops import substring
+
+from gapmap.geocode import POINT_PRECISIONS
+from gapmap.travel import SourceGraph, TravelEngine, _need_mask, placed_mask
+
+log = logging.getLogger(__name__)
+
+SERVICE_COLUMNS = ["service_id", "need_type", "need_types", "threshold_min", "basis",
+                   "snap_access", "area_km2", "geometry"]
+NEED_COLUMNS = ["service_id", "need_type", "threshold_min", "n_services", "area_km2",
+                "geometry"]
+
+
+class _Roads:
+    """Each road once: node pair ``a < b``, time each way (inf: no such direction), geometry.
+
+    Built from the engine's CSR (parallel edges already at their minimum) with numpy only;
+    the LineStrings (EPSG:3347, oriented a -> b) are made on first use.
+    """
+
+    def __init__(self, engine: TravelEngine) -> None:
+        coo = engine.csr.tocoo()
+        u, v, w = coo.row.astype(np.int64), coo.col.astype(np.int64), coo.data
+        keep = u != v
+        u, v, w = u[keep], v[keep], w[keep]
+        n = engine.n
+        key = np.minimum(u, v) * n + np.maximum(u, v)
+        keys = np.unique(key)
+        pos = np.searchsorted(keys, key)
+        fwd = u < v
+        self.w_ab = np.full(len(keys), np.inf)
+        self.w_ba = np.full(len(keys), np.inf)
+        self.w_ab[pos[fwd]] = w[fwd]
+        self.w_ba[pos[~fwd]] = w[~fwd]
+        self.a, self.b = keys // n, keys % n
+        self.xy_a, self.xy_b = engine.node_xy[self.a], engine.node_xy[self.b]
+        self.straight = np.ones(len(keys), dtype=bool)
+        self._curved: dict[int, shapely.Geometry] = {}
+        e = engine.graph.edges
+        if isinstance(e, gpd.GeoDataFrame) and len(e):
+            geoms = e.geometry.to_numpy()
+            rows = np.nonzero(shapely.get_num_coordinates(geoms) > 2)[0]
+            if len(rows):
+                eu, ev = e["u"].to_numpy(np.int64)[rows], e["v"].to_numpy(np.int64)[rows]
+                order = np.argsort(e["travel_s"].to_numpy(float)[rows], kind="stable")
+                proj = gpd.GeoSeries(geoms[rows], crs=e.crs).to_crs(3347).to_numpy()
+                for r in order:
+                    if eu[r] == ev[r]:
+                        continue
+                    k = int(np.searchsorted(keys, min(eu[r], ev[r]) * n + max(eu[r], ev[r])))
+                    if k in self._curved:
+                        continue
+                    g = proj[r] if eu[r] < ev[r] else shapely.reverse(proj[r])
+                    self._curved[k] = g
+                    self.straight[k] = False
+        self._geom: np.ndarray | None = None
+
+    def __len__(self) -> int:
+        return len(self.a)
+
+    @property
+    def geom(self) -> np.ndarray:
+        if self._geom is None:
+            g = shapely.linestrings(np.stack([self.xy_a, self.xy_b], axis=1))
+            for k, line in self._curved.items():
+                g[k] = line
+            self._geom = g
+        return self._geom
+
+
+class CatchmentBuilder:
+    """Turns node times into catchment polygons on one engine's graph (roads prepared once).
+
+    ``buffer_m``: half-width of the band drawn along each reached road; ``simplify_m``:
+    tolerance of the line simplification before buffering (0: none; above 0 it is faster but
+    the two ways of building a polygon no longer match exactly); ``quad_segs``: segments per
+    quarter circle of the buffer's round ends; ``complement_above``: the share of whole
+    roads reached above which the polygon is built as the whole network less the rest.
+    """
+
+    def __init__(self, engine: TravelEngine, *, buffer_m: float = 100.0,
+                 simplify_m: float = 0.0, quad_segs: int = 2,
+                 complement_above: float = 0.5) -> None:
+        self.engine = engine
+        self._roads: _Roads | None = None
+        self.buffer_m = float(buffer_m)
+        self.simplify_m = float(simplify_m)
+        self.quad_segs = int(quad_segs)
+        self.complement_above = float(complement_above)
+        self._whole: shapely.Geometry | None = None
+
+    @property
+    def roads(self) -> _Roads:
+        """The roads, prepared on first use (a graph may never need catchments)."""
+        if self._roads is None:
+            self._roads = _Roads(self.engine)
+        return self._roads
+
+    def _intervals(self, node_s: np.ndarray, threshold_s: float
+                   ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """Per road: reached from the b end for s >= lo, from the a end for s <= hi (s along
+        a -> b, 0..1); ``whole`` where the two meet."""
+        r = self.roads
+        t_a, t_b = node_s[r.a], node_s[r.b]
+        with np.errstate(invalid="ignore", divide="ignore"):
+            lo = np.where(t_b <= threshold_s, 1 - (threshold_s - t_b) / r.w_ab, np.inf)
+            hi = np.where(t_a <= threshold_s, (threshold_s - t_a) / r.w_ba, -np.inf)
+        lo = np.where(np.isnan(lo), np.inf, np.maximum(lo, 0.0))
+        hi = np.where(np.isnan(hi), -np.inf, np.minimum(hi, 1.0))
+        whole = (hi >= lo) | (lo <= 0) | (hi >= 1)
+        return lo, hi, whole
+
+    def _cut(self, idx: np.ndarray, s0: np.ndarray, s1: np.ndarray) -> np.ndarray:
+        """The pieces ``s0..s1`` (fractions along a -> b) of the roads ``idx``."""
+        r = self.roads
+        out = np.empty(len(idx), dtype=object)
+        if not len(idx):
+            return out
+        st = r.straight[idx]
+        d = r.xy_b[idx] - r.xy_a[idx]
+        p0 = r.xy_a[idx] + s0[:, None] * d
+        p1 = r.xy_a[idx] + s1[:, None] * d
+        out[st] = shapely.linestrings(np.stack([p0[st], p1[st]], axis=1))
+        for k in np.nonzero(~st)[0]:
+            out[k] = substring(r.geom[idx[k]], s0[k], s1[k], normalized=True)
+        return out
+
+    def pieces(self, node_s: np.ndarray, threshold_s: float) -> tuple[np.ndarray, np.ndarray]:
+        """The reached part of the network: (indices of whole roads, array of cut pieces)."""
+        lo, hi, whole = self._intervals(node_s, threshold_s)
+        part_b = np.nonzero(~whole & (lo < 1))[0]
+        part_a = np.nonzero(~whole & (hi > 0))[0]
+        idx = np.concatenate([part_b, part_a])
+        s0 = np.concatenate([lo[part_b], np.zeros(len(part_a))])
+        s1 = np.concatenate([np.ones(len(part_b)), hi[part_a]])
+        order = np.lexsort((s0, idx))
+        return np.nonzero(whole)[0], self._cut(idx[order], s0[order], s1[order])
+
+    def _unreached(self, node_s: np.ndarray, threshold_s: float
+                   ) -> tuple[np.ndarray, np.ndarray]:
+        """The rest: (indices of untouched roads, array of the unreached middles)."""
+        lo, hi, whole = self._intervals(node_s, threshold_s)
+        touched = ~whole & ((lo < 1) | (hi > 0))
+        idx = np.nonzero(touched)[0]
+        s0 = np.maximum(hi[idx], 0.0)
+        s1 = np.minimum(lo[idx], 1.0)
+        return np.nonzero(~whole & ~touched)[0], self._cut(idx, s0, s1)
+
+    def _dissolve(self, lines: np.ndarray) -> shapely.Geometry:
+        if not len(lines):
+            return shapely.Polygon()
+        merged = shapely.get_parts(shapely.line_merge(shapely.multilinestrings(lines)))
+        if self.simplify_m > 0:
+            merged = shapely.simplify(merged, self.simplify_m)
+        return shapely.union_all(shapely.buffer(merged, self.buffer_m,
+                                                quad_segs=self.quad_segs))
+
+    def whole_network(self) -> shapely.Geometry:
+        """The whole network buffered and dissolved (built once)."""
+        if self._whole is None:
+            self._whole = self._dissolve(self.roads.geom)
+        return self._whole
+
+    def network_polygon(self, node_s: np.ndarray, threshold_s: float) -> shapely.Geometry:
+        """The buffered, dissolved reached network (EPSG:3347); empty when nothing is reached.
+
+        The whole network's polygon is built once and reused for every band that reaches
+        all of it. When most of the network is
+        reached the polygon is built the other way round, with the same result: the whole
+        network (built once) less what only unreached roads cover, i.e. the unreached
+        pieces' band less the band of the reached pieces near them. Leftover slivers of that
+        subtraction (parts smaller than ``buffer_m``², where a real part is at least about
+        3 ``buffer_m``²) are dropped.
+        """
+        full, cut = self.pieces(node_s, threshold_s)
+        reached = np.concatenate([self.roads.geom[full], cut])
+        if len(full) < self.complement_above * len(self.roads):
+            poly = self._dissolve(reached)
+        else:
+            untouched, middles = self._unreached(node_s, threshold_s)
+            unreached = np.concatenate([self.roads.geom[untouched], middles])
+            if not len(unreached):
+                poly = self.whole_network()
+            else:
+                near = shapely.STRtree(reached).query(unreached, predicate="dwithin",
+                                                      distance=2 * self.buffer_m)[1]
+                only_unreached = shapely.difference(
+                    self._dissolve(unreached), self._dissolve(reached[np.unique(near)]))
+                poly = shapely.difference(self.whole_network(), only_unreached)
+                parts = shapely.get_parts(poly)
+                poly = shapely.union_all(parts[shapely.area(parts) >= self.buffer_m ** 2])
+        return poly
+
+    def local_disc(self, xy_m: np.ndarray, threshold_s: float) -> shapely.Geometry:
+        """Discs of the direct local-road reach around points (EPSG:3347 metres)."""
+        s = self.engine.settings
+        radius = min(threshold_s * (s.connector_speed_kph / 3.6) / s.connector_circuity,
+                     s.estimate_beyond_km * 1000)
+        if not len(xy_m) or radius <= 0:
+            return shapely.Polygon()
+        pts = shapely.points(np.asarray(xy_m, dtype=float))
+        return shapely.union_all(shapely.buffer(pts, radius, quad_segs=16))
+
+
+def _finish(polys: list[shapely.Geometry]) -> tuple[np.ndarray, np.ndarray]:
+    """Areas (km², measured in EPSG:3347) and the polygons in EPSG:4326, normalised."""
+    arr = np.array(polys, dtype=object)
+    area = shapely.area(arr) / 1e6
+    empty = shapely.is_empty(arr)
+    arr[empty] = None
+    geo = gpd.GeoSeries(arr, crs=3347).to_crs(4326).to_numpy()
+    return area, shapely.normalize(geo)
+
+
+def _bands(bands_min: tuple[float, ...] | list[float]) -> list[float]:
+    bands = sorted({float(b) for b in bands_min})
+    if not bands or bands[0] <= 0:
+        raise ValueError(f"catchment bands must be positive minutes, got {bands_min!r}")
+    return bands
+
+
+def service_catchments(engine: TravelEngine, services: gpd.GeoDataFrame,
+                       bands_min: tuple[float, ...] | list[float], *,
+                       builder: CatchmentBuilder | None = None, local_roads: bool = True
+                       ) -> gpd.GeoDataFrame:
+    """Catchment polygons per service and band (columns in the module docstring).
+
+    ``services`` needs ``service_id``, ``need_types``, ``geocode_precision`` and may have
+    ``access``. ``local_roads=False`` leaves out the local-road disc (the network part only).
+    """
+    bands = _bands(bands_min)
+    builder = builder or CatchmentBuilder(engine)
+    s = engine.settings
+    remote = (services["access"].astype(str).to_numpy() == "no_all_season_road"
+              if "access" in services.columns else np.zeros(len(services), dtype=bool))
+    physical = (services["geocode_precision"].isin(POINT_PRECISIONS).to_numpy()
+                & services.geometry.notna().to_numpy())
+    placed = placed_mask(services)
+    rows: list[dict] = []
+    polys: list[shapely.Geometry] = []
+    areas: list[np.ndarray] = []
+    pos = np.nonzero(placed)[0]
+    if len(pos):
+        snap = engine.snap(services.iloc[pos])
+        quality = snap.quality(s)
+        graph = SourceGraph(engine, snap)
+        for k, i in enumerate(pos):
+            svc = services.iloc[i]
+            on_net = quality[k] != "beyond_road_network"
+            node_s = graph.nearest(np.array([k]), limit_s=bands[-1] * 60)[0] if on_net else None
+            mine = []
+            for band in bands:
+                t = band * 60
+                poly = (builder.network_polygon(node_s, t) if node_s is not None
+                        else shapely.Polygon())
+                if local_roads:
+                    poly = shapely.union(poly, builder.local_disc(snap.xy_m[k:k + 1], t))
+                mine.append(poly)
+                rows.append({"service_id": svc["service_id"], "need_type": "all",
+                             "need_types": svc["need_types"], "threshold_min": band,
+                             "basis": "network" if on_net else "local_only",
+                             "snap_access": quality[k]})
+            # to EPSG:4326 service by service: the projected polygons are not all kept
+            area, geom = _finish(mine)
+            areas.append(area)
+            polys.extend(geom)
+    for i in np.nonzero(physical & remote)[0]:
+        svc = services.iloc[i]
+        for band in bands:
+            areas.append(np.zeros(1))
+            polys.append(None)
+            rows.append({"service_id": svc["service_id"], "need_type": "all",
+                         "need_types": svc["need_types"], "threshold_min": band,
+                         "basis": "no_all_season_road", "snap_access": "no_all_season_road"})
+    if not rows:
+        return gpd.GeoDataFrame({c: [] for c in SERVICE_COLUMNS}, geometry="geometry",
+                                crs=4326)
+    df = pd.DataFrame(rows)
+    df["area_km2"] = np.concatenate(areas)
+    out = gpd.GeoDataFrame(df, geometry=np.array(polys, dtype=object), crs=4326)
+    log.info("catchments: %d services x %d bands", len(out) // len(bands), len(bands))
+    return out[SERVICE_COLUMNS]
+
+
+def need_catchments(engine: TravelEngine, services: gpd.GeoDataFrame,
+                    need_types: tuple[str, ...], bands_min: tuple[float, ...] | list[float],
+                    *, builder: CatchmentBuilder | None = None, local_roads: bool = True
+                    ) -> gpd.GeoDataFrame:
+    """The union of the catchments of each need type's services, per band.
+
+    Built from one multi-source Dijkstra per need (the nearest service's time at every node)
+    plus the local-road discs of all its services; columns in the module docstring.
+    """
+    bands = _bands(bands_min)
+    builder = builder or CatchmentBuilder(engine)
+    s = engine.settings
+    placed = services[placed_mask(services)]
+    rows: list[dict] = []
+    polys: list[shapely.Geometry] = []
+    snap = engine.snap(placed) if len(placed) else None
+    graph = SourceGraph(engine, snap) if snap is not None else None
+    for need in need_types:
+        mask = _need_mask(placed, need) if len(placed) else np.zeros(0, dtype=bool)
+        node_s = None
+        if snap is not None and graph is not None and mask.any():
+            on_net = mask & (snap.quality(s) != "beyond_road_network")
+            if on_net.any():
+                node_s = graph.nearest(on_net, limit_s=bands[-1] * 60)[0]
+        for band in bands:
+            t = band * 60
+            poly = builder.network_polygon(node_s, t) if node_s is not None \
+                else shapely.Polygon()
+            if local_roads and snap is not None and mask.any():
+                poly = shapely.union(poly, builder.local_disc(snap.xy_m[mask], t))
+            polys.append(poly)
+            rows.append({"service_id": "all", "need_type": need, "threshold_min": band,
+                         "n_services": int(mask.sum())})
+    if not rows:
+        return gpd.GeoDataFrame({c: [] for c in NEED_COLUMNS}, geometry="geometry", crs=4326)
+    area, geom = _finish(polys)
+    df = pd.DataFrame(rows)
+    df["area_km2"] = area
+    return gpd.GeoDataFrame(df, geometry=geom, crs=4326)[NEED_COLUMNS]

@@ -1,0 +1,171 @@
+"""Catchments: polygons whose extent is known by hand, one-way roads, determinism, nesting,
+and the honest treatment of services off the road network or in fly-in communities."""
+
+from __future__ import annotations
+
+import geopandas as gpd
+import numpy as np
+import pytest
+import shapely
+
+from gapmap.catchments import CatchmentBuilder, need_catchments, service_catchments
+from gapmap.config import NetworkSettings
+from gapmap.network import graph_from_lines, kings_highways_graph
+from gapmap.travel import TravelEngine
+
+from .conftest import RAW
+
+SETTINGS = NetworkSettings()
+BANDS = [15, 30, 60, 120]
+
+
+def _road(coords, *, two_way=True, speed=60.0):
+    lines = gpd.GeoDataFrame({"cls": ["a"]}, geometry=[shapely.LineString(coords)], crs=4326)
+    return graph_from_lines(lines, class_column="cls", speed_kph={"a": speed},
+                            default_speed_kph=speed, node_snap_m=1.0, two_way=two_way)
+
+
+def _services(lonlats, ids=None, **cols):
+    ids = ids or [f"s{i}" for i in range(len(lonlats))]
+    base = {"service_id": ids, "need_types": "counselling", "geocode_precision": "exact"}
+    base.update(cols)
+    return gpd.GeoDataFrame(base, geometry=[shapely.Point(x, y) for x, y in lonlats], crs=4326)
+
+
+def _in_3347(gdf):
+    return gdf.to_crs(3347).geometry.to_numpy()
+
+
+def test_a_straight_road_reached_for_15_of_its_39_km():
+    # 0.5 degrees of longitude at 45 N, about 39.4 km at 60 km/h; the service at the west end
+    g = _road([(-80, 45), (-79.5, 45)])
+    engine = TravelEngine(g, SETTINGS)
+    builder = CatchmentBuilder(engine, buffer_m=100, simplify_m=0)
+    out = service_catchments(engine, _services([(-80, 45)]), BANDS, builder=builder,
+                             local_roads=False)
+    poly = dict(zip(out["threshold_min"], _in_3347(out), strict=True))
+    road_m = g.edges["length_m"].iloc[0]
+    assert road_m == pytest.approx(39_400, rel=0.01)
+    # lengths on the Lambert map are a little longer than on the ground at 45 N
+    map_m = _in_3347(g.edges.iloc[:1])[0].length
+
+    def band(km):  # a piece of the road, buffered 100 m either side and at the ends
+        return km * 1000 / road_m * map_m * 200 + np.pi * 100**2
+
+    # 15 min at 60 km/h: the first 15 km of road
+    start = _in_3347(_services([(-80, 45)]))[0]
+    reach = shapely.get_coordinates(poly[15]) - [start.x, start.y]
+    assert np.hypot(*reach.T).max() == pytest.approx(15_000 / road_m * map_m + 100, abs=2)
+    assert poly[15].area == pytest.approx(band(15), rel=0.002)
+    # 30 min: 30 km; 60 min and more: the whole road, and no further
+    assert poly[30].area == pytest.approx(band(30), rel=0.002)
+    assert poly[60].area == pytest.approx(band(road_m / 1000), rel=0.002)
+    assert poly[120].equals(poly[60])
+    assert out["area_km2"].iloc[0] == pytest.approx(poly[15].area / 1e6, rel=1e-3)
+
+
+def test_one_way_road_is_reached_only_from_upstream():
+    # a -> b only: to reach a service at b you drive from a's side; nobody reaches one at a
+    g = _road([(-80, 45), (-79.5, 45)], two_way=False)
+    engine = TravelEngine(g, SETTINGS)
+    builder = CatchmentBuilder(engine, buffer_m=100, simplify_m=0)
+    at_b = service_catchments(engine, _services([(-79.5, 45)]), [15], builder=builder,
+                              local_roads=False)
+    map_m = _in_3347(g.edges.iloc[:1])[0].length
+    expected = 15_000 / g.edges["length_m"].iloc[0] * map_m * 200 + np.pi * 100**2
+    assert _in_3347(at_b)[0].area == pytest.approx(expected, rel=0.002)
+    at_a = service_catchments(engine, _services([(-80, 45)]), [15], builder=builder,
+                              local_roads=False)
+    assert at_a["area_km2"].iloc[0] == 0 and at_a.geometry.iloc[0] is None
+
+
+def test_local_road_disc_and_its_cap():
+    s = SETTINGS
+    g = _road([(-80, 45), (-79.5, 45)])
+    engine = TravelEngine(g, s)
+    out = service_catchments(engine, _services([(-80, 45)]), BANDS)
+    poly = dict(zip(out["threshold_min"], _in_3347(out), strict=True))
+    r15 = 15 * 60 * (s.connector_speed_kph / 3.6) / s.connector_circuity  # 11.5 km
+    assert poly[15].area >= np.pi * r15**2 * 0.99
+    # past 25 km the straight line is an estimate: the disc stops there
+    cap = s.estimate_beyond_km * 1000
+    x0, y0, x1, y1 = poly[120].bounds
+    assert (y1 - y0) == pytest.approx(2 * cap, rel=0.01)
+
+
+def test_service_beyond_the_road_network_has_only_its_local_disc():
+    g = _road([(-85, 46), (-84, 46)], speed=80)
+    engine = TravelEngine(g, SETTINGS)
+    far = _services([(-84.5, 47.5)], ids=["far"])  # ~167 km north of the road
+    out = service_catchments(engine, far, [15, 60])
+    assert (out["basis"] == "local_only").all()
+    assert (out["snap_access"] == "beyond_road_network").all()
+    geoms = _in_3347(out)
+    centre = _in_3347(far)[0]
+    for geom in geoms:
+        assert geom.distance(centre) == 0
+        assert shapely.get_num_geometries(geom) == 1  # one disc, no road
+    assert geoms[1].area == pytest.approx(np.pi * 25_000**2, rel=0.01)
+
+
+def test_fly_in_service_gets_no_catchment_but_a_flagged_row():
+    g = _road([(-85, 46), (-84, 46)], speed=80)
+    engine = TravelEngine(g, SETTINGS)
+    svc = _services([(-84.5, 46.05), (-84.6, 46.0)], ids=["fly-in", "town"],
+                    access=["no_all_season_road", "road"])
+    out = service_catchments(engine, svc, [30])
+    row = out.set_index("service_id").loc["fly-in"]
+    assert row["basis"] == "no_all_season_road" and row["geometry"] is None
+    assert row["area_km2"] == 0
+    union = need_catchments(engine, svc, ("counselling",), [30])
+    assert union["n_services"].tolist() == [1]
+
+
+@pytest.fixture(scope="module")
+def highways():
+    g = kings_highways_graph(RAW / "gpl-3.0/highways_kings_fpa.geojson", SETTINGS)
+    return TravelEngine(g, SETTINGS)
+
+
+SUDBURY_NORTHBAY_OTTAWA = [(-80.99, 46.49), (-79.46, 46.31), (-75.70, 45.42)]
+
+
+def test_same_input_gives_identical_polygons(highways):
+    svc = _services(SUDBURY_NORTHBAY_OTTAWA)
+    a = service_catchments(highways, svc, BANDS)
+    b = service_catchments(highways, svc.copy(), BANDS, builder=CatchmentBuilder(highways))
+    assert a.drop(columns="geometry").equals(b.drop(columns="geometry"))
+    assert list(shapely.to_wkb(a.geometry.to_numpy())) == list(
+        shapely.to_wkb(b.geometry.to_numpy()))
+
+
+def test_bands_are_nested_and_the_need_union_covers_each_service(highways):
+    svc = _services(SUDBURY_NORTHBAY_OTTAWA)
+    out = service_catchments(highways, svc, BANDS)
+    union = need_catchments(highways, svc, ("counselling", "housing"), BANDS)
+    assert union[union["need_type"] == "housing"]["area_km2"].eq(0).all()
+    for sid, rows in out.groupby("service_id"):
+        geoms = _in_3347(rows.sort_values("threshold_min"))
+        for small, big in zip(geoms[:-1], geoms[1:], strict=True):
+            assert small.difference(big).area <= 1e-6 * small.area, sid
+        assert rows["area_km2"].is_monotonic_increasing
+    couns = union[union["need_type"] == "counselling"].set_index("threshold_min")
+    for band in BANDS:
+        u = _in_3347(gpd.GeoDataFrame(couns.loc[[band]], crs=4326))[0]
+        for geom in _in_3347(out[out["threshold_min"] == band]):
+            assert geom.difference(u).area <= 1e-4 * geom.area
+    # the network carries the catchment well beyond the 25 km local disc within 120 min
+    big = out[out["threshold_min"] == 120]["area_km2"]
+    assert (big > np.pi * 25**2 * 1.05).all()
+
+
+def test_both_ways_of_building_a_polygon_agree(highways):
+    # most of the network reached: built as the whole network less the unreached part
+    svc = _services(SUDBURY_NORTHBAY_OTTAWA[:2])
+    direct = service_catchments(highways, svc, [240, 600], local_roads=False,
+                                builder=CatchmentBuilder(highways, complement_above=2.0))
+    other = service_catchments(highways, svc, [240, 600], local_roads=False,
+                               builder=CatchmentBuilder(highways, complement_above=0.0))
+    for a, b in zip(_in_3347(direct), _in_3347(other), strict=True):
+        assert a.area > 0
+        assert a.symmetric_difference(b).area <= 1e-6 * a.area

@@ -1,0 +1,163 @@
+"""The travel engine: the virtual-source graph, the demand x services matrix against
+networkx, limits, and infinity (never 0) where there is no path."""
+
+from __future__ import annotations
+
+import geopandas as gpd
+import networkx as nx
+import numpy as np
+import pytest
+import shapely
+
+from gapmap.config import NetworkSettings
+from gapmap.network import graph_from_lines, kings_highways_graph
+from gapmap.travel import (
+    Snap,
+    TravelEngine,
+    connector_seconds,
+    nearest_service_times,
+    travel_time_matrix,
+)
+
+from .conftest import RAW
+
+SETTINGS = NetworkSettings()
+
+
+@pytest.fixture(scope="module")
+def highways():
+    g = kings_highways_graph(RAW / "gpl-3.0/highways_kings_fpa.geojson", SETTINGS)
+    return TravelEngine(g, SETTINGS)
+
+
+def _nx_reversed(engine: TravelEngine) -> nx.DiGraph:
+    g = nx.DiGraph()
+    g.add_nodes_from(range(engine.n))
+    for u, v, w in engine.graph.edges[["u", "v", "travel_s"]].itertuples(index=False):
+        if not g.has_edge(int(v), int(u)) or g[int(v)][int(u)]["w"] > w:
+            g.add_edge(int(v), int(u), w=max(float(w), 1e-3))
+    return g
+
+
+def _random_points(engine, k, seed, spread_deg=0.3):
+    rng = np.random.default_rng(seed)
+    nodes = engine.graph.nodes.iloc[rng.choice(engine.n, k, replace=False)]
+    x = nodes["x"].to_numpy() + rng.uniform(-spread_deg, spread_deg, k)
+    y = nodes["y"].to_numpy() + rng.uniform(-spread_deg, spread_deg, k)
+    return gpd.GeoSeries(gpd.points_from_xy(x, y), crs=4326)
+
+
+def test_virtual_sources_with_offsets_match_networkx(highways):
+    rng = np.random.default_rng(3)
+    k = 15
+    nodes = rng.choice(highways.n, k, replace=False)
+    offsets = rng.uniform(0, 1800, k)
+    snap = Snap(nodes, np.zeros(k), offsets, np.zeros((k, 2)))
+    graph = highways.sources(snap)
+    rev = _nx_reversed(highways)
+    pick = np.zeros(k, dtype=bool)
+    pick[[1, 4, 5, 11]] = True
+    ours, which = graph.nearest(pick)
+    # networkx: a super-source with an edge to each chosen node weighted by its offset
+    rev.add_node("src")
+    for i in np.nonzero(pick)[0]:
+        rev.add_edge("src", int(nodes[i]), w=max(offsets[i], 1e-3))
+    ref = nx.single_source_dijkstra_path_length(rev, "src", weight="w")
+    expected = np.array([ref.get(n, np.inf) for n in range(highways.n)])
+    assert np.allclose(ours, expected, atol=0.01, rtol=0)
+    assert set(which[np.isfinite(ours)]) <= set(np.nonzero(pick)[0])
+    # the reported service really gives that time
+    own = {i: nx.single_source_dijkstra_path_length(rev, int(nodes[i]), weight="w")
+           for i in np.nonzero(pick)[0]}
+    for n in rng.choice(highways.n, 50, replace=False):
+        i = which[n]
+        assert own[i][n] + max(offsets[i], 1e-3) == pytest.approx(ours[n], abs=0.01)
+
+
+def test_matrix_matches_networkx_and_the_nearest_times(highways):
+    demand = gpd.GeoDataFrame({"demand_id": [f"d{i}" for i in range(40)], "access": "road"},
+                              geometry=_random_points(highways, 40, 1))
+    services = gpd.GeoDataFrame({"service_id": [f"s{i}" for i in range(12)],
+                                 "need_types": "counselling", "geocode_precision": "exact"},
+                                geometry=_random_points(highways, 12, 2, 0.05))
+    m = travel_time_matrix(highways, demand, services)
+    assert m.travel_min.shape == (40, 12)
+    rev = _nx_reversed(highways)
+    d_snap, s_snap = highways.snap(demand), highways.snap(services)
+    for j in range(12):
+        ref = nx.single_source_dijkstra_path_length(rev, int(s_snap.node[j]), weight="w")
+        net = np.array([ref.get(int(n), np.inf) for n in d_snap.node])
+        net = net + d_snap.connector_s + max(s_snap.connector_s[j], 1e-3)
+        straight = np.hypot(*(d_snap.xy_m - s_snap.xy_m[j]).T)
+        local = np.where(straight <= SETTINGS.estimate_beyond_km * 1000,
+                         connector_seconds(straight, SETTINGS), np.inf)
+        assert np.allclose(m.travel_min[:, j], np.minimum(net, local) / 60, atol=1e-4)
+    nearest = nearest_service_times(highways, demand, services, ("counselling",))
+    assert np.allclose(nearest["travel_min"], m.travel_min.min(axis=1), atol=1e-6)
+    best = m.service_id[np.argmin(m.travel_min, axis=1)]
+    assert (nearest["service_id"].to_numpy() == best).all()
+    long = m.to_frame()
+    assert len(long) == np.isfinite(m.travel_min).sum()
+    assert set(long["route"]) <= {"network", "local"}
+
+
+def test_limit_cuts_the_matrix_at_the_time_and_changes_nothing_within(highways):
+    demand = gpd.GeoDataFrame({"demand_id": [f"d{i}" for i in range(30)], "access": "road"},
+                              geometry=_random_points(highways, 30, 5))
+    services = gpd.GeoDataFrame({"service_id": [f"s{i}" for i in range(8)],
+                                 "need_types": "counselling", "geocode_precision": "exact"},
+                                geometry=_random_points(highways, 8, 6, 0.05))
+    full = travel_time_matrix(highways, demand, services).travel_min
+    cut = travel_time_matrix(highways, demand, services, limit_min=180).travel_min
+    within = full <= 180
+    assert within.any() and (~within).any()
+    assert np.allclose(cut[within], full[within])
+    assert np.isinf(cut[~within]).all()
+
+
+def test_unreachable_is_infinite_never_zero_and_flags_hold():
+    lines = gpd.GeoDataFrame({"cls": ["a", "a"]}, geometry=[
+        shapely.LineString([(-80, 45), (-79.6, 45)]),
+        shapely.LineString([(-78, 45), (-77.6, 45)])], crs=4326)
+    g = graph_from_lines(lines, class_column="cls", speed_kph={"a": 80}, default_speed_kph=80,
+                         node_snap_m=1.0)
+    engine = TravelEngine(g, SETTINGS)
+    demand = gpd.GeoDataFrame(
+        {"demand_id": ["west", "east", "fly-in", "far"],
+         "access": ["road", "road", "no_all_season_road", "road"]},
+        geometry=[shapely.Point(-79.6, 45), shapely.Point(-77.6, 45),
+                  shapely.Point(-80, 45.01), shapely.Point(-79, 47)], crs=4326)
+    services = gpd.GeoDataFrame(
+        {"service_id": ["s", "area", "remote"], "need_types": "counselling",
+         "geocode_precision": ["exact", "area", "exact"],
+         "access": ["road", "road", "no_all_season_road"]},
+        geometry=[shapely.Point(-80, 45), shapely.Point(-80, 45), shapely.Point(-79.6, 45)],
+        crs=4326)
+    m = travel_time_matrix(engine, demand, services)
+    t = dict(zip(m.demand_id, m.travel_min[:, 0], strict=True))
+    assert 10 < t["west"] < 30
+    assert np.isinf(t["east"]) and np.isinf(t["fly-in"]) and np.isinf(t["far"])
+    assert np.isinf(m.travel_min[:, 1:]).all()  # area-level and fly-in services: no drive
+    assert (m.travel_min != 0).all()
+    assert list(m.demand_access) == ["road", "road", "no_all_season_road",
+                                     "beyond_road_network"]
+    assert list(m.service_access) == ["road", "unplaced", "no_all_season_road"]
+    # the nearest-service table agrees: a fly-in service is never the nearest
+    near = nearest_service_times(engine, demand, services, ("counselling",))
+    assert near.set_index("demand_id").at["west", "service_id"] == "s"
+    node_s, which = engine.nearest_times(engine.snap(services.iloc[:1]))
+    assert np.isinf(node_s[which < 0]).all() and (node_s[which >= 0] > 0).all()
+
+
+def test_services_in_fly_in_communities_are_flagged():
+    from gapmap.travel import flag_fly_in_services
+
+    services = gpd.GeoDataFrame(
+        {"service_id": ["moosonee-hospital", "cochrane-clinic", "phone-line"]},
+        geometry=[shapely.Point(-80.650, 51.275), shapely.Point(-81.02, 49.06), None],
+        crs=4326)
+    remote = gpd.GeoDataFrame({"community": ["Moosonee", "no point"]},
+                              geometry=[shapely.Point(-80.645, 51.279), None], crs=4326)
+    out = flag_fly_in_services(services, remote, within_km=5)
+    assert out["access"].tolist() == ["no_all_season_road", "road", "road"]
+    assert "access" not in services.columns  # the caller's frame is untouched
