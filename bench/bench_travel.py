@@ -23,7 +23,8 @@ Each service offers 1-3 of the 14 need types. Three stages, each side in its own
    thing). Also timed: a bare ``scipy.sparse.csgraph.dijkstra(min_only=True)`` per need on
    gapmap's CSR, the floor gapmap's pass can reach;
 3. catchments for 200 services x 4 bands (15/30/60/120 min), Ottawa only: gapmap's
-   ``service_catchments`` (network part, ``local_roads=False``); the baseline is the osmnx
+   ``service_catchments`` (network part, ``local_roads=False``, in as many threads as the
+   pipeline uses: GEOS releases the GIL); the baseline is the osmnx
    isochrone recipe: ``nx.ego_graph(radius=T, distance="travel_time")`` on the reversed
    graph, the edges between reached nodes as lines, buffered (same 100 m, same 2 segments
    per quarter circle, no node discs) and unioned.
@@ -37,6 +38,7 @@ from __future__ import annotations
 
 import argparse
 import multiprocessing as mp
+import os
 import resource
 import sys
 import time
@@ -53,6 +55,7 @@ NEEDS = ("crisis_support", "emergency_shelter", "housing", "sexual_assault_care"
 BANDS = (15.0, 30.0, 60.0, 120.0)
 N_SERVICES = 200
 BUFFER_M = 100.0
+WORKERS = min(4, os.cpu_count() or 1)  # gapmap's catchment threads, as in the pipeline
 RNF_SPEEDS = {"1": 100.0, "2": 80.0, "3": 60.0, "4": 50.0, "5": 40.0}
 
 # how much each side measures (the rest is extrapolated); see the table
@@ -180,7 +183,7 @@ def side_gapmap(name: str, plan: dict) -> dict:
     if k:
         t0 = time.perf_counter()
         cat = service_catchments(engine, services.iloc[:k], BANDS, builder=builder,
-                                 local_roads=False)
+                                 local_roads=False, workers=WORKERS)
         out["catch_s"] = time.perf_counter() - t0
         out["catch_area"] = cat["area_km2"].to_numpy().reshape(k, len(BANDS))
         # reached nodes, for the comparison (not timed)
@@ -300,9 +303,9 @@ def report(name: str, g: dict, b: dict) -> list[str]:
                      f"{_fmt_s(b_cat) + '*':>17}{b_cat / g_cat:>8.0f}x  reached nodes: "
                      f"{nodes_diff} differ; area: {rel * 100:.1f} % (partial roads)")
         lines.append(f"{'':<34}  * measured {kg} services x 4 bands for gapmap "
-                     f"({g['catch_s']:.0f} s) and {kb} x 4 for the baseline "
-                     f"({b['catch_s']:.0f} s), times {N_SERVICES // kg} and "
-                     f"{N_SERVICES // kb}")
+                     f"({g['catch_s']:.0f} s, {WORKERS} threads) and {kb} x 4 for the "
+                     f"baseline ({b['catch_s']:.0f} s, 1 thread), times {N_SERVICES // kg} "
+                     f"and {N_SERVICES // kb}")
         total_g += g_cat
         total_b += b_cat
     else:

@@ -41,6 +41,7 @@ from one multi-source Dijkstra, not by merging the service polygons): ``service_
 from __future__ import annotations
 
 import logging
+from concurrent.futures import ThreadPoolExecutor
 
 import geopandas as gpd
 import numpy as np
@@ -269,12 +270,13 @@ def _bands(bands_min: tuple[float, ...] | list[float]) -> list[float]:
 
 def service_catchments(engine: TravelEngine, services: gpd.GeoDataFrame,
                        bands_min: tuple[float, ...] | list[float], *,
-                       builder: CatchmentBuilder | None = None, local_roads: bool = True
-                       ) -> gpd.GeoDataFrame:
+                       builder: CatchmentBuilder | None = None, local_roads: bool = True,
+                       workers: int = 1) -> gpd.GeoDataFrame:
     """Catchment polygons per service and band (columns in the module docstring).
 
     ``services`` needs ``service_id``, ``need_types``, ``geocode_precision`` and may have
     ``access``. ``local_roads=False`` leaves out the local-road disc (the network part only).
+    ``workers`` > 1 builds services in that many threads; the result is the same.
     """
     bands = _bands(bands_min)
     builder = builder or CatchmentBuilder(engine)
@@ -292,8 +294,8 @@ def service_catchments(engine: TravelEngine, services: gpd.GeoDataFrame,
         snap = engine.snap(services.iloc[pos])
         quality = snap.quality(s)
         graph = SourceGraph(engine, snap)
-        for k, i in enumerate(pos):
-            svc = services.iloc[i]
+
+        def one(k: int) -> tuple[np.ndarray, np.ndarray]:
             on_net = quality[k] != "beyond_road_network"
             node_s = graph.nearest(np.array([k]), limit_s=bands[-1] * 60)[0] if on_net else None
             mine = []
@@ -304,14 +306,24 @@ def service_catchments(engine: TravelEngine, services: gpd.GeoDataFrame,
                 if local_roads:
                     poly = shapely.union(poly, builder.local_disc(snap.xy_m[k:k + 1], t))
                 mine.append(poly)
+            # to EPSG:4326 service by service: the projected polygons are not all kept
+            return _finish(mine)
+
+        if workers > 1:  # GEOS releases the GIL: threads share the graph, no copies
+            builder.whole_network()
+            with ThreadPoolExecutor(workers) as pool:
+                results = list(pool.map(one, range(len(pos))))
+        else:
+            results = [one(k) for k in range(len(pos))]
+        for k, i in enumerate(pos):
+            svc = services.iloc[i]
+            for band in bands:
                 rows.append({"service_id": svc["service_id"], "need_type": "all",
                              "need_types": svc["need_types"], "threshold_min": band,
-                             "basis": "network" if on_net else "local_only",
-                             "snap_access": quality[k]})
-            # to EPSG:4326 service by service: the projected polygons are not all kept
-            area, geom = _finish(mine)
-            areas.append(area)
-            polys.extend(geom)
+                             "basis": "network" if quality[k] != "beyond_road_network"
+                             else "local_only", "snap_access": quality[k]})
+            areas.append(results[k][0])
+            polys.extend(results[k][1])
     for i in np.nonzero(physical & remote)[0]:
         svc = services.iloc[i]
         for band in bands:

@@ -8,6 +8,7 @@ records how it was made in ``<interim>/<stage>.json``.
 from __future__ import annotations
 
 import logging
+import os
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -193,7 +194,9 @@ def stage_catchments(config: Config) -> str:
     builder = CatchmentBuilder(engine, buffer_m=cov.catchment_buffer_m,
                                simplify_m=cov.catchment_simplify_m)
     bands = cov.catchment_bands_min
-    per_service = service_catchments(engine, services, bands, builder=builder)  # type: ignore
+    workers = min(4, os.cpu_count() or 1)
+    per_service = service_catchments(engine, services, bands, builder=builder,  # type: ignore
+                                     workers=workers)
     per_need = need_catchments(engine, services, config.need_types, bands,  # type: ignore
                                builder=builder)
     write_geopackage({"service_catchments": per_service, "need_catchments": per_need},

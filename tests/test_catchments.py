@@ -133,7 +133,8 @@ SUDBURY_NORTHBAY_OTTAWA = [(-80.99, 46.49), (-79.46, 46.31), (-75.70, 45.42)]
 def test_same_input_gives_identical_polygons(highways):
     svc = _services(SUDBURY_NORTHBAY_OTTAWA)
     a = service_catchments(highways, svc, BANDS)
-    b = service_catchments(highways, svc.copy(), BANDS, builder=CatchmentBuilder(highways))
+    b = service_catchments(highways, svc.copy(), BANDS, builder=CatchmentBuilder(highways),
+                           workers=2)
     assert a.drop(columns="geometry").equals(b.drop(columns="geometry"))
     assert list(shapely.to_wkb(a.geometry.to_numpy())) == list(
         shapely.to_wkb(b.geometry.to_numpy()))
