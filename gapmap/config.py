@@ -230,6 +230,13 @@ _INPUT_KEYS = {
 _OPTIONAL_INPUTS = {"hospitals", "places_fpa"}
 
 
+def _reject_unknown(section: dict[str, Any], known: set[str], name: str, where: str) -> None:
+    """Refuse keys a table does not define: a typo must not silently fall back to a default."""
+    unknown = set(section) - known
+    if unknown:
+        raise ConfigError(f"{where}: unknown key(s) in [{name}]: {', '.join(sorted(unknown))}")
+
+
 def _section(raw: dict[str, Any], name: str, where: str) -> dict[str, Any]:
     value = raw.get(name, {})
     if not isinstance(value, dict):
@@ -277,9 +284,7 @@ def config_from_dict(raw: dict[str, Any], *, base: Path, path: Path | None = Non
 
     run = _section(raw, "run", where)
     inp = _section(raw, "inputs", where)
-    unknown = set(inp) - _INPUT_KEYS - {"listings"}
-    if unknown:
-        raise ConfigError(f"{where}: unknown key(s) in [inputs]: {', '.join(sorted(unknown))}")
+    _reject_unknown(inp, _INPUT_KEYS | {"listings"}, "inputs", where)
     missing = _INPUT_KEYS - _OPTIONAL_INPUTS - set(inp)
     if missing:
         raise ConfigError(f"{where}: [inputs] is missing {', '.join(sorted(missing))}")
@@ -403,10 +408,7 @@ def _speed_table(section: dict[str, Any], key: str, defaults: dict[str, float],
 def _network_source(net: dict[str, Any], inputs: Inputs, outputs: Outputs,
                     resolve: Any, where: str) -> dict[str, Any]:
     """The [network] settings that say where the graph comes from, validated."""
-    known = {f.name for f in fields(NetworkSettings)}
-    unknown = set(net) - known
-    if unknown:
-        raise ConfigError(f"{where}: unknown key(s) in [network]: {', '.join(sorted(unknown))}")
+    _reject_unknown(net, {f.name for f in fields(NetworkSettings)}, "network", where)
     source = net.get("source", "kings_highways")
     if source not in NETWORK_SOURCES:
         raise ConfigError(f"{where}: network.source must be one of "
@@ -467,10 +469,7 @@ def _network_source(net: dict[str, Any], inputs: Inputs, outputs: Outputs,
 
 def _demand(dem: dict[str, Any], resolve: Any, where: str) -> DemandSettings:
     """[demand]: ``source = "census"`` (default) or ``"file"`` with its columns."""
-    known = {f.name for f in fields(DemandSettings)}
-    unknown = set(dem) - known
-    if unknown:
-        raise ConfigError(f"{where}: unknown key(s) in [demand]: {', '.join(sorted(unknown))}")
+    _reject_unknown(dem, {f.name for f in fields(DemandSettings)}, "demand", where)
     source = dem.get("source", "census")
     if source not in DEMAND_SOURCES:
         raise ConfigError(f"{where}: demand.source must be one of {', '.join(DEMAND_SOURCES)}, "
@@ -520,9 +519,7 @@ def _integer(section: dict[str, Any], key: str, default: int, where: str, *,
 def _geocode_settings(geo: dict[str, Any], where: str, resolve: Callable[[Any, str], Path],
                       interim_dir: Path) -> GeocodeSettings:
     """Validate ``[geocode]`` and ``[geocode.nominatim]``."""
-    unknown = set(geo) - _GEOCODE_KEYS
-    if unknown:
-        raise ConfigError(f"{where}: unknown key(s) in [geocode]: {', '.join(sorted(unknown))}")
+    _reject_unknown(geo, _GEOCODE_KEYS, "geocode", where)
     g = GeocodeSettings()
     order = geo.get("order", list(g.order))
     if (not isinstance(order, list) or not order
@@ -533,10 +530,7 @@ def _geocode_settings(geo: dict[str, Any], where: str, resolve: Callable[[Any, s
     nom = geo.get("nominatim", {})
     if not isinstance(nom, dict):
         raise ConfigError(f"{where}: [geocode.nominatim] must be a table")
-    unknown = set(nom) - _NOMINATIM_KEYS
-    if unknown:
-        raise ConfigError(f"{where}: unknown key(s) in [geocode.nominatim]: "
-                          f"{', '.join(sorted(unknown))}")
+    _reject_unknown(nom, _NOMINATIM_KEYS, "geocode.nominatim", where)
     n = NominatimSettings()
     nw = f"{where} [geocode.nominatim]"
     mode = nom.get("mode", n.mode)
