@@ -502,15 +502,23 @@ def render_deterministic(m: folium.Map) -> str:
 def write_maps(services: gpd.GeoDataFrame, demand: gpd.GeoDataFrame, gaps: pd.DataFrame,
                cds: gpd.GeoDataFrame, config: Config, *,
                travel: pd.DataFrame | None = None) -> list[Path]:
-    """Write ``ontario.html`` and one map per OPP region into the maps folder."""
+    """Write ``ontario.html`` and one map per OPP region into the maps folder.
+
+    A run limited to some census divisions (``run.census_divisions``, e.g. a city) writes
+    one map named after the run (``ottawa.html``): a map per region would repeat it.
+    """
     out_dir = config.outputs.maps_dir
     basemap = Basemap.load(config)
     written = []
-    regions = list(config.opp_regions_in_scope or OPP_REGIONS)
-    for region in [None, *regions]:
+    if config.census_divisions_in_scope:
+        maps: list[tuple[str | None, str]] = [(None, slug(config.name) or "map")]
+    else:
+        regions = list(config.opp_regions_in_scope or OPP_REGIONS)
+        maps = [(None, "ontario"), *((r, slug(r)) for r in regions)]
+    for region, name in maps:
         m = build_map(region, services, demand, gaps, cds, config, travel=travel,
                       basemap=basemap)
-        path = out_dir / f"{slug(region) if region else 'ontario'}.html"
+        path = out_dir / f"{name}.html"
         write_text(render_deterministic(m), path)
         log.info("map %s: %.1f MB", path, path.stat().st_size / 1e6)
         written.append(path)

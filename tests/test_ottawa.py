@@ -163,6 +163,9 @@ def test_ottawa_pipeline_runs_up_to_gaps(ottawa_config, tmp_path):
     gaps = pd.read_csv(p.gaps, dtype={"demand_id": str})
     assert (gaps[gaps["need_type"] == "emergency_shelter"]["note"]
             == "no placed service of this need anywhere").all()
+    # a city run writes one map named after the run, not a copy per region
+    STAGES["maps"](cfg)
+    assert sorted(f.name for f in cfg.outputs.maps_dir.glob("*.html")) == ["ottawa.html"]
 
 
 def test_unknown_census_division_in_scope_is_named(ottawa_config):
