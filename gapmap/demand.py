@@ -47,14 +47,49 @@ log = logging.getLogger(__name__)
 ONTARIO_POP2021 = 14_223_942
 
 
+_AIR_HUBS: dict[tuple[object, ...], tuple[tuple[str, float, float], ...]] = {}
+
+
+def _air_hubs(config: Config) -> tuple[tuple[str, float, float], ...]:
+    """Each air hub's name and point in EPSG:3347, found once per process and settings.
+
+    Building the gazetteer takes seconds, and the demand, travel and report stages all ask
+    for the remote communities.
+    """
+    from gapmap.geocode import Gazetteer
+
+    key = (config.inputs, config.geocode, config.air_hubs)
+    if key not in _AIR_HUBS:
+        gaz = Gazetteer(config)
+        hubs = []
+        for h in config.air_hubs:
+            m = gaz.town(h)
+            if m.place is None:
+                raise SchemaError(f"{config.path}: remote.air_hubs names {h!r}, not found in "
+                                  "the gazetteer")
+            hubs.append((h, m.place.x, m.place.y))
+        _AIR_HUBS[key] = tuple(hubs)
+    return _AIR_HUBS[key]
+
+
+def mark_remote(df: pd.DataFrame, config: Config) -> pd.DataFrame:
+    """Set ``access``, ``remote_community`` and ``air_hub`` of the rows whose ``csduid`` is
+    a community with no all-season road (others keep ``road`` and blanks)."""
+    remote = remote_communities(config)
+    by_csd = {c: r for _, r in remote.iterrows() for c in r["csduids"]}
+    hit = df["csduid"].isin(by_csd)
+    df["access"] = np.where(hit, "no_all_season_road", "road")
+    df["remote_community"] = [by_csd[c]["community"] if c in by_csd else "" for c in df["csduid"]]
+    df["air_hub"] = [by_csd[c]["air_hub"] if c in by_csd else "" for c in df["csduid"]]
+    return df
+
+
 def remote_communities(config: Config) -> gpd.GeoDataFrame:
     """The communities with no all-season road, with their census subdivisions and air hub.
 
     Columns: ``community``, ``csduids`` (list), ``population``, ``access``, ``air_hub``,
     ``geometry`` (None where the file gives no point).
     """
-    from gapmap.geocode import Gazetteer
-
     path = config.inputs.remote_communities
     t = read_table(path)
     require_columns(t, ["community", "csduid", "lat", "lon", "access"], str(path))
@@ -64,14 +99,7 @@ def remote_communities(config: Config) -> gpd.GeoDataFrame:
     geom = gpd.points_from_xy(lon, lat)
     gdf = gpd.GeoDataFrame(t.drop(columns=["lat", "lon"]), geometry=geom, crs=4326)
     gdf.loc[lat.isna(), "geometry"] = None
-    gaz = Gazetteer(config)
-    hubs = []
-    for h in config.air_hubs:
-        m = gaz.town(h)
-        if m.place is None:
-            raise SchemaError(f"{config.path}: remote.air_hubs names {h!r}, not found in the "
-                              "gazetteer")
-        hubs.append((h, m.place.x, m.place.y))
+    hubs = _air_hubs(config)
     pts = gdf.to_crs(3347)
     hub_names = []
     for g in pts.geometry:
@@ -122,11 +150,7 @@ def build_demand(config: Config) -> gpd.GeoDataFrame:
         df[c] = num
     df["pop2021"] = df["pop2021"].astype("int64")
     df["enumerated"] = ~(df["is_reserve"] & (df["pop2021"] == 0))
-    remote = remote_communities(config)
-    by_csd = {c: r for _, r in remote.iterrows() for c in r["csduids"]}
-    df["access"] = np.where(df["csduid"].isin(by_csd), "no_all_season_road", "road")
-    df["remote_community"] = [by_csd[c]["community"] if c in by_csd else "" for c in df["csduid"]]
-    df["air_hub"] = [by_csd[c]["air_hub"] if c in by_csd else "" for c in df["csduid"]]
+    df = mark_remote(df, config)
     gdf = gpd.GeoDataFrame(df.drop(columns=["lat", "lon"]),
                            geometry=gpd.points_from_xy(df["lon"], df["lat"]), crs=4326)
     total = int(gdf["pop2021"].sum())
@@ -193,12 +217,7 @@ def demand_from_file(config: Config) -> gpd.GeoDataFrame:
         "access": "road", "remote_community": "", "air_hub": "",
     })
     if s.csduid_column:
-        remote = remote_communities(config)
-        by_csd = {c: r for _, r in remote.iterrows() for c in r["csduids"]}
-        hit = df["csduid"].isin(by_csd)
-        df.loc[hit, "access"] = "no_all_season_road"
-        df.loc[hit, "remote_community"] = [by_csd[c]["community"] for c in df.loc[hit, "csduid"]]
-        df.loc[hit, "air_hub"] = [by_csd[c]["air_hub"] for c in df.loc[hit, "csduid"]]
+        df = mark_remote(df, config)
     out = gpd.GeoDataFrame(df, geometry=points.to_numpy(), crs=4326)
     log.info("demand: %d %s points from %s, population %s; %d with population 0", len(out),
              s.kind, path.name, f"{int(out['pop2021'].sum()):,}",
