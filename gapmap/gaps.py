@@ -24,6 +24,7 @@ import pandas as pd
 from gapmap.config import Config
 from gapmap.geocode import POINT_PRECISIONS
 from gapmap.regions import OPP_REGIONS, serves_region
+from gapmap.taxonomy import offers
 
 COVERAGE_COLUMNS = [
     "opp_region", "need_type", "threshold_min", "pop2021", "pop_covered", "pct_covered",
@@ -50,7 +51,7 @@ def coverage_by_region(travel: pd.DataFrame, demand: pd.DataFrame, services: pd.
     regions = list(config.opp_regions_in_scope or OPP_REGIONS)
     for need in config.need_types:
         tn = t[t["need_type"] == need]
-        has_need = services["need_types"].str.split(";").map(lambda n, need=need: need in n)
+        has_need = offers(services["need_types"], need)
         for region in [*regions, "Ontario"]:
             sel = tn if region == "Ontario" else tn[tn["opp_region"] == region]
             in_region = (pd.Series(True, index=services.index) if region == "Ontario"

@@ -270,10 +270,6 @@ def _generated_on() -> str:
 
 # -- the page's data -----------------------------------------------------------------------
 
-def _has_need(needs: pd.Series, need: str) -> pd.Series:
-    return needs.fillna("").str.split(";").map(lambda n: need in n).astype(bool)
-
-
 def map_data(region: str | None, services: gpd.GeoDataFrame, demand: gpd.GeoDataFrame,
              gaps: pd.DataFrame, cds: gpd.GeoDataFrame, config: Config, *,
              travel: pd.DataFrame | None = None, basemap: Basemap | None = None

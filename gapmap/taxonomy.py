@@ -11,6 +11,8 @@ import re
 import unicodedata
 from dataclasses import dataclass
 
+import pandas as pd
+
 
 @dataclass(frozen=True)
 class NeedType:
@@ -137,6 +139,12 @@ def split_needs(field: str) -> list[str]:
             if code not in out:
                 out.append(code)
     return out
+
+
+def offers(need_types: pd.Series, need: str) -> pd.Series:
+    """True where a ``;``-joined ``need_types`` field lists ``need`` (missing = none)."""
+    return need_types.fillna("").astype(str).str.split(";").map(
+        lambda codes: need in codes).astype(bool)
 
 
 def label(code: str) -> str:

@@ -45,6 +45,7 @@ from scipy.spatial import cKDTree
 from gapmap.config import NetworkSettings
 from gapmap.geocode import POINT_PRECISIONS
 from gapmap.network import RoadGraph
+from gapmap.taxonomy import offers
 
 log = logging.getLogger(__name__)
 
@@ -189,8 +190,7 @@ class SourceGraph:
 
 
 def _need_mask(services: pd.DataFrame, need: str) -> np.ndarray:
-    return services["need_types"].astype(str).str.split(";").map(
-        lambda n: need in n).to_numpy(dtype=bool)
+    return offers(services["need_types"], need).to_numpy(dtype=bool)
 
 
 def placed_mask(services: gpd.GeoDataFrame) -> np.ndarray:
