@@ -11,8 +11,11 @@ of sampled points:
    reached ends meet, else the end pieces cut where the remaining time runs out (one-way
    roads only from the end they lead to);
 3. the pieces are merged into lines, buffered by ``buffer_m`` (100 m) and dissolved, in
-   EPSG:3347 (when most of the network is reached, as the whole network's band less what
-   only the unreached roads cover: the same polygon, built faster);
+   EPSG:3347. To make this fast on a full street network the polygon is assembled from
+   square cells: where every road reaching into a cell is wholly reached the cell is cut
+   from the whole network's band, built once per run; only the cells on the catchment's
+   edge are dissolved from their own roads (:meth:`CatchmentBuilder.network_polygon`: the
+   same polygon, 10-20 times faster on Ottawa's 32,729 roads);
 4. the service's *local-road disc* is added: the straight-line reach of the connector rule
    (``T`` at ``connector_speed_kph`` / ``connector_circuity``), at most
    ``estimate_beyond_km``, the same rule by which a community reaches a nearby service
@@ -117,26 +120,85 @@ class _Roads:
         return self._geom
 
 
+class _Cells:
+    """A square grid laid over the roads, and which roads' bands reach into which cell.
+
+    A road "touches" a cell when its ``buffer_m`` band reaches into it (the exact distance,
+    not a bounding box). ``pair_road``/``pair_cell`` list every (road, cell) that touch;
+    ``n_roads`` counts the roads touching each cell; ``boxes`` are the cells' squares, with
+    corners on one exact grid so that neighbouring squares share their edges exactly.
+    """
+
+    def __init__(self, roads: _Roads, buffer_m: float, cell_m: float) -> None:
+        geom = roads.geom
+        b = shapely.bounds(geom)
+        lo = b[:, :2] - buffer_m
+        hi = b[:, 2:] + buffer_m
+        origin = np.floor(lo.min(axis=0) / cell_m) * cell_m
+        i0 = np.floor((lo - origin) / cell_m).astype(np.int64)
+        i1 = np.floor((hi - origin) / cell_m).astype(np.int64)
+        n_xy = i1.max(axis=0) + 1
+        # candidate pairs from each road's box, then kept only where the band really reaches
+        span = i1 - i0 + 1
+        count = span[:, 0] * span[:, 1]
+        road = np.repeat(np.arange(len(geom)), count)
+        k = np.arange(len(road)) - np.repeat(np.cumsum(count) - count, count)
+        ci = i0[road, 0] + k // span[road, 1]
+        cj = i0[road, 1] + k % span[road, 1]
+        grid_x = origin[0] + cell_m * np.arange(n_xy[0] + 1)
+        grid_y = origin[1] + cell_m * np.arange(n_xy[1] + 1)
+        single = count == 1
+        keep = single[road]
+        if (~keep).any():
+            many = np.nonzero(~keep)[0]
+            boxes = shapely.box(grid_x[ci[many]], grid_y[cj[many]], grid_x[ci[many] + 1],
+                                grid_y[cj[many] + 1])
+            keep[many] = shapely.dwithin(geom[road[many]], boxes, buffer_m)
+        road, ci, cj = road[keep], ci[keep], cj[keep]
+        cells, self.pair_cell = np.unique(ci * n_xy[1] + cj, return_inverse=True)
+        self.pair_cell = self.pair_cell.ravel()
+        self.pair_road = road
+        self.n_cells = len(cells)
+        self.n_roads = np.bincount(self.pair_cell, minlength=self.n_cells)
+        gi, gj = cells // n_xy[1], cells % n_xy[1]
+        self.boxes = shapely.box(grid_x[gi], grid_y[gj], grid_x[gi + 1], grid_y[gj + 1])
+
+    def classify(self, whole: np.ndarray, reached: np.ndarray
+                 ) -> tuple[np.ndarray, np.ndarray]:
+        """Per cell: ``full`` (every road touching it is wholly reached) and ``frontier`` (some
+        road touching it is reached, not all wholly)."""
+        n_whole = np.bincount(self.pair_cell, weights=whole[self.pair_road],
+                              minlength=self.n_cells)
+        n_any = np.bincount(self.pair_cell, weights=reached[self.pair_road],
+                            minlength=self.n_cells)
+        full = n_whole == self.n_roads
+        return full, ~full & (n_any > 0)
+
+
 class CatchmentBuilder:
     """Turns node times into catchment polygons on one engine's graph (roads prepared once).
 
     ``buffer_m``: half-width of the band drawn along each reached road; ``simplify_m``:
     tolerance of the line simplification before buffering (0: none; above 0 it is faster but
-    the two ways of building a polygon no longer match exactly); ``quad_segs``: segments per
-    quarter circle of the buffer's round ends; ``complement_above``: the share of whole
-    roads reached above which the polygon is built as the whole network less the rest.
+    the tiled and the direct ways of building a polygon no longer match exactly);
+    ``quad_segs``: segments per quarter circle of the buffer's round ends; ``cell_m``: side
+    of the square cells the polygon is assembled from (``None``: chosen from the network,
+    about 3 roads per cell; ``0``: no cells, every reached road buffered and dissolved).
     """
 
     def __init__(self, engine: TravelEngine, *, buffer_m: float = 100.0,
                  simplify_m: float = 0.0, quad_segs: int = 2,
-                 complement_above: float = 0.5) -> None:
+                 cell_m: float | None = None) -> None:
         self.engine = engine
         self._roads: _Roads | None = None
         self.buffer_m = float(buffer_m)
         self.simplify_m = float(simplify_m)
         self.quad_segs = int(quad_segs)
-        self.complement_above = float(complement_above)
+        if cell_m is not None and cell_m < 0:
+            raise ValueError(f"cell_m must be >= 0, got {cell_m!r}")
+        self._cell_m = cell_m
         self._whole: shapely.Geometry | None = None
+        self._cells: _Cells | None = None
 
     @property
     def roads(self) -> _Roads:
@@ -144,6 +206,33 @@ class CatchmentBuilder:
         if self._roads is None:
             self._roads = _Roads(self.engine)
         return self._roads
+
+    @property
+    def cell_m(self) -> float:
+        """The cell side in metres (0: no cells)."""
+        if self._cell_m is None:
+            r = self.roads
+            if not len(r):
+                return 0.0
+            xy = np.concatenate([r.xy_a, r.xy_b])
+            w, h = np.ptp(xy, axis=0) + 2 * self.buffer_m
+            # about 3 roads per cell if they were spread evenly over the extent, and no
+            # smaller than 5 bands across (measured on Ottawa's street network: 700 m)
+            self._cell_m = float(max(5 * self.buffer_m, np.sqrt(w * h * 3 / len(r))))
+        return self._cell_m
+
+    @property
+    def cells(self) -> _Cells | None:
+        """The grid (``None`` when ``cell_m`` is 0), built on first use."""
+        if self._cells is None and self.cell_m > 0 and len(self.roads):
+            self._cells = _Cells(self.roads, self.buffer_m, self.cell_m)
+        return self._cells
+
+    def prepare(self) -> CatchmentBuilder:
+        """Build the shared parts now (roads, grid, whole network), e.g. before threads."""
+        _ = self.cells
+        self.whole_network()
+        return self
 
     def _intervals(self, node_s: np.ndarray, threshold_s: float
                    ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
@@ -174,8 +263,9 @@ class CatchmentBuilder:
             out[k] = substring(r.geom[idx[k]], s0[k], s1[k], normalized=True)
         return out
 
-    def pieces(self, node_s: np.ndarray, threshold_s: float) -> tuple[np.ndarray, np.ndarray]:
-        """The reached part of the network: (indices of whole roads, array of cut pieces)."""
+    def _reach(self, node_s: np.ndarray, threshold_s: float
+               ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """(whole: roads wholly reached, partly: roads reached only in part, their pieces)."""
         lo, hi, whole = self._intervals(node_s, threshold_s)
         part_b = np.nonzero(~whole & (lo < 1))[0]
         part_a = np.nonzero(~whole & (hi > 0))[0]
@@ -183,17 +273,14 @@ class CatchmentBuilder:
         s0 = np.concatenate([lo[part_b], np.zeros(len(part_a))])
         s1 = np.concatenate([np.ones(len(part_b)), hi[part_a]])
         order = np.lexsort((s0, idx))
-        return np.nonzero(whole)[0], self._cut(idx[order], s0[order], s1[order])
+        partly = np.zeros(len(whole), dtype=bool)
+        partly[idx] = True
+        return whole, partly, self._cut(idx[order], s0[order], s1[order])
 
-    def _unreached(self, node_s: np.ndarray, threshold_s: float
-                   ) -> tuple[np.ndarray, np.ndarray]:
-        """The rest: (indices of untouched roads, array of the unreached middles)."""
-        lo, hi, whole = self._intervals(node_s, threshold_s)
-        touched = ~whole & ((lo < 1) | (hi > 0))
-        idx = np.nonzero(touched)[0]
-        s0 = np.maximum(hi[idx], 0.0)
-        s1 = np.minimum(lo[idx], 1.0)
-        return np.nonzero(~whole & ~touched)[0], self._cut(idx, s0, s1)
+    def pieces(self, node_s: np.ndarray, threshold_s: float) -> tuple[np.ndarray, np.ndarray]:
+        """The reached part of the network: (indices of whole roads, array of cut pieces)."""
+        whole, _, cut = self._reach(node_s, threshold_s)
+        return np.nonzero(whole)[0], cut
 
     def _dissolve(self, lines: np.ndarray) -> shapely.Geometry:
         if not len(lines):
@@ -210,35 +297,48 @@ class CatchmentBuilder:
             self._whole = self._dissolve(self.roads.geom)
         return self._whole
 
-    def network_polygon(self, node_s: np.ndarray, threshold_s: float) -> shapely.Geometry:
+    def network_polygon(self, node_s: np.ndarray | None, threshold_s: float, *,
+                        extra: shapely.Geometry | None = None) -> shapely.Geometry:
         """The buffered, dissolved reached network (EPSG:3347); empty when nothing is reached.
 
-        The whole network's polygon is built once and reused for every band that reaches
-        all of it. When most of the network is
-        reached the polygon is built the other way round, with the same result: the whole
-        network (built once) less what only unreached roads cover, i.e. the unreached
-        pieces' band less the band of the reached pieces near them. Leftover slivers of that
-        subtraction (parts smaller than ``buffer_m``², where a real part is at least about
-        3 ``buffer_m``²) are dropped.
+        ``node_s``: seconds from every node (``None``: no network reached); ``extra``: a
+        polygon to add (the local-road disc), merged with the edge part first, which saves a
+        costly merge with the inner part.
+
+        Assembled from square cells (:class:`_Cells`) so that the work grows with the
+        catchment's edge, not its area. A cell that only wholly reached roads touch is the
+        whole network's polygon (built once) there; a cell that no reached road touches is
+        empty; only the cells on the edge are built from their reached roads and pieces::
+
+            polygon = (whole network ∩ full cells) ∪ dissolve(reached roads touching the edge)
+
+        which is the same polygon as dissolving every reached road (``cell_m=0``): within a
+        full cell every road whose band reaches it is wholly reached, and the bands of the
+        edge's roads that spill into full cells lie inside the whole network there.
         """
-        full, cut = self.pieces(node_s, threshold_s)
-        reached = np.concatenate([self.roads.geom[full], cut])
-        if len(full) < self.complement_above * len(self.roads):
-            poly = self._dissolve(reached)
+        def plus_extra(poly: shapely.Geometry) -> shapely.Geometry:
+            return poly if extra is None or shapely.is_empty(extra) else shapely.union(poly,
+                                                                                     extra)
+
+        if node_s is None:
+            return plus_extra(shapely.Polygon())
+        whole, partly, cut = self._reach(node_s, threshold_s)
+        cells = self.cells
+        if cells is None:
+            return plus_extra(self._dissolve(np.concatenate([self.roads.geom[whole], cut])))
+        full, frontier = cells.classify(whole, whole | partly)
+        edge_roads = np.zeros(len(whole), dtype=bool)
+        edge_roads[cells.pair_road[frontier[cells.pair_cell]]] = True
+        edge = plus_extra(self._dissolve(np.concatenate([self.roads.geom[whole & edge_roads],
+                                                         cut])))
+        if not full.any():
+            return edge
+        if full.all():
+            inner = self.whole_network()
         else:
-            untouched, middles = self._unreached(node_s, threshold_s)
-            unreached = np.concatenate([self.roads.geom[untouched], middles])
-            if not len(unreached):
-                poly = self.whole_network()
-            else:
-                near = shapely.STRtree(reached).query(unreached, predicate="dwithin",
-                                                      distance=2 * self.buffer_m)[1]
-                only_unreached = shapely.difference(
-                    self._dissolve(unreached), self._dissolve(reached[np.unique(near)]))
-                poly = shapely.difference(self.whole_network(), only_unreached)
-                parts = shapely.get_parts(poly)
-                poly = shapely.union_all(parts[shapely.area(parts) >= self.buffer_m ** 2])
-        return poly
+            inner = shapely.intersection(self.whole_network(),
+                                         shapely.coverage_union_all(cells.boxes[full]))
+        return shapely.union(inner, edge) if not shapely.is_empty(edge) else inner
 
     def local_disc(self, xy_m: np.ndarray, threshold_s: float) -> shapely.Geometry:
         """Discs of the direct local-road reach around points (EPSG:3347 metres)."""
@@ -301,16 +401,13 @@ def service_catchments(engine: TravelEngine, services: gpd.GeoDataFrame,
             mine = []
             for band in bands:
                 t = band * 60
-                poly = (builder.network_polygon(node_s, t) if node_s is not None
-                        else shapely.Polygon())
-                if local_roads:
-                    poly = shapely.union(poly, builder.local_disc(snap.xy_m[k:k + 1], t))
-                mine.append(poly)
+                disc = builder.local_disc(snap.xy_m[k:k + 1], t) if local_roads else None
+                mine.append(builder.network_polygon(node_s, t, extra=disc))
             # to EPSG:4326 service by service: the projected polygons are not all kept
             return _finish(mine)
 
         if workers > 1:  # GEOS releases the GIL: threads share the graph, no copies
-            builder.whole_network()
+            builder.prepare()
             with ThreadPoolExecutor(workers) as pool:
                 results = list(pool.map(one, range(len(pos))))
         else:
@@ -368,11 +465,9 @@ def need_catchments(engine: TravelEngine, services: gpd.GeoDataFrame,
                 node_s = graph.nearest(on_net, limit_s=bands[-1] * 60)[0]
         for band in bands:
             t = band * 60
-            poly = builder.network_polygon(node_s, t) if node_s is not None \
-                else shapely.Polygon()
-            if local_roads and snap is not None and mask.any():
-                poly = shapely.union(poly, builder.local_disc(snap.xy_m[mask], t))
-            polys.append(poly)
+            disc = (builder.local_disc(snap.xy_m[mask], t)
+                    if local_roads and snap is not None and mask.any() else None)
+            polys.append(builder.network_polygon(node_s, t, extra=disc))
             rows.append({"service_id": "all", "need_type": need, "threshold_min": band,
                          "n_services": int(mask.sum())})
     if not rows:

@@ -3,6 +3,8 @@ and the honest treatment of services off the road network or in fly-in communiti
 
 from __future__ import annotations
 
+import dataclasses
+
 import geopandas as gpd
 import numpy as np
 import pytest
@@ -10,10 +12,12 @@ import shapely
 
 from gapmap.catchments import CatchmentBuilder, need_catchments, service_catchments
 from gapmap.config import NetworkSettings
-from gapmap.network import graph_from_lines, kings_highways_graph
-from gapmap.travel import TravelEngine
+from gapmap.network import graph_from_lines, kings_highways_graph, load_graph
+from gapmap.travel import SourceGraph, TravelEngine
 
-from .conftest import RAW
+from .conftest import DATA, RAW
+
+RNF_PIECE = DATA / "rnf_ottawa_piece.gpkg"
 
 SETTINGS = NetworkSettings()
 BANDS = [15, 30, 60, 120]
@@ -160,13 +164,49 @@ def test_bands_are_nested_and_the_need_union_covers_each_service(highways):
     assert (big > np.pi * 25**2 * 1.05).all()
 
 
-def test_both_ways_of_building_a_polygon_agree(highways):
-    # most of the network reached: built as the whole network less the unreached part
-    svc = _services(SUDBURY_NORTHBAY_OTTAWA[:2])
-    direct = service_catchments(highways, svc, [240, 600], local_roads=False,
-                                builder=CatchmentBuilder(highways, complement_above=2.0))
-    other = service_catchments(highways, svc, [240, 600], local_roads=False,
-                               builder=CatchmentBuilder(highways, complement_above=0.0))
+def _assert_tiled_equals_direct(engine, svc, bands, cell_m, rel=1e-6):
+    """The polygon assembled from cells is the one from dissolving every reached road, and
+    the case exercises both kinds of cell (wholly reached, and on the catchment's edge).
+
+    ``rel``: roads are merged into lines before buffering, and a bend in a merged line is
+    drawn with other arc segments than two road ends meeting there: square metres on a
+    city catchment."""
+    tiled = CatchmentBuilder(engine, cell_m=cell_m)
+    direct = service_catchments(engine, svc, bands, local_roads=False,
+                                builder=CatchmentBuilder(engine, cell_m=0))
+    other = service_catchments(engine, svc, bands, local_roads=False, builder=tiled)
     for a, b in zip(_in_3347(direct), _in_3347(other), strict=True):
         assert a.area > 0
-        assert a.symmetric_difference(b).area <= 1e-6 * a.area
+        assert a.symmetric_difference(b).area <= rel * a.area
+    kinds = set()
+    graph = SourceGraph(engine, engine.snap(svc))
+    for k in range(len(svc)):
+        node_s = graph.nearest(np.array([k]))[0]
+        for band in bands:
+            whole, partly, _ = tiled._reach(node_s, band * 60)
+            full, frontier = tiled.cells.classify(whole, whole | partly)
+            kinds |= {"full"} if full.any() else set()
+            kinds |= {"frontier"} if frontier.any() else set()
+    assert kinds == {"full", "frontier"}
+
+
+def test_tiled_and_direct_polygons_agree_on_the_highways(highways):
+    svc = _services(SUDBURY_NORTHBAY_OTTAWA[:2])
+    _assert_tiled_equals_direct(highways, svc, [60, 240, 600], cell_m=20_000)
+
+
+def test_tiled_and_direct_polygons_agree_on_city_streets():
+    # 594 curved RNF segments of central Ottawa, 300 m cells, bands reaching part of it
+    g = load_graph(dataclasses.replace(SETTINGS, source="rnf_file", path=RNF_PIECE,
+                                       fragments="keep"))
+    engine = TravelEngine(g, SETTINGS)
+    svc = _services([(-75.695, 45.42), (-75.70, 45.415)])
+    _assert_tiled_equals_direct(engine, svc, [1, 2, 4], cell_m=300, rel=1e-5)
+
+
+def test_cell_size_is_chosen_from_the_network_and_checked(highways):
+    auto = CatchmentBuilder(highways)
+    assert auto.cell_m >= 5 * auto.buffer_m
+    assert auto.cells.n_cells > 1
+    with pytest.raises(ValueError, match="cell_m"):
+        CatchmentBuilder(highways, cell_m=-1)
