@@ -441,38 +441,48 @@ def service_catchments(engine: TravelEngine, services: gpd.GeoDataFrame,
 
 def need_catchments(engine: TravelEngine, services: gpd.GeoDataFrame,
                     need_types: tuple[str, ...], bands_min: tuple[float, ...] | list[float],
-                    *, builder: CatchmentBuilder | None = None, local_roads: bool = True
-                    ) -> gpd.GeoDataFrame:
+                    *, builder: CatchmentBuilder | None = None, local_roads: bool = True,
+                    workers: int = 1) -> gpd.GeoDataFrame:
     """The union of the catchments of each need type's services, per band.
 
     Built from one multi-source Dijkstra per need (the nearest service's time at every node)
     plus the local-road discs of all its services; columns in the module docstring.
+    ``workers`` > 1 builds the need types in that many threads; the result is the same.
     """
     bands = _bands(bands_min)
     builder = builder or CatchmentBuilder(engine)
     s = engine.settings
     placed = services[placed_mask(services)]
-    rows: list[dict] = []
-    polys: list[shapely.Geometry] = []
     snap = engine.snap(placed) if len(placed) else None
     graph = SourceGraph(engine, snap) if snap is not None else None
-    for need in need_types:
+
+    def one(need: str) -> tuple[int, list[shapely.Geometry]]:
         mask = _need_mask(placed, need) if len(placed) else np.zeros(0, dtype=bool)
         node_s = None
         if snap is not None and graph is not None and mask.any():
             on_net = mask & (snap.quality(s) != "beyond_road_network")
             if on_net.any():
                 node_s = graph.nearest(on_net, limit_s=bands[-1] * 60)[0]
+        polys = []
         for band in bands:
             t = band * 60
             disc = (builder.local_disc(snap.xy_m[mask], t)
                     if local_roads and snap is not None and mask.any() else None)
             polys.append(builder.network_polygon(node_s, t, extra=disc))
-            rows.append({"service_id": "all", "need_type": need, "threshold_min": band,
-                         "n_services": int(mask.sum())})
-    if not rows:
+        return int(mask.sum()), polys
+
+    if workers > 1 and len(need_types) > 1:
+        builder.prepare()
+        with ThreadPoolExecutor(workers) as pool:
+            results = list(pool.map(one, need_types))
+    else:
+        results = [one(need) for need in need_types]
+    if not results:
         return gpd.GeoDataFrame({c: [] for c in NEED_COLUMNS}, geometry="geometry", crs=4326)
-    area, geom = _finish(polys)
-    df = pd.DataFrame(rows)
+    df = pd.DataFrame({"service_id": "all",
+                       "need_type": np.repeat(np.asarray(need_types, dtype=object), len(bands)),
+                       "threshold_min": np.tile(bands, len(need_types)),
+                       "n_services": np.repeat([n for n, _ in results], len(bands))})
+    area, geom = _finish([p for _, polys in results for p in polys])
     df["area_km2"] = area
     return gpd.GeoDataFrame(df, geometry=geom, crs=4326)[NEED_COLUMNS]

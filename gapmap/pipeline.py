@@ -198,7 +198,7 @@ def stage_catchments(config: Config) -> str:
     per_service = service_catchments(engine, services, bands, builder=builder,  # type: ignore
                                      workers=workers)
     per_need = need_catchments(engine, services, config.need_types, bands,  # type: ignore
-                               builder=builder)
+                               builder=builder, workers=workers)
     write_geopackage({"service_catchments": per_service, "need_catchments": per_need},
                      p.catchments)
     _record(config, "catchments", [p.nodes, p.edges, p.located],

@@ -142,6 +142,14 @@ def test_same_input_gives_identical_polygons(highways):
     assert a.drop(columns="geometry").equals(b.drop(columns="geometry"))
     assert list(shapely.to_wkb(a.geometry.to_numpy())) == list(
         shapely.to_wkb(b.geometry.to_numpy()))
+    needs = ("counselling", "housing", "legal_support")
+    svc["need_types"] = ["counselling", "counselling;legal_support", "legal_support"]
+    c = need_catchments(highways, svc, needs, BANDS)
+    d = need_catchments(highways, svc, needs, BANDS, workers=2)
+    assert c.drop(columns="geometry").equals(d.drop(columns="geometry"))
+    assert c["n_services"].tolist() == [2] * 4 + [0] * 4 + [2] * 4
+    assert list(shapely.to_wkb(c.geometry.to_numpy())) == list(
+        shapely.to_wkb(d.geometry.to_numpy()))
 
 
 def test_bands_are_nested_and_the_need_union_covers_each_service(highways):
