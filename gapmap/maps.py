@@ -53,6 +53,7 @@ from scipy.spatial import cKDTree
 from gapmap import __version__
 from gapmap.config import Config
 from gapmap.errors import SchemaError
+from gapmap.gaps import total_label
 from gapmap.geocode import POINT_PRECISIONS
 from gapmap.io import read_geo, read_table, require_columns, write_text
 from gapmap.regions import OPP_REGIONS, serves_region, slug
@@ -276,7 +277,8 @@ def map_data(region: str | None, services: gpd.GeoDataFrame, demand: gpd.GeoData
              ) -> dict[str, Any]:
     """Everything one map draws, as JSON-able values; every listing string HTML-escaped.
 
-    ``region=None`` is the Ontario map. ``travel`` (columns ``demand_id``, ``need_type``,
+    ``region=None`` is the map of the whole run, titled by :func:`gapmap.gaps.total_label`
+    (``Ontario`` province-wide). ``travel`` (columns ``demand_id``, ``need_type``,
     ``travel_min``, ``service_id``, ``access``) feeds the nearest-services panel; without it
     the panel says that travel times are not available.
     """
@@ -398,9 +400,9 @@ def map_data(region: str | None, services: gpd.GeoDataFrame, demand: gpd.GeoData
         "hwy": _lines(hw.loc[~expressway].geometry, tol),
         "exp": _lines(hw.loc[expressway].geometry, tol),
     }
-    title = f"gapmap: {region or 'Ontario'}"
+    where = region or total_label(config)  # the whole run: "Ontario", or e.g. Ottawa's CD
     return {
-        "title": _e(title), "region": _e(region or "Ontario"),
+        "title": _e(f"gapmap: {where}"), "region": _e(where),
         "bounds": [[_r(miny), _r(minx)], [_r(maxy), _r(maxx)]],
         "needs": [{"c": n, "l": _e(label(n)), "k": NEED_COLOURS.get(n, "#333333"),
                    "th": config.coverage.threshold(n)} for n in needs],

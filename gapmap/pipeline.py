@@ -209,7 +209,7 @@ def stage_catchments(config: Config) -> str:
 
 
 def stage_gaps(config: Config) -> str:
-    from gapmap.gaps import coverage_by_region, gap_communities
+    from gapmap.gaps import coverage_by_region, gap_communities, total_label
 
     p = StagePaths.of(config)
     travel = read_parquet(p.travel)
@@ -220,11 +220,10 @@ def stage_gaps(config: Config) -> str:
     write_csv(cov, p.coverage)
     write_csv(gaps, p.gaps)
     _record(config, "gaps", [p.travel, p.demand, p.located])
-    ont = cov[cov["opp_region"] == "Ontario"].set_index("need_type")
-    lines = [f"  {n:<24} {ont.at[n, 'pct_covered']:5.1f} % of {ont.at[n, 'pop2021']:,} within "
-             f"{ont.at[n, 'threshold_min']:g} min" for n in config.need_types]
-    scope = ", ".join(config.census_divisions_in_scope)
-    where = f"{config.name}: census division(s) {scope}" if scope else "Ontario"
+    where = total_label(config)
+    tot = cov[cov["opp_region"] == where].set_index("need_type")
+    lines = [f"  {n:<24} {tot.at[n, 'pct_covered']:5.1f} % of {tot.at[n, 'pop2021']:,} within "
+             f"{tot.at[n, 'threshold_min']:g} min" for n in config.need_types]
     return f"coverage ({where}):\n" + "\n".join(lines)
 
 

@@ -13,7 +13,7 @@ import pytest
 import shapely
 
 from gapmap.config import NetworkSettings, load_config
-from gapmap.gaps import coverage_by_region, gap_communities
+from gapmap.gaps import coverage_by_region, gap_communities, total_label
 from gapmap.network import RoadGraph, graph_from_lines, kings_highways_graph
 from gapmap.travel import TravelEngine, nearest_service_times, travel_time_matrix
 
@@ -190,6 +190,15 @@ def test_coverage_and_gap_ranking_by_hand(tmp_path):
     assert cov.at["West", "points_not_enumerated"] == 1
     assert cov.at["North West", "pop_no_all_season_road"] == 300
     assert cov.at["Ontario", "pop2021"] == 2000
+    assert total_label(cfg) == "Ontario"
+    # a run limited to some census divisions: its total row is not "Ontario"
+    city = replace(cfg, name="mycity", census_divisions_in_scope=("3506", "3507"))
+    assert total_label(city) == "mycity (census divisions 3506, 3507)"
+    assert total_label(replace(city, census_divisions_in_scope=("3506",))) == \
+        "mycity (census division 3506)"
+    cov_city = coverage_by_region(travel, demand, services, city)
+    assert "Ontario" not in set(cov_city["opp_region"])
+    assert cov_city.set_index("opp_region").at[total_label(city), "pop2021"] == 2000
     gaps = gap_communities(travel, demand, cfg)
     west = gaps[gaps["opp_region"] == "West"]
     assert west["name"].tolist() == ["B", "C"] and west["rank"].tolist() == [1, 2]
