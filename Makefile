@@ -1,5 +1,6 @@
 # gapmap: `make` lists the targets; `make all` runs the pipeline; `make test` runs the tests.
-# Both create .venv and install what they need when it is missing.
+# Both create .venv and install what they need when it is missing. CONFIG picks the run:
+# `make all CONFIG=configs/ottawa.toml` builds Ottawa's outputs where its config puts them.
 
 .DEFAULT_GOAL := help
 SHELL := /bin/bash
@@ -8,24 +9,28 @@ VENV := .venv
 BIN := $(VENV)/bin
 CONFIG ?= configs/ontario.toml
 GAPMAP := $(BIN)/gapmap --config $(CONFIG)
-INTERIM := data/interim
-PROCESSED := data/processed
-RAW := data/raw
 SRC := $(wildcard gapmap/*.py)
-REGIONS := north-east north-west east west central
 
-LISTINGS := $(RAW)/ontario/services_curated.csv $(RAW)/ontario/services_curated_more.csv \
-            $(RAW)/ontario/healthcare_facilities_odhf_v1.1.csv
-REFERENCE := $(wildcard $(RAW)/ontario/*.csv $(RAW)/ontario/*.geojson $(RAW)/gpl-3.0/*.csv)
-HIGHWAYS := $(RAW)/gpl-3.0/highways_kings_fpa.geojson
-MAPS := maps/ontario.html $(foreach r,$(REGIONS),maps/$(r).html)
+# The config knows its output folders and input files: `gapmap make-vars` writes them as Make
+# variables (INTERIM, PROCESSED, MAPS_DIR, MAPS, LISTINGS, REFERENCE, HIGHWAYS,
+# GEOCODE_INPUTS, DEMAND_INPUTS, NETWORK_INPUTS) to $(MAKEVARS), remade when the config or
+# the code changes. Targets that build no pipeline file do without it.
+MAKEVARS ?= build/make/$(subst /,_,$(CONFIG)).mk
+NO_PIPELINE := help install chromium test lint typecheck check bench clean distclean run ottawa
+ifneq ($(filter-out $(NO_PIPELINE),$(MAKECMDGOALS)),)
+include $(MAKEVARS)
+endif
 
 .PHONY: help all install chromium test lint typecheck check clean distclean run ottawa catchments bench
 
 help: ## list the targets
 	@grep -hE '^[a-zA-Z_-]+:.*## ' $(MAKEFILE_LIST) | \
 	  awk 'BEGIN {FS = ":.*## "}; {printf "  make %-10s %s\n", $$1, $$2}'
-	@echo "  (CONFIG=$(CONFIG); outputs: $(PROCESSED)/, maps/)"
+	@echo "  (CONFIG=$(CONFIG): the run's settings, input files and output folders)"
+
+$(MAKEVARS): $(CONFIG) $(SRC) | $(BIN)/gapmap
+	@mkdir -p $(@D)
+	$(GAPMAP) make-vars > $@.tmp && mv $@.tmp $@
 
 # -- set-up ---------------------------------------------------------------------------
 $(BIN)/gapmap: pyproject.toml
@@ -41,19 +46,19 @@ chromium: ## install Debian's chromium for the browser tests when missing (needs
 	  DEBIAN_FRONTEND=noninteractive apt-get install -y chromium)
 
 # -- the pipeline, as real file targets: a rerun redoes only what changed ----------------
-$(INTERIM)/services.parquet: $(LISTINGS) $(CONFIG) $(SRC) | $(BIN)/gapmap
+$(INTERIM)/services.parquet: $(LISTINGS) $(REFERENCE) $(CONFIG) $(SRC) | $(BIN)/gapmap
 	$(GAPMAP) ingest
 
-$(INTERIM)/services_geocoded.parquet: $(INTERIM)/services.parquet $(REFERENCE)
+$(INTERIM)/services_geocoded.parquet: $(INTERIM)/services.parquet $(REFERENCE) $(GEOCODE_INPUTS)
 	$(GAPMAP) geocode
 
 $(INTERIM)/services_located.parquet: $(INTERIM)/services_geocoded.parquet
 	$(GAPMAP) regions
 
-$(INTERIM)/demand.parquet: $(REFERENCE) $(CONFIG) $(SRC) | $(BIN)/gapmap
+$(INTERIM)/demand.parquet: $(REFERENCE) $(DEMAND_INPUTS) $(CONFIG) $(SRC) | $(BIN)/gapmap
 	$(GAPMAP) demand
 
-$(INTERIM)/network_edges.parquet: $(HIGHWAYS) $(CONFIG) $(SRC) | $(BIN)/gapmap
+$(INTERIM)/network_edges.parquet: $(NETWORK_INPUTS) $(CONFIG) $(SRC) | $(BIN)/gapmap
 	$(GAPMAP) network
 
 $(INTERIM)/travel.parquet: $(INTERIM)/network_edges.parquet $(INTERIM)/demand.parquet \
@@ -70,20 +75,21 @@ $(PROCESSED)/coverage_by_region.csv: $(INTERIM)/travel.parquet
 	$(GAPMAP) gaps
 
 # one rule writes every map: a grouped target
-$(MAPS) &: $(PROCESSED)/coverage_by_region.csv $(wildcard gapmap/static/*)
+$(MAPS) &: $(PROCESSED)/coverage_by_region.csv $(HIGHWAYS) $(wildcard gapmap/static/*)
 	$(GAPMAP) maps
 
-$(PROCESSED)/gapmap.gpkg: $(PROCESSED)/coverage_by_region.csv $(PROCESSED)/catchments.gpkg
+$(PROCESSED)/gapmap.gpkg: $(PROCESSED)/coverage_by_region.csv $(PROCESSED)/catchments.gpkg \
+                          $(HIGHWAYS)
 	$(GAPMAP) report
 
-all: $(MAPS) $(PROCESSED)/gapmap.gpkg ## run the whole pipeline on the shipped Ontario data
-	@echo "maps in maps/, tables and GeoPackage in $(PROCESSED)/"
+all: $(MAPS) $(PROCESSED)/gapmap.gpkg ## run the pipeline: the shipped Ontario data, or CONFIG=...
+	@echo "maps in $(MAPS_DIR)/, tables and GeoPackage in $(PROCESSED)/"
 
 run: | $(BIN)/gapmap ## rerun every stage, whatever changed
 	$(GAPMAP) run
 
-ottawa: | $(BIN)/gapmap ## run the City of Ottawa at street level (configs/ottawa.toml)
-	$(BIN)/gapmap --config configs/ottawa.toml run
+ottawa: ## the City of Ottawa at street level (make all CONFIG=configs/ottawa.toml)
+	$(MAKE) all CONFIG=configs/ottawa.toml
 
 # -- checks ---------------------------------------------------------------------------
 test: $(BIN)/gapmap chromium ## run the test suite (browser tests in chromium included)
@@ -100,9 +106,10 @@ check: lint typecheck test ## lint, type-check and test
 bench: $(BIN)/gapmap ## benchmark (not a test): gapmap vs osmnx+networkx, ~20 min
 	$(BIN)/python bench/bench_travel.py
 
-clean: ## remove the rebuilt outputs (never data/raw)
-	rm -rf $(INTERIM)/*.parquet $(INTERIM)/*.json $(PROCESSED)/*.csv $(PROCESSED)/*.gpkg \
-	       $(PROCESSED)/*.json maps/*.html $(INTERIM)/ottawa $(PROCESSED)/ottawa maps/ottawa
+clean: ## remove the shipped configs' rebuilt outputs (never data/raw)
+	rm -rf data/interim/*.parquet data/interim/*.json data/processed/*.csv \
+	       data/processed/*.gpkg data/processed/*.json maps/*.html data/interim/ottawa \
+	       data/processed/ottawa maps/ottawa build/make
 
 distclean: clean ## also remove .venv
 	rm -rf $(VENV) *.egg-info

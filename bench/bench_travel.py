@@ -232,7 +232,7 @@ def side_baseline(name: str, plan: dict) -> dict:
                                                     weight="travel_time")
         net = np.array([dist.get(int(n), np.inf) for n in d_nodes]) + d_conn
         dd, _ = cKDTree(svc_xy[mine]).query(dxy)
-        local = np.where(dd <= settings.estimate_beyond_km * 1000,
+        local = np.where(dd <= settings.local_route_km * 1000,
                          connector_seconds(dd, settings), np.inf)
         best = np.minimum(net, local)
         times[j] = np.where(np.isfinite(best), best, np.nan)

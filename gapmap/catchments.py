@@ -17,18 +17,18 @@ of sampled points:
    edge are dissolved from their own roads (:meth:`CatchmentBuilder.network_polygon`: the
    same polygon, 10-20 times faster on Ottawa's 32,729 roads);
 4. the service's *local-road disc* is added: the straight-line reach of the connector rule
-   (``T`` at ``connector_speed_kph`` / ``connector_circuity``), at most
-   ``estimate_beyond_km``, the same rule by which a community reaches a nearby service
-   directly in the travel table.
+   (``T`` at ``connector_speed_kph`` / ``connector_circuity``), at most ``local_route_km``
+   (none when it is 0), the same rule by which a community reaches a nearby service
+   directly in the travel table (``route`` = ``local``).
 
 The polygons go back to EPSG:4326, normalised. The same input gives identical polygons, and a
 band's polygon lies inside the next band's.
 
 Honest remoteness: a service farther than ``beyond_network_km`` from any road reaches no
-network, so its catchment is only its local-road disc (``basis`` ``local_only``); a service
-flagged ``no_all_season_road`` (a fly-in community) gets no catchment at all: its row has an
-empty geometry and ``basis`` ``no_all_season_road``. Services placed only at an area (or
-not at all) have no rows.
+network, so its catchment is only its local-road disc (``basis`` ``local_only``; empty when
+``local_route_km`` is 0); a service flagged ``no_all_season_road`` (a fly-in community) gets
+no catchment at all: its row has an empty geometry and ``basis`` ``no_all_season_road``.
+Services placed only at an area (or not at all) have no rows.
 
 Output contract, :func:`service_catchments` (GeoDataFrame, EPSG:4326, one row per service
 and band): ``service_id``, ``need_type`` (``"all"``: the polygon serves every need type
@@ -344,7 +344,7 @@ class CatchmentBuilder:
         """Discs of the direct local-road reach around points (EPSG:3347 metres)."""
         s = self.engine.settings
         radius = min(threshold_s * (s.connector_speed_kph / 3.6) / s.connector_circuity,
-                     s.estimate_beyond_km * 1000)
+                     s.local_route_km * 1000)
         if not len(xy_m) or radius <= 0:
             return shapely.Polygon()
         pts = shapely.points(np.asarray(xy_m, dtype=float))

@@ -1,4 +1,5 @@
-"""The ``gapmap`` command: one subcommand per stage, plus ``run``.
+"""The ``gapmap`` command: one subcommand per stage, plus ``run`` and ``make-vars`` (the
+Makefile's view of the config).
 
 Logging is configured here only (``-v`` for detail, ``-q`` for errors only). A
 :class:`~gapmap.errors.GapmapError` ends the command with a one-line message and status 1.
@@ -14,7 +15,7 @@ import time
 from gapmap import __version__
 from gapmap.config import load_config
 from gapmap.errors import GapmapError
-from gapmap.pipeline import STAGES
+from gapmap.pipeline import STAGES, make_variables
 
 _HELP = {
     "ingest": "read the listings (and ODHF hospitals) into one services table; "
@@ -32,6 +33,8 @@ _HELP = {
     "maps": "write the HTML maps (Ontario and one per OPP region)",
     "report": "write the GeoPackage with every layer and the run metadata",
     "run": "run every stage in order",
+    "make-vars": "print the Make variables of the config (output folders, maps, input files) "
+                 "that the Makefile's file targets use",
 }
 
 
@@ -70,6 +73,9 @@ def main(argv: list[str] | None = None) -> int:
     echo = (lambda _msg: None) if args.quiet else (lambda msg: print(msg, flush=True))
     try:
         config = load_config(args.config)
+        if args.command == "make-vars":
+            print(make_variables(config), end="")
+            return 0
         names = list(STAGES) if args.command == "run" else [args.command]
         for i, name in enumerate(names, 1):
             t0 = time.perf_counter()

@@ -98,6 +98,9 @@ class NetworkSettings:
     connector_speed_kph: float = 60.0
     estimate_beyond_km: float = 25.0
     beyond_network_km: float = 100.0
+    # a community reaches a service directly by local roads within this straight line
+    # (same town, next village); 0: never, always by the network (see gapmap.travel)
+    local_route_km: float = 25.0
     fly_in_service_km: float = 5.0  # a service this close to a fly-in community is in it
     # where the graph comes from (see gapmap.network.load_graph)
     source: str = "kings_highways"
@@ -328,10 +331,14 @@ def config_from_dict(raw: dict[str, Any], *, base: Path, path: Path | None = Non
         connector_speed_kph=_number(net, "connector_speed_kph", d.connector_speed_kph, where),
         estimate_beyond_km=_number(net, "estimate_beyond_km", d.estimate_beyond_km, where),
         beyond_network_km=_number(net, "beyond_network_km", d.beyond_network_km, where),
+        local_route_km=_number(net, "local_route_km", d.local_route_km, where, positive=False),
         **_network_source(net, inputs, outputs, resolve, where),
         fly_in_service_km=_number(net, "fly_in_service_km", d.fly_in_service_km, where,
                                   positive=False),
     )
+    if network.local_route_km < 0:
+        raise ConfigError(f"{where}: network.local_route_km must be >= 0 (0: no local route), "
+                          f"got {network.local_route_km!r}")
     if network.connector_circuity < 1:
         raise ConfigError(f"{where}: network.connector_circuity must be >= 1")
     if network.beyond_network_km < network.estimate_beyond_km:

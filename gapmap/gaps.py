@@ -3,14 +3,19 @@
 Pure functions over the travel table (see :mod:`gapmap.travel`) and the demand points
 (see :mod:`gapmap.demand`).
 
-:func:`coverage_by_region` returns one row per OPP region and need type, plus an
-``Ontario`` row per need type, with columns ``opp_region``, ``need_type``,
+:func:`coverage_by_region` returns one row per OPP region and need type, plus a total row
+per need type over everyone in the run, with columns ``opp_region``, ``need_type``,
 ``threshold_min``, ``pop2021`` (everyone in the region), ``pop_covered`` (a drive within the
 threshold), ``pct_covered``, ``pop_covered_estimate`` (covered, but the time relies on a long
 connector), ``pop_outside`` (a road, but farther than the threshold or unreachable),
 ``pop_no_all_season_road``, ``pop_beyond_road_network``, ``points_not_enumerated`` (reserves
 counted as 0 in 2021: their people are missing from every figure), ``services_placed`` and
 ``services_area_level`` (listed for the region but on no point: they count for no coverage).
+
+The total row's ``opp_region`` says what it covers, :func:`total_label`: ``Ontario`` for a
+province-wide run; for a run limited to some census divisions (``run.census_divisions``) the
+run's name and those divisions, e.g. ``ottawa (census division 3506)``. Read it with
+:func:`total_label`, never by spelling the string.
 
 :func:`gap_communities` lists the demand points outside the threshold, ranked by
 population within each region and need type.
@@ -33,6 +38,21 @@ COVERAGE_COLUMNS = [
 ]
 
 
+def total_label(config: Config) -> str:
+    """The ``opp_region`` of the coverage table's total row: the area the run covers.
+
+    ``"Ontario"`` for a province-wide run (its demand is the whole province, even when
+    ``run.opp_regions`` reports fewer regions); ``"<run name> (census division 3506)"``
+    (``divisions 3506, 3507`` for several) for a run limited by ``run.census_divisions``,
+    whose demand is only those divisions.
+    """
+    cds = config.census_divisions_in_scope
+    if not cds:
+        return "Ontario"
+    what = "census division" if len(cds) == 1 else "census divisions"
+    return f"{config.name} ({what} {', '.join(cds)})"
+
+
 def _with_demand(travel: pd.DataFrame, demand: pd.DataFrame, config: Config) -> pd.DataFrame:
     cols = ["demand_id", "name", "kind", "pop2021", "opp_region", "cd_name", "enumerated",
             "air_hub", "remote_community"]
@@ -49,18 +69,19 @@ def coverage_by_region(travel: pd.DataFrame, demand: pd.DataFrame, services: pd.
     placed = services["geocode_precision"].isin(POINT_PRECISIONS)
     rows = []
     regions = list(config.opp_regions_in_scope or OPP_REGIONS)
+    everyone = total_label(config)
     for need in config.need_types:
         tn = t[t["need_type"] == need]
         has_need = offers(services["need_types"], need)
-        for region in [*regions, "Ontario"]:
-            sel = tn if region == "Ontario" else tn[tn["opp_region"] == region]
-            in_region = (pd.Series(True, index=services.index) if region == "Ontario"
+        for region in [*regions, None]:  # None: the total row
+            sel = tn if region is None else tn[tn["opp_region"] == region]
+            in_region = (pd.Series(True, index=services.index) if region is None
                          else serves_region(services["opp_region"], region))
             pop = sel["pop2021"]
             total = int(pop.sum())
             covered = int(pop[sel["covered"]].sum())
             rows.append({
-                "opp_region": region, "need_type": need,
+                "opp_region": region or everyone, "need_type": need,
                 "threshold_min": config.coverage.threshold(need), "pop2021": total,
                 "pop_covered": covered,
                 "pct_covered": round(100 * covered / total, 1) if total else np.nan,

@@ -53,6 +53,7 @@ from scipy.spatial import cKDTree
 from gapmap import __version__
 from gapmap.config import Config
 from gapmap.errors import SchemaError
+from gapmap.gaps import total_label
 from gapmap.geocode import POINT_PRECISIONS
 from gapmap.io import read_geo, read_table, require_columns, write_text
 from gapmap.regions import OPP_REGIONS, serves_region, slug
@@ -276,7 +277,8 @@ def map_data(region: str | None, services: gpd.GeoDataFrame, demand: gpd.GeoData
              ) -> dict[str, Any]:
     """Everything one map draws, as JSON-able values; every listing string HTML-escaped.
 
-    ``region=None`` is the Ontario map. ``travel`` (columns ``demand_id``, ``need_type``,
+    ``region=None`` is the map of the whole run, titled by :func:`gapmap.gaps.total_label`
+    (``Ontario`` province-wide). ``travel`` (columns ``demand_id``, ``need_type``,
     ``travel_min``, ``service_id``, ``access``) feeds the nearest-services panel; without it
     the panel says that travel times are not available.
     """
@@ -398,9 +400,9 @@ def map_data(region: str | None, services: gpd.GeoDataFrame, demand: gpd.GeoData
         "hwy": _lines(hw.loc[~expressway].geometry, tol),
         "exp": _lines(hw.loc[expressway].geometry, tol),
     }
-    title = f"gapmap: {region or 'Ontario'}"
+    where = region or total_label(config)  # the whole run: "Ontario", or e.g. Ottawa's CD
     return {
-        "title": _e(title), "region": _e(region or "Ontario"),
+        "title": _e(f"gapmap: {where}"), "region": _e(where),
         "bounds": [[_r(miny), _r(minx)], [_r(maxy), _r(maxx)]],
         "needs": [{"c": n, "l": _e(label(n)), "k": NEED_COLOURS.get(n, "#333333"),
                    "th": config.coverage.threshold(n)} for n in needs],
@@ -495,31 +497,35 @@ def render_deterministic(m: folium.Map) -> str:
     return inline_assets(text)
 
 
+def map_files(config: Config) -> list[tuple[str | None, Path]]:
+    """The maps a run writes: (OPP region, or None for the whole run; file path).
+
+    ``ontario.html`` and one per OPP region in scope; a run limited to some census divisions
+    (``run.census_divisions``, e.g. a city) writes one map named after the run
+    (``ottawa.html``): a map per region would repeat it.
+    """
+    out_dir = config.outputs.maps_dir
+    if config.census_divisions_in_scope:
+        return [(None, out_dir / f"{slug(config.name) or 'map'}.html")]
+    regions = list(config.opp_regions_in_scope or OPP_REGIONS)
+    return [(None, out_dir / "ontario.html"), *((r, out_dir / f"{slug(r)}.html") for r in regions)]
+
+
 def write_maps(services: gpd.GeoDataFrame, demand: gpd.GeoDataFrame, gaps: pd.DataFrame,
                cds: gpd.GeoDataFrame, config: Config, *,
                travel: pd.DataFrame | None = None) -> list[Path]:
-    """Write ``ontario.html`` and one map per OPP region into the maps folder.
-
-    A run limited to some census divisions (``run.census_divisions``, e.g. a city) writes
-    one map named after the run (``ottawa.html``): a map per region would repeat it.
-    """
-    out_dir = config.outputs.maps_dir
+    """Write the maps of :func:`map_files` (``ontario.html`` and one per OPP region, or one
+    map named after a run limited to some census divisions) into the maps folder."""
     basemap = Basemap.load(config)
     written = []
-    if config.census_divisions_in_scope:
-        maps: list[tuple[str | None, str]] = [(None, slug(config.name) or "map")]
-    else:
-        regions = list(config.opp_regions_in_scope or OPP_REGIONS)
-        maps = [(None, "ontario"), *((r, slug(r)) for r in regions)]
-    for region, name in maps:
+    for region, path in map_files(config):
         m = build_map(region, services, demand, gaps, cds, config, travel=travel,
                       basemap=basemap)
-        path = out_dir / f"{name}.html"
         write_text(render_deterministic(m), path)
         log.info("map %s: %.1f MB", path, path.stat().st_size / 1e6)
         written.append(path)
     return written
 
 
-__all__ = ["Basemap", "build_map", "check_withheld", "json_for_html", "map_data",
+__all__ = ["Basemap", "build_map", "check_withheld", "json_for_html", "map_data", "map_files",
            "phone_html", "render_deterministic", "service_popup", "write_maps"]

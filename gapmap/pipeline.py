@@ -1,14 +1,16 @@
 """The stages as functions of a config: each reads its inputs and writes its outputs.
 
 This is what the CLI and the Makefile call, and what a notebook calls to run a stage on
-files. Paths come from :class:`gapmap.paths.StagePaths`; each stage writes atomically and
-records how it was made in ``<interim>/<stage>.json``.
+files. Paths come from :class:`StagePaths`; each stage writes atomically and records how it
+was made in ``<interim>/<stage>.json``. :func:`make_variables` gives the Makefile the same
+output folders and the input files the config names, so its file targets follow the config.
 """
 
 from __future__ import annotations
 
 import logging
 import os
+import re
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -209,7 +211,7 @@ def stage_catchments(config: Config) -> str:
 
 
 def stage_gaps(config: Config) -> str:
-    from gapmap.gaps import coverage_by_region, gap_communities
+    from gapmap.gaps import coverage_by_region, gap_communities, total_label
 
     p = StagePaths.of(config)
     travel = read_parquet(p.travel)
@@ -220,12 +222,11 @@ def stage_gaps(config: Config) -> str:
     write_csv(cov, p.coverage)
     write_csv(gaps, p.gaps)
     _record(config, "gaps", [p.travel, p.demand, p.located])
-    ont = cov[cov["opp_region"] == "Ontario"].set_index("need_type")
-    lines = [f"  {n:<24} {ont.at[n, 'pct_covered']:5.1f} % of {ont.at[n, 'pop2021']:,} within "
-             f"{ont.at[n, 'threshold_min']:g} min" for n in config.need_types]
-    scope = ", ".join(config.census_divisions_in_scope)
-    where = f"{config.name}: census division(s) {scope}" if scope else "Ontario"
-    return f"coverage ({where}):\n" + "\n".join(lines)
+    where = total_label(config)
+    tot = cov[cov["opp_region"] == where].set_index("need_type")
+    lines = [f"  {n:<24} {tot.at[n, 'pct_covered']:5.1f} % of {tot.at[n, 'pop2021']:,} within "
+             f"{tot.at[n, 'threshold_min']:g} min" for n in config.need_types]
+    return f"coverage in {where}:\n" + "\n".join(lines)
 
 
 def _census_divisions_in_scope(config: Config) -> gpd.GeoDataFrame:
@@ -275,6 +276,82 @@ def stage_report(config: Config) -> str:
     return f"report: {path} and {p.metadata}"
 
 
+# -- the Makefile's view of a config ---------------------------------------------------------
+
+_MAKE_UNSAFE = re.compile(r"[\s#$:;%*?\[\]\\]")
+
+
+def make_inputs(config: Config) -> dict[str, list[Path]]:
+    """The input files the Makefile's targets depend on, grouped as the Makefile uses them.
+
+    ``LISTINGS`` (the listing files and the ODHF file), ``REFERENCE`` (census, gazetteers,
+    OPP regions, remote communities), ``HIGHWAYS`` (``inputs.highways``, drawn on the maps
+    and written to the GeoPackage), ``GEOCODE_INPUTS`` (``geocode.overrides`` and
+    ``geocode.postal_codes`` when set), ``DEMAND_INPUTS`` (``demand.path`` when set) and
+    ``NETWORK_INPUTS``: what the network stage reads, ``inputs.highways`` for
+    ``kings_highways``, ``network.path`` for ``osm_file`` and ``rnf_file``, the download
+    cache for ``osmnx`` once it exists (the stage writes it on its first run).
+    """
+    i, net = config.inputs, config.network
+    if net.source == "osmnx":
+        from gapmap.network import osmnx_cache_path
+
+        cache = osmnx_cache_path(net)
+        network = [cache] if cache.is_file() else []
+    else:
+        network = [net.path] if net.path is not None else []
+    return {
+        "LISTINGS": [*(li.path for li in i.listings), *([i.hospitals] if i.hospitals else [])],
+        "REFERENCE": _reference_inputs(config),
+        "HIGHWAYS": [i.highways],
+        "GEOCODE_INPUTS": [f for f in (config.geocode.overrides, config.geocode.postal_codes)
+                           if f is not None],
+        "DEMAND_INPUTS": [config.demand.path] if config.demand.path is not None else [],
+        "NETWORK_INPUTS": network,
+    }
+
+
+def make_variables(config: Config, *, cwd: Path | None = None) -> str:
+    """Make variable assignments for the Makefile's file targets, from the config.
+
+    ``INTERIM``, ``PROCESSED``, ``MAPS_DIR`` (the output folders), ``MAPS`` (the map files,
+    see :func:`gapmap.maps.map_files`) and the input files of :func:`make_inputs`. Paths
+    under ``cwd`` (default: the current folder, where make runs) are written relative to it,
+    so they match the targets a user types.
+
+    Raises
+    ------
+    ConfigError
+        A path that make cannot handle (a space, ``#``, ``$``, ``:``, ...).
+    """
+    from gapmap.errors import ConfigError
+    from gapmap.maps import map_files
+
+    here = (cwd or Path.cwd()).resolve()
+
+    def show(path: Path) -> str:
+        path = path.resolve()
+        text = str(path.relative_to(here)) if path.is_relative_to(here) else str(path)
+        if _MAKE_UNSAFE.search(text):
+            raise ConfigError(f"{config.path or config.name}: make cannot handle the path "
+                              f"{text!r} (spaces and #$:;%*?[]\\ are not allowed); rename it "
+                              "or run the stages with `gapmap run`")
+        return text
+
+    out = config.outputs
+    values: dict[str, list[Path]] = {
+        "INTERIM": [out.interim_dir], "PROCESSED": [out.processed_dir],
+        "MAPS_DIR": [out.maps_dir], "MAPS": [path for _, path in map_files(config)],
+        **make_inputs(config),
+    }
+    lines = [f"# Make variables for {config.path or config.name}, written by "
+             "`gapmap make-vars`; do not edit."]
+    for name, paths in values.items():
+        shown = list(dict.fromkeys(show(p) for p in paths))  # each once, in order
+        lines.append(f"{name} := " + " \\\n    ".join(shown) if shown else f"{name} :=")
+    return "\n".join(lines) + "\n"
+
+
 STAGES = {
     "ingest": stage_ingest, "geocode": stage_geocode, "regions": stage_regions,
     "demand": stage_demand, "network": stage_network, "travel": stage_travel,
@@ -288,4 +365,4 @@ def run_all(config: Config, *, echo: Any = print) -> None:
         echo(f"[{name}] " + fn(config))
 
 
-__all__ = ["STAGES", "StagePaths", "run_all", "gpd"]
+__all__ = ["STAGES", "StagePaths", "make_inputs", "make_variables", "run_all", "gpd"]

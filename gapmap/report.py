@@ -21,6 +21,7 @@ import geopandas as gpd
 import pandas as pd
 
 from gapmap.config import Config
+from gapmap.gaps import total_label
 from gapmap.io import write_csv, write_geopackage
 
 log = logging.getLogger(__name__)
@@ -79,7 +80,8 @@ def write_reports(*, services: gpd.GeoDataFrame, demand: gpd.GeoDataFrame,
         "gap_communities": gap_gdf[gap_gdf.geometry.notna()],
         "remote_communities": rem[rem.geometry.notna()],
         "census_divisions": cds,
-        "opp_regions": coverage_layer(cds, coverage[coverage["opp_region"] != "Ontario"]),
+        "opp_regions": coverage_layer(
+            cds, coverage[coverage["opp_region"] != total_label(config)]),
         "highways": highways,
         "coverage_by_region": coverage,
         **(extra_layers or {}),

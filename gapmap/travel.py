@@ -5,7 +5,9 @@ Every point (community or service) joins the graph at its nearest node by a loca
 connector longer than ``estimate_beyond_km`` makes the time an ``estimate``; one longer than
 ``beyond_network_km`` puts the point ``beyond_road_network`` (no time is given). A community
 may also reach a service directly by local roads when the straight line between them is
-within ``estimate_beyond_km`` (same town, next village): the time is the smaller of the two.
+within ``local_route_km`` (same town, next village; ``route`` = ``local``): the time is the
+smaller of the two. ``local_route_km`` is its own setting, independent of the estimate limit;
+0 turns the local route off, so every time is by the network.
 
 The graph is reversed and given one virtual node per service (an edge to the service's node
 weighted by its connector time). That augmented graph is built once for all the services of a
@@ -73,6 +75,12 @@ class Snap:
 def connector_seconds(straight_m: np.ndarray, settings: NetworkSettings) -> np.ndarray:
     return np.asarray(straight_m) * settings.connector_circuity / (
         settings.connector_speed_kph / 3.6)
+
+
+def local_route_m(settings: NetworkSettings) -> float:
+    """How far (straight line, metres) a community reaches a service directly by local roads:
+    ``local_route_km``, or ``-inf`` when it is 0 (off), so no distance, not even 0, is within."""
+    return settings.local_route_km * 1000 if settings.local_route_km > 0 else -np.inf
 
 
 def projected_xy(gdf: gpd.GeoSeries | gpd.GeoDataFrame) -> np.ndarray:
@@ -246,7 +254,7 @@ def nearest_service_times(engine: TravelEngine, demand: gpd.GeoDataFrame,
     d_snap = engine.snap(demand)
     d_quality = d_snap.quality(s)
     remote = demand["access"].to_numpy() == "no_all_season_road"
-    local_limit = s.estimate_beyond_km * 1000
+    local_limit = local_route_m(s)
     sid_all = placed["service_id"].to_numpy()
     if len(placed):
         s_snap = engine.snap(placed)
@@ -307,7 +315,7 @@ class TravelMatrix:
 
     ``travel_min[i, j]`` is demand ``demand_id[i]`` to service ``service_id[j]``: the better of
     the network route (both connectors included) and the direct local road (straight line
-    within ``estimate_beyond_km``), as in :func:`nearest_service_times`. It is ``inf`` where
+    within ``local_route_km``), as in :func:`nearest_service_times`. It is ``inf`` where
     there is no path, beyond ``limit_min``, for a demand point flagged ``no_all_season_road``
     (``demand_access``) and for an unplaced or fly-in service (``service_access``); a point
     ``beyond_road_network`` (either end) has only the direct local road. Never 0 for "no
@@ -368,10 +376,11 @@ def travel_time_matrix(engine: TravelEngine, demand: gpd.GeoDataFrame,
             t = t + d_snap.connector_s[d_ok][None, :]
             sub = out[np.ix_(np.nonzero(d_ok)[0], pos[on_net])]
             out[np.ix_(np.nonzero(d_ok)[0], pos[on_net])] = np.minimum(sub, t.T)
-        # direct local roads: every pair within the straight-line limit
+        # direct local roads: every pair within the straight-line limit (none when it is off)
+        limit_m = local_route_m(s)
         pairs = cKDTree(d_snap.xy_m).sparse_distance_matrix(
-            cKDTree(s_snap.xy_m), s.estimate_beyond_km * 1000, output_type="ndarray")
-        if len(pairs):
+            cKDTree(s_snap.xy_m), max(limit_m, 0.0), output_type="ndarray")
+        if limit_m >= 0 and len(pairs):
             di, sj = pairs["i"], pos[pairs["j"]]
             loc = connector_seconds(pairs["v"], s)
             better = loc <= out[di, sj]

@@ -3,7 +3,7 @@ and the honest treatment of services off the road network or in fly-in communiti
 
 from __future__ import annotations
 
-import dataclasses
+from dataclasses import replace
 
 import geopandas as gpd
 import numpy as np
@@ -91,10 +91,33 @@ def test_local_road_disc_and_its_cap():
     poly = dict(zip(out["threshold_min"], _in_3347(out), strict=True))
     r15 = 15 * 60 * (s.connector_speed_kph / 3.6) / s.connector_circuity  # 11.5 km
     assert poly[15].area >= np.pi * r15**2 * 0.99
-    # past 25 km the straight line is an estimate: the disc stops there
-    cap = s.estimate_beyond_km * 1000
+    # the disc stops at the local-route limit (25 km)
+    cap = s.local_route_km * 1000
     x0, y0, x1, y1 = poly[120].bounds
     assert (y1 - y0) == pytest.approx(2 * cap, rel=0.01)
+
+
+def test_local_disc_follows_local_route_km_not_the_estimate_limit():
+    g = _road([(-80, 45), (-79.5, 45)])
+
+    def polygon(local_roads=True, **settings):
+        engine = TravelEngine(g, replace(SETTINGS, **settings))
+        out = service_catchments(engine, _services([(-80, 45)]), [120],
+                                 local_roads=local_roads)
+        return _in_3347(out)[0]
+
+    def height_km(geom):
+        x0, y0, x1, y1 = geom.bounds
+        return (y1 - y0) / 1000
+
+    assert height_km(polygon(local_route_km=10)) == pytest.approx(20, rel=0.01)
+    # the estimate limit does not move the disc
+    assert height_km(polygon(local_route_km=10, estimate_beyond_km=3)) == pytest.approx(
+        20, rel=0.01)
+    # 0: no disc, only the band along the road
+    network_only = polygon(local_roads=False)
+    assert height_km(network_only) < 10
+    assert polygon(local_route_km=0).equals(network_only)
 
 
 def test_service_beyond_the_road_network_has_only_its_local_disc():
@@ -205,7 +228,7 @@ def test_tiled_and_direct_polygons_agree_on_the_highways(highways):
 
 def test_tiled_and_direct_polygons_agree_on_city_streets():
     # 594 curved RNF segments of central Ottawa, 300 m cells, bands reaching part of it
-    g = load_graph(dataclasses.replace(SETTINGS, source="rnf_file", path=RNF_PIECE,
+    g = load_graph(replace(SETTINGS, source="rnf_file", path=RNF_PIECE,
                                        fragments="keep"))
     engine = TravelEngine(g, SETTINGS)
     svc = _services([(-75.695, 45.42), (-75.70, 45.415)])

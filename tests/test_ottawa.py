@@ -14,6 +14,7 @@ import shapely
 from gapmap.config import Outputs, load_config
 from gapmap.demand import DEMAND_COLUMNS, build_demand
 from gapmap.errors import ConfigError, SchemaError
+from gapmap.gaps import total_label
 from gapmap.pipeline import STAGES, StagePaths
 from gapmap.regions import assign_regions, within_scope
 
@@ -152,7 +153,10 @@ def test_ottawa_pipeline_runs_up_to_gaps(ottawa_config, tmp_path):
     assert med["travel_min"].notna().all() and med["travel_min"].max() < 60
 
     cov = pd.read_csv(p.coverage)
-    assert set(cov["opp_region"]) == {"East", "Ontario"}
+    # the total row says it covers Ottawa, not Ontario
+    assert set(cov["opp_region"]) == {"East", "ottawa (census division 3506)"}
+    total = cov[cov["opp_region"] == total_label(cfg)]
+    assert len(total) == 14 and (total["pop2021"] == OTTAWA_POP2021).all()
     east = cov[cov["opp_region"] == "East"].set_index("need_type")
     assert (east["pop2021"] == OTTAWA_POP2021).all()
     assert (east["threshold_min"] == 30).all()
@@ -166,6 +170,8 @@ def test_ottawa_pipeline_runs_up_to_gaps(ottawa_config, tmp_path):
     # a city run writes one map named after the run, not a copy per region
     STAGES["maps"](cfg)
     assert sorted(f.name for f in cfg.outputs.maps_dir.glob("*.html")) == ["ottawa.html"]
+    page = (cfg.outputs.maps_dir / "ottawa.html").read_text(encoding="utf-8")
+    assert "<title>gapmap: ottawa (census division 3506)</title>" in page
 
 
 def test_unknown_census_division_in_scope_is_named(ottawa_config):

@@ -181,3 +181,31 @@ catchment_bands_min = [15, "half an hour"]
         load_config(path)
     assert str(path) in str(exc.value)
     assert "catchment_bands_min" in str(exc.value)
+
+
+def test_local_route_km_is_its_own_setting(tmp_path):
+    assert load_config(ROOT / "configs" / "ontario.toml").network.local_route_km == 25.0
+    ottawa = load_config(ROOT / "configs" / "ottawa.toml").network
+    assert (ottawa.local_route_km, ottawa.estimate_beyond_km) == (2.0, 2.0)
+    # left out: 25 km, whatever the estimate limit says
+    net = load_config(write_config(tmp_path, [tmp_path / "x.csv"], extra="""
+[network]
+estimate_beyond_km = 5
+""")).network
+    assert (net.local_route_km, net.estimate_beyond_km) == (25.0, 5.0)
+    net = load_config(write_config(tmp_path, [tmp_path / "x.csv"], extra="""
+[network]
+local_route_km = 0
+""")).network
+    assert net.local_route_km == 0.0 and net.estimate_beyond_km == 25.0
+
+
+@pytest.mark.parametrize("value", ["-1", '"far"', "true"])
+def test_bad_local_route_km_names_file_and_key(tmp_path, value):
+    path = write_config(tmp_path, [tmp_path / "x.csv"], extra=f"""
+[network]
+local_route_km = {value}
+""")
+    with pytest.raises(ConfigError) as exc:
+        load_config(path)
+    assert str(path) in str(exc.value) and "local_route_km" in str(exc.value)

@@ -89,7 +89,7 @@ def test_matrix_matches_networkx_and_the_nearest_times(highways):
         net = np.array([ref.get(int(n), np.inf) for n in d_snap.node])
         net = net + d_snap.connector_s + max(s_snap.connector_s[j], 1e-3)
         straight = np.hypot(*(d_snap.xy_m - s_snap.xy_m[j]).T)
-        local = np.where(straight <= SETTINGS.estimate_beyond_km * 1000,
+        local = np.where(straight <= SETTINGS.local_route_km * 1000,
                          connector_seconds(straight, SETTINGS), np.inf)
         assert np.allclose(m.travel_min[:, j], np.minimum(net, local) / 60, atol=1e-4)
     nearest = nearest_service_times(highways, demand, services, ("counselling",))

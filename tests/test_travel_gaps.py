@@ -3,6 +3,8 @@ measures on hand-made cases."""
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 import geopandas as gpd
 import networkx as nx
 import numpy as np
@@ -11,9 +13,9 @@ import pytest
 import shapely
 
 from gapmap.config import NetworkSettings, load_config
-from gapmap.gaps import coverage_by_region, gap_communities
+from gapmap.gaps import coverage_by_region, gap_communities, total_label
 from gapmap.network import RoadGraph, graph_from_lines, kings_highways_graph
-from gapmap.travel import TravelEngine, nearest_service_times
+from gapmap.travel import TravelEngine, nearest_service_times, travel_time_matrix
 
 from .conftest import DATA, write_config
 
@@ -122,6 +124,47 @@ def test_connector_limits_flag_estimates_and_beyond():
     assert (t3["access"] == "no_service").all() and t3["travel_min"].isna().all()
 
 
+def _local_case(**settings):
+    """A road along 46 N; "on" lies on it with a service 2.2 km away in the same town; "far"
+    is 50 km north of the road (an estimate), its nearest service 57 km away."""
+    g = _line_graph([(-85, 46), (-84, 46)], speed=80)
+    engine = TravelEngine(g, replace(SETTINGS, **settings))
+    demand = _points([(-84.9, 46.0), (-84.5, 46.45)], demand_id=["on", "far"],
+                     access=["road"] * 2)
+    svc = _points([(-84.9, 46.02)], service_id=["town"], need_types=["counselling"],
+                  geocode_precision=["exact"])
+    t = nearest_service_times(engine, demand, svc, ("counselling",)).set_index("demand_id")
+    return t, travel_time_matrix(engine, demand, svc)
+
+
+def test_local_route_km_zero_routes_everything_by_the_network():
+    t, m = _local_case()
+    assert t.at["on", "route"] == "local" and m.route_local[0, 0]
+    t0, m0 = _local_case(local_route_km=0)
+    assert (t0["route"] == "network").all() and not m0.route_local.any()
+    # by the network: both connectors and the road, never quicker than the local road
+    assert t0.at["on", "travel_min"] > t.at["on", "travel_min"]
+    assert m0.travel_min[0, 0] == pytest.approx(t0.at["on", "travel_min"])
+    # the estimate flags do not move
+    assert (t0["access"] == t["access"]).all()
+    assert t0.at["far", "access"] == "estimate" and t0.at["on", "access"] == "road"
+    assert t0.at["far", "travel_min"] == pytest.approx(t.at["far", "travel_min"])
+
+
+def test_the_estimate_limit_does_not_move_the_local_route():
+    t, m = _local_case()
+    # a 1 km estimate limit: the service's 2.2 km connector is now an estimate, but the
+    # community still reaches it by local road in the same time
+    t1, m1 = _local_case(estimate_beyond_km=1)
+    assert t1.at["on", "route"] == "local" and m1.route_local[0, 0]
+    assert t1.at["on", "travel_min"] == pytest.approx(t.at["on", "travel_min"])
+    assert t1.at["on", "access"] == "road"
+    assert m1.to_frame()["route"].tolist() == m.to_frame()["route"].tolist()
+    # and a wider local route reaches "far" directly, whatever the estimate limit
+    t60, _ = _local_case(local_route_km=60, estimate_beyond_km=1)
+    assert t60.at["far", "route"] == "local" and t60.at["far", "access"] == "road"
+
+
 def test_coverage_and_gap_ranking_by_hand(tmp_path):
     cfg = load_config(write_config(tmp_path, [DATA / "listings_small.csv"],
                                    extra="[coverage]\ndefault_threshold_min = 60\n"
@@ -147,6 +190,15 @@ def test_coverage_and_gap_ranking_by_hand(tmp_path):
     assert cov.at["West", "points_not_enumerated"] == 1
     assert cov.at["North West", "pop_no_all_season_road"] == 300
     assert cov.at["Ontario", "pop2021"] == 2000
+    assert total_label(cfg) == "Ontario"
+    # a run limited to some census divisions: its total row is not "Ontario"
+    city = replace(cfg, name="mycity", census_divisions_in_scope=("3506", "3507"))
+    assert total_label(city) == "mycity (census divisions 3506, 3507)"
+    assert total_label(replace(city, census_divisions_in_scope=("3506",))) == \
+        "mycity (census division 3506)"
+    cov_city = coverage_by_region(travel, demand, services, city)
+    assert "Ontario" not in set(cov_city["opp_region"])
+    assert cov_city.set_index("opp_region").at[total_label(city), "pop2021"] == 2000
     gaps = gap_communities(travel, demand, cfg)
     west = gaps[gaps["opp_region"] == "West"]
     assert west["name"].tolist() == ["B", "C"] and west["rank"].tolist() == [1, 2]
