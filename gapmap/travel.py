@@ -15,6 +15,11 @@ services, which gives every node its time to the nearest one and which one it is
 node of another need has no incoming edge, so it is never reached and costs nothing.
 Parallel edges keep their minimum; unreachable means infinity, never 0.
 
+scipy's Dijkstra holds the GIL, so on a large graph the need types' searches run in forked
+worker processes (:meth:`SourceGraph.nearest_at`): each inherits the graph copy-on-write and
+sends back only the times and nearest services at the demand points' nodes. The result is
+the same bit for bit as one search after another, which is what runs on a small graph.
+
 A service flagged ``access`` = ``no_all_season_road`` (within ``fly_in_service_km`` of a
 community with no all-season road, :func:`flag_fly_in_services`) is never given a drive
 time, like the communities themselves.
@@ -32,6 +37,10 @@ Output contract (DataFrame, one row per demand point and need type): ``demand_id
 from __future__ import annotations
 
 import logging
+import os
+import pickle
+import signal
+import traceback
 from collections.abc import Sequence
 from dataclasses import dataclass
 from functools import lru_cache
@@ -142,6 +151,74 @@ class TravelEngine:
         return self.sources(targets).nearest()
 
 
+PARALLEL_MIN_NODES = 100_000
+"""Below this many nodes :meth:`SourceGraph.nearest_at` searches serially: starting worker
+processes costs about as much as the searches save (see the README, "Benchmark")."""
+
+MAX_WORKERS = 8
+
+
+def default_workers() -> int:
+    """Worker processes for the searches: the cores this process may use, at most
+    :data:`MAX_WORKERS`."""
+    try:
+        cores = len(os.sched_getaffinity(0))
+    except AttributeError:  # not on Linux
+        cores = os.cpu_count() or 1
+    return max(1, min(MAX_WORKERS, cores))
+
+
+def _can_fork() -> bool:
+    """Worker processes can be forked here (POSIX)."""
+    return hasattr(os, "fork")
+
+
+def _forked_searches(graph: SourceGraph, rows: list[np.ndarray], nodes: np.ndarray,
+                     limit_s: float, workers: int) -> list[tuple[np.ndarray, np.ndarray]]:
+    """``graph._nearest_rows`` for each of ``rows``, shared round-robin between this process
+    and ``workers - 1`` forked children. A child inherits the graph copy-on-write (nothing
+    is pickled to it) and sends back only its arrays at ``nodes``, through a pipe."""
+    children: list[tuple[int, int]] = []
+    try:
+        for w in range(1, workers):
+            read_fd, write_fd = os.pipe()
+            pid = os.fork()
+            if pid == 0:  # the child: search, send, and leave without running any cleanup
+                code = 1
+                try:
+                    os.close(read_fd)
+                    found = [graph._nearest_rows(r, nodes, limit_s) for r in rows[w::workers]]
+                    with os.fdopen(write_fd, "wb") as pipe:
+                        pickle.dump(found, pipe, protocol=pickle.HIGHEST_PROTOCOL)
+                    code = 0
+                except BaseException:
+                    traceback.print_exc()
+                finally:
+                    os._exit(code)
+            os.close(write_fd)
+            children.append((pid, read_fd))
+        mine = [graph._nearest_rows(r, nodes, limit_s) for r in rows[0::workers]]
+        parts = [mine]
+        while children:
+            pid, read_fd = children[0]
+            with os.fdopen(read_fd, "rb") as pipe:
+                data = pipe.read()  # read it all before waiting, or a full pipe blocks both
+            children.pop(0)
+            _, status = os.waitpid(pid, 0)
+            if os.waitstatus_to_exitcode(status) != 0 or not data:
+                raise RuntimeError(f"a search worker (pid {pid}) failed with status {status}")
+            parts.append(pickle.loads(data))
+    finally:
+        for pid, read_fd in children:  # only after a failure here: stop and reap the rest
+            os.close(read_fd)
+            os.kill(pid, signal.SIGKILL)
+            os.waitpid(pid, 0)
+    out: list[tuple[np.ndarray, np.ndarray]] = [None] * len(rows)  # type: ignore[list-item]
+    for w, part in enumerate(parts):
+        out[w::workers] = part
+    return out
+
+
 class SourceGraph:
     """The reversed road graph plus one virtual node per target (``n + i`` for target ``i``).
 
@@ -202,20 +279,28 @@ class SourceGraph:
         return dist[nodes], np.where(reached >= self.n, reached - self.n, -1).astype(np.int64)
 
     def nearest_at(self, which: Sequence[np.ndarray | None], nodes: np.ndarray, *,
-                   limit_s: float = np.inf) -> list[tuple[np.ndarray, np.ndarray]]:
+                   limit_s: float = np.inf, workers: int | None = None
+                   ) -> list[tuple[np.ndarray, np.ndarray]]:
         """:meth:`nearest` for each choice of targets in ``which``, read at ``nodes`` only.
 
         Returns one (time_s, target index) pair of arrays as long as ``nodes`` per choice.
+        The searches run in up to ``workers`` processes (default :func:`default_workers`),
+        forked so that they share this graph, each sending back only its arrays at
+        ``nodes``; serially when there is one search, one worker, a graph of fewer than
+        :data:`PARALLEL_MIN_NODES` nodes or no ``fork``. The result is the same either way.
         """
         nodes = np.asarray(nodes, dtype=np.int64)
-        out = []
-        for w in which:
-            rows = self._rows(w)
-            if len(rows) == 0:
-                out.append((np.full(len(nodes), np.inf), np.full(len(nodes), -1, np.int64)))
-                continue
-            out.append(self._nearest_rows(rows, nodes, limit_s))
-        return out
+        rows = [self._rows(w) for w in which]
+        todo = [i for i, r in enumerate(rows) if len(r)]
+        n_proc = min(default_workers() if workers is None else workers, len(todo))
+        if n_proc > 1 and self.n >= PARALLEL_MIN_NODES and _can_fork():
+            found = _forked_searches(self, [rows[i] for i in todo], nodes, limit_s, n_proc)
+        else:
+            found = [self._nearest_rows(rows[i], nodes, limit_s) for i in todo]
+        out = dict(zip(todo, found, strict=True))
+        return [out[i] if i in out else
+                (np.full(len(nodes), np.inf), np.full(len(nodes), -1, dtype=np.int64))
+                for i in range(len(rows))]
 
     def times_from_each(self, which: np.ndarray | None = None, *, limit_s: float = np.inf,
                         nodes: np.ndarray | None = None, batch_bytes: float = 2e8
@@ -278,14 +363,15 @@ def placed_services(services: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
 
 
 def nearest_service_times(engine: TravelEngine, demand: gpd.GeoDataFrame,
-                          services: gpd.GeoDataFrame, need_types: tuple[str, ...]
-                          ) -> pd.DataFrame:
+                          services: gpd.GeoDataFrame, need_types: tuple[str, ...], *,
+                          workers: int | None = None) -> pd.DataFrame:
     """Time from every demand point to the nearest placed service of each need type.
 
     ``demand`` needs ``demand_id`` and ``access``; ``services`` needs ``service_id``,
     ``need_types`` and ``geocode_precision`` (and may have ``access``, see
     :func:`placed_services`). Area-level and unplaced services count for no physical
-    coverage. The columns of the result are in the module docstring.
+    coverage. The columns of the result are in the module docstring. The searches of the
+    need types run in up to ``workers`` processes (see :meth:`SourceGraph.nearest_at`).
     """
     s = engine.settings
     placed = placed_services(services)
@@ -311,7 +397,8 @@ def nearest_service_times(engine: TravelEngine, demand: gpd.GeoDataFrame,
         graph = engine.sources(s_snap)
         searched = [j for j in range(k) if (offered[:, j] & on_net).any()]
         at_demand = dict(zip(searched, graph.nearest_at(
-            [offered[:, j] & on_net for j in searched], d_snap.node), strict=True))
+            [offered[:, j] & on_net for j in searched], d_snap.node, workers=workers),
+            strict=True))
         for j in np.nonzero(has)[0].tolist():
             net_s = np.full(n, np.inf)
             net_which = np.full(n, -1, dtype=np.int64)
