@@ -168,6 +168,13 @@ def default_workers() -> int:
     return max(1, min(MAX_WORKERS, cores))
 
 
+def search_workers(n_nodes: int, searches: int, workers: int | None = None) -> int:
+    """How many processes :meth:`SourceGraph.nearest_at` uses for ``searches`` searches on a
+    graph of ``n_nodes`` nodes, given ``workers`` (default :func:`default_workers`)."""
+    n_proc = min(default_workers() if workers is None else workers, searches)
+    return n_proc if n_proc > 1 and n_nodes >= PARALLEL_MIN_NODES and _can_fork() else 1
+
+
 def _can_fork() -> bool:
     """Worker processes can be forked here (POSIX)."""
     return hasattr(os, "fork")
@@ -292,8 +299,8 @@ class SourceGraph:
         nodes = np.asarray(nodes, dtype=np.int64)
         rows = [self._rows(w) for w in which]
         todo = [i for i, r in enumerate(rows) if len(r)]
-        n_proc = min(default_workers() if workers is None else workers, len(todo))
-        if n_proc > 1 and self.n >= PARALLEL_MIN_NODES and _can_fork():
+        n_proc = search_workers(self.n, len(todo), workers)
+        if n_proc > 1:
             found = _forked_searches(self, [rows[i] for i in todo], nodes, limit_s, n_proc)
         else:
             found = [self._nearest_rows(rows[i], nodes, limit_s) for i in todo]
