@@ -9,8 +9,10 @@ from __future__ import annotations
 
 import re
 import unicodedata
+from collections.abc import Sequence
 from dataclasses import dataclass
 
+import numpy as np
 import pandas as pd
 
 
@@ -141,10 +143,22 @@ def split_needs(field: str) -> list[str]:
     return out
 
 
+def _listed(need_types: pd.Series) -> pd.Series:
+    """Each ``;``-joined ``need_types`` field as its list of codes (missing = none)."""
+    return need_types.fillna("").astype(str).str.split(";")
+
+
 def offers(need_types: pd.Series, need: str) -> pd.Series:
     """True where a ``;``-joined ``need_types`` field lists ``need`` (missing = none)."""
-    return need_types.fillna("").astype(str).str.split(";").map(
-        lambda codes: need in codes).astype(bool)
+    return _listed(need_types).map(lambda codes: need in codes).astype(bool)
+
+
+def offers_each(need_types: pd.Series, needs: Sequence[str]) -> np.ndarray:
+    """:func:`offers` for several needs at once: a boolean array (rows x needs), each field
+    split once."""
+    listed = _listed(need_types)
+    return np.array([[need in codes for need in needs] for codes in listed],
+                    dtype=bool).reshape(len(listed), len(needs))
 
 
 def label(code: str) -> str:

@@ -5,11 +5,21 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
+import numpy as np
+import pandas as pd
 import pytest
 
 from gapmap.config import load_config
 from gapmap.errors import ConfigError
-from gapmap.taxonomy import NEED_CODES, NEED_TYPES, label, normalise_need, split_needs
+from gapmap.taxonomy import (
+    NEED_CODES,
+    NEED_TYPES,
+    label,
+    normalise_need,
+    offers,
+    offers_each,
+    split_needs,
+)
 
 from .conftest import RAW, ROOT, write_config
 
@@ -61,6 +71,19 @@ def test_unknown_need_type_raises_keyerror_naming_the_token(token):
     message = str(exc.value.args[0])
     assert repr(token) in message
     assert "crisis_support" in message  # the vocabulary is listed to help fix the typo
+
+
+def test_offers_each_is_offers_for_every_need_at_once():
+    fields = pd.Series(["housing;counselling", None, "counselling", "", "housing_first"])
+    needs = ("housing", "counselling", "settlement")
+    got = offers_each(fields, needs)
+    assert got.shape == (5, 3)
+    assert got.tolist() == [[True, True, False], [False, False, False],
+                            [False, True, False], [False, False, False],
+                            [False, False, False]]
+    for j, need in enumerate(needs):
+        assert np.array_equal(got[:, j], offers(fields, need).to_numpy())
+    assert offers_each(fields.iloc[:0], needs).shape == (0, 3)
 
 
 def test_split_needs_keeps_order_drops_repeats_and_names_the_bad_token():

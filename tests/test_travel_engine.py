@@ -6,6 +6,7 @@ from __future__ import annotations
 import geopandas as gpd
 import networkx as nx
 import numpy as np
+import pandas as pd
 import pytest
 import shapely
 
@@ -161,3 +162,117 @@ def test_services_in_fly_in_communities_are_flagged():
     out = flag_fly_in_services(services, remote, within_km=5)
     assert out["access"].tolist() == ["no_all_season_road", "road", "road"]
     assert "access" not in services.columns  # the caller's frame is untouched
+
+
+# -- the searches of several need types in worker processes ---------------------------------
+
+NEEDS = ("counselling", "housing", "legal_support", "settlement", "interpretation")
+
+
+def _mixed_case(engine: TravelEngine):
+    """Demand with a fly-in and an off-network point; services of several needs, one need
+    with no service at all, one service off the network, two at the same place."""
+    rng = np.random.default_rng(11)
+    demand = gpd.GeoDataFrame({"demand_id": [f"d{i}" for i in range(300)], "access": "road"},
+                              geometry=_random_points(engine, 300, 7))
+    demand.loc[3, "access"] = "no_all_season_road"
+    demand.loc[4, "geometry"] = shapely.Point(-60, 60)  # far beyond any road
+    pts = _random_points(engine, 40, 8, 0.1)
+    pts.iloc[1] = pts.iloc[0]
+    pts.iloc[39] = shapely.Point(-61, 61)
+    needs = [";".join(rng.choice(NEEDS[:4], rng.integers(1, 3), replace=False))
+             for _ in range(40)]
+    services = gpd.GeoDataFrame({"service_id": [f"s{i}" for i in range(40)],
+                                 "need_types": needs, "geocode_precision": "exact"},
+                                geometry=pts)
+    return demand, services
+
+
+@pytest.fixture
+def spy_forks(monkeypatch):
+    """Count the calls that fork workers, letting them run."""
+    from gapmap import travel
+
+    calls = []
+    real = travel._forked_searches
+
+    def spy(*args, **kwargs):
+        calls.append(args[-1])
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(travel, "_forked_searches", spy)
+    return calls
+
+
+def test_searches_in_worker_processes_give_the_serial_result(highways, monkeypatch, spy_forks):
+    from gapmap import travel
+
+    demand, services = _mixed_case(highways)
+    serial = nearest_service_times(highways, demand, services, NEEDS, workers=1)
+    assert spy_forks == []
+    assert set(serial["access"]) >= {"road", "no_service", "no_all_season_road",
+                                      "beyond_road_network"}
+    monkeypatch.setattr(travel, "PARALLEL_MIN_NODES", 0)  # this small graph too
+    for workers in (2, 3):
+        forked = nearest_service_times(highways, demand, services, NEEDS, workers=workers)
+        pd.testing.assert_frame_equal(forked, serial, check_exact=True)
+    assert spy_forks == [2, 3]
+    # and the arrays read at the demand nodes are the full searches' own, bit for bit
+    snap = highways.snap(services)
+    graph = highways.sources(snap)
+    masks = [travel.offers_each(services["need_types"], (n,))[:, 0] for n in NEEDS]
+    nodes = highways.snap(demand).node
+    for (t, which), mask in zip(graph.nearest_at(masks, nodes, workers=2), masks, strict=True):
+        full_t, full_which = graph.nearest(mask)
+        assert np.array_equal(t, full_t[nodes]) and np.array_equal(which, full_which[nodes])
+
+
+def test_searches_run_serially_when_workers_would_not_pay(highways, monkeypatch, spy_forks):
+    from gapmap import travel
+
+    demand, services = _mixed_case(highways)
+    serial = nearest_service_times(highways, demand, services, NEEDS, workers=1)
+    assert highways.n < travel.PARALLEL_MIN_NODES  # a small graph: no workers by default
+    pd.testing.assert_frame_equal(
+        nearest_service_times(highways, demand, services, NEEDS, workers=4), serial)
+    monkeypatch.setattr(travel, "PARALLEL_MIN_NODES", 0)
+    one = nearest_service_times(highways, demand, services, ("housing",), workers=4)
+    pd.testing.assert_frame_equal(one, serial[serial["need_type"] == "housing"]
+                                  .reset_index(drop=True))
+    monkeypatch.setattr(travel, "_can_fork", lambda: False)  # e.g. Windows
+    pd.testing.assert_frame_equal(
+        nearest_service_times(highways, demand, services, NEEDS, workers=4), serial)
+    assert spy_forks == []  # one search, or no fork: never a worker
+
+
+def test_a_failed_worker_raises_instead_of_hanging(highways, monkeypatch):
+    import os
+
+    from gapmap import travel
+
+    parent = os.getpid()
+    real = travel.SourceGraph._nearest_rows
+
+    def dies_in_child(self, *args):
+        if os.getpid() != parent:
+            raise MemoryError("killed")
+        return real(self, *args)
+
+    pids = []
+    real_fork = os.fork
+
+    def fork():
+        pid = real_fork()
+        pids.append(pid)
+        return pid
+
+    monkeypatch.setattr(travel, "PARALLEL_MIN_NODES", 0)
+    monkeypatch.setattr(travel.SourceGraph, "_nearest_rows", dies_in_child)
+    monkeypatch.setattr(os, "fork", fork)
+    demand, services = _mixed_case(highways)
+    with pytest.raises(RuntimeError, match="search worker"):
+        nearest_service_times(highways, demand, services, NEEDS, workers=3)
+    assert len(pids) == 2
+    for pid in pids:  # every worker was waited for: none is left behind
+        with pytest.raises(ChildProcessError):
+            os.waitpid(pid, os.WNOHANG)
