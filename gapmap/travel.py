@@ -38,10 +38,12 @@ Output contract (DataFrame, one row per demand point and need type): ``demand_id
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import os
 import pickle
 import signal
+import threading
 import traceback
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -181,9 +183,15 @@ def default_workers() -> int:
 
 def search_workers(n_nodes: int, searches: int, workers: int | None = None) -> int:
     """How many processes :meth:`SourceGraph.nearest_at` uses for ``searches`` searches on a
-    graph of ``n_nodes`` nodes, given ``workers`` (default :func:`default_workers`)."""
+    graph of ``n_nodes`` nodes, given ``workers`` (default :func:`default_workers`).
+
+    One (serial) unless the graph is large, there are searches to share, ``fork`` exists and
+    this process runs no other thread: a child forked while another thread holds a lock
+    (pyproj's database, GEOS, logging) can wait on it for ever.
+    """
     n_proc = min(default_workers() if workers is None else workers, searches)
-    return n_proc if n_proc > 1 and n_nodes >= PARALLEL_MIN_NODES and _can_fork() else 1
+    ok = n_proc > 1 and n_nodes >= PARALLEL_MIN_NODES and _can_fork()
+    return n_proc if ok and threading.active_count() == 1 else 1
 
 
 def _can_fork() -> bool:
@@ -191,46 +199,71 @@ def _can_fork() -> bool:
     return hasattr(os, "fork")
 
 
+def _child(graph: SourceGraph, rows: list[np.ndarray], nodes: np.ndarray, limit_s: float,
+           write_fd: int) -> None:
+    """In a forked worker: search, send the arrays through ``write_fd`` and leave at once
+    (``os._exit``: no cleanup of the parent's state, no traceback for a Ctrl-C)."""
+    code = 1
+    try:
+        found = [graph._nearest_rows(r, nodes, limit_s) for r in rows]
+        with os.fdopen(write_fd, "wb") as pipe:
+            pickle.dump(found, pipe, protocol=pickle.HIGHEST_PROTOCOL)
+        code = 0
+    except KeyboardInterrupt:
+        code = 130
+    except BaseException:
+        traceback.print_exc()
+    finally:
+        os._exit(code)
+
+
+def _read_all(fd: int) -> bytes:
+    chunks = []
+    while chunk := os.read(fd, 1 << 20):
+        chunks.append(chunk)
+    return b"".join(chunks)
+
+
 def _forked_searches(graph: SourceGraph, rows: list[np.ndarray], nodes: np.ndarray,
                      limit_s: float, workers: int) -> list[tuple[np.ndarray, np.ndarray]]:
     """``graph._nearest_rows`` for each of ``rows``, shared round-robin between this process
     and ``workers - 1`` forked children. A child inherits the graph copy-on-write (nothing
-    is pickled to it) and sends back only its arrays at ``nodes``, through a pipe."""
-    children: list[tuple[int, int]] = []
+    is pickled to it) and sends back only its arrays at ``nodes``, through a pipe. On any
+    failure or interruption here every child still running is killed and reaped."""
+    children: dict[int, int] = {}  # pid -> read end of its pipe, while not yet reaped
     try:
         for w in range(1, workers):
             read_fd, write_fd = os.pipe()
-            pid = os.fork()
-            if pid == 0:  # the child: search, send, and leave without running any cleanup
-                code = 1
-                try:
-                    os.close(read_fd)
-                    found = [graph._nearest_rows(r, nodes, limit_s) for r in rows[w::workers]]
-                    with os.fdopen(write_fd, "wb") as pipe:
-                        pickle.dump(found, pipe, protocol=pickle.HIGHEST_PROTOCOL)
-                    code = 0
-                except BaseException:
-                    traceback.print_exc()
-                finally:
-                    os._exit(code)
+            try:
+                pid = os.fork()
+            except BaseException:
+                os.close(read_fd)
+                os.close(write_fd)
+                raise
+            if pid == 0:
+                os.close(read_fd)
+                for fd in children.values():  # the other children's pipes are not ours
+                    os.close(fd)
+                _child(graph, rows[w::workers], nodes, limit_s, write_fd)
             os.close(write_fd)
-            children.append((pid, read_fd))
-        mine = [graph._nearest_rows(r, nodes, limit_s) for r in rows[0::workers]]
-        parts = [mine]
-        while children:
-            pid, read_fd = children[0]
-            with os.fdopen(read_fd, "rb") as pipe:
-                data = pipe.read()  # read it all before waiting, or a full pipe blocks both
-            children.pop(0)
+            children[pid] = read_fd
+        parts = [[graph._nearest_rows(r, nodes, limit_s) for r in rows[0::workers]]]
+        for pid, read_fd in list(children.items()):
+            data = _read_all(read_fd)  # all of it before waiting, or a full pipe blocks both
+            os.close(read_fd)
+            del children[pid]
             _, status = os.waitpid(pid, 0)
             if os.waitstatus_to_exitcode(status) != 0 or not data:
                 raise RuntimeError(f"a search worker (pid {pid}) failed with status {status}")
             parts.append(pickle.loads(data))
     finally:
-        for pid, read_fd in children:  # only after a failure here: stop and reap the rest
-            os.close(read_fd)
-            os.kill(pid, signal.SIGKILL)
-            os.waitpid(pid, 0)
+        for pid, read_fd in children.items():  # only after a failure: stop and reap the rest
+            with contextlib.suppress(OSError):
+                os.close(read_fd)
+            with contextlib.suppress(OSError):
+                os.kill(pid, signal.SIGKILL)
+            with contextlib.suppress(OSError):
+                os.waitpid(pid, 0)
     out: list[tuple[np.ndarray, np.ndarray]] = [None] * len(rows)  # type: ignore[list-item]
     for w, part in enumerate(parts):
         out[w::workers] = part

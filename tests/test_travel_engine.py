@@ -276,3 +276,54 @@ def test_a_failed_worker_raises_instead_of_hanging(highways, monkeypatch):
     for pid in pids:  # every worker was waited for: none is left behind
         with pytest.raises(ChildProcessError):
             os.waitpid(pid, os.WNOHANG)
+
+
+def test_an_interrupted_read_stops_and_reaps_every_worker(highways, monkeypatch):
+    import os
+
+    from gapmap import travel
+
+    pids = []
+    real_fork = os.fork
+
+    def fork():
+        pid = real_fork()
+        pids.append(pid)
+        return pid
+
+    def interrupted(fd):
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(travel, "PARALLEL_MIN_NODES", 0)
+    monkeypatch.setattr(os, "fork", fork)
+    monkeypatch.setattr(travel, "_read_all", interrupted)
+    demand, services = _mixed_case(highways)
+    with pytest.raises(KeyboardInterrupt):  # the user's Ctrl-C, not a bad file descriptor
+        nearest_service_times(highways, demand, services, NEEDS, workers=3)
+    assert len(pids) == 2
+    for pid in pids:
+        with pytest.raises(ChildProcessError):
+            os.waitpid(pid, os.WNOHANG)
+
+
+def test_no_worker_is_forked_while_another_thread_runs(highways, monkeypatch, spy_forks):
+    # a child forked while another thread holds a lock (pyproj's database) can hang for ever
+    import threading
+
+    from gapmap import travel
+
+    monkeypatch.setattr(travel, "PARALLEL_MIN_NODES", 0)
+    demand, services = _mixed_case(highways)
+    serial = nearest_service_times(highways, demand, services, NEEDS, workers=1)
+    stop = threading.Event()
+    other = threading.Thread(target=stop.wait)
+    other.start()
+    try:
+        out = nearest_service_times(highways, demand, services, NEEDS, workers=2)
+    finally:
+        stop.set()
+        other.join()
+    assert spy_forks == []
+    pd.testing.assert_frame_equal(out, serial)
+    nearest_service_times(highways, demand, services, NEEDS, workers=2)
+    assert spy_forks == [2]  # and with that thread gone, the workers are used again
