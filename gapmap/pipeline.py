@@ -290,14 +290,14 @@ def make_inputs(config: Config) -> dict[str, list[Path]]:
     ``geocode.postal_codes`` when set), ``DEMAND_INPUTS`` (``demand.path`` when set) and
     ``NETWORK_INPUTS``: what the network stage reads, ``inputs.highways`` for
     ``kings_highways``, ``network.path`` for ``osm_file`` and ``rnf_file``, the download
-    cache for ``osmnx`` once it exists (the stage writes it on its first run).
+    cache for ``osmnx`` (which the stage writes on its first run, and a user may delete to
+    download again: :func:`make_variables` lists it only while it exists).
     """
     i, net = config.inputs, config.network
     if net.source == "osmnx":
         from gapmap.network import osmnx_cache_path
 
-        cache = osmnx_cache_path(net)
-        network = [cache] if cache.is_file() else []
+        network = [osmnx_cache_path(net)]
     else:
         network = [net.path] if net.path is not None else []
     return {
@@ -344,10 +344,14 @@ def make_variables(config: Config, *, cwd: Path | None = None) -> str:
         "MAPS_DIR": [out.maps_dir], "MAPS": [path for _, path in map_files(config)],
         **make_inputs(config),
     }
+    # the osmnx cache comes and goes: make looks for it each time it runs
+    optional = {"NETWORK_INPUTS"} if config.network.source == "osmnx" else set()
     lines = [f"# Make variables for {config.path or config.name}, written by "
              "`gapmap make-vars`; do not edit."]
     for name, paths in values.items():
         shown = list(dict.fromkeys(show(p) for p in paths))  # each once, in order
+        if name in optional and shown:
+            shown = [f"$(wildcard {p})" for p in shown]
         lines.append(f"{name} := " + " \\\n    ".join(shown) if shown else f"{name} :=")
     return "\n".join(lines) + "\n"
 

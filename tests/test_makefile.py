@@ -62,8 +62,10 @@ def built(tmp_path):
         f.touch()
 
     def configure(source: str) -> tuple[Path, Path]:
-        network = f'source = "osm_file"\npath = "{files["roads.osm"]}"' if source == "osm_file" \
-            else 'source = "kings_highways"'
+        network = {"osm_file": f'source = "osm_file"\npath = "{files["roads.osm"]}"',
+                   "osmnx": f'source = "osmnx"\nplace = "Ottawa, Ontario"\n'
+                            f'cache_dir = "{tmp_path / "cache"}"',
+                   }.get(source, 'source = "kings_highways"')
         cfg = write_config(tmp_path, [files["listing.csv"]], extra=f"""
 [network]
 {network}
@@ -142,3 +144,22 @@ def test_a_path_make_cannot_handle_is_named(tmp_path):
     cfg = load_config(write_config(tmp_path, [spaced]))
     with pytest.raises(ConfigError, match="my listings.csv"):
         make_variables(cfg)
+
+
+def test_the_osmnx_cache_is_followed_while_it_exists(built, tmp_path):
+    # the download's cache is the network stage's input once written; deleting it (to
+    # download again) must not break make
+    from gapmap.network import osmnx_cache_path
+
+    configure, _ = built
+    cfg, makevars = configure("osmnx")
+    cache = osmnx_cache_path(load_config(cfg).network)
+    assert not cache.exists()
+    assert stages(make("-n", "all", config=cfg, makevars=makevars)) == set()
+    cache.parent.mkdir(parents=True, exist_ok=True)
+    cache.touch()
+    assert stages(make("-n", "-W", str(cache), "all", config=cfg,
+                       makevars=makevars)) == AFTER_NETWORK
+    cache.unlink()
+    out = make("-n", "all", config=cfg, makevars=makevars)
+    assert out.returncode == 0, out.stderr
