@@ -183,12 +183,15 @@ class CatchmentBuilder:
     the tiled and the direct ways of building a polygon no longer match exactly);
     ``quad_segs``: segments per quarter circle of the buffer's round ends; ``cell_m``: side
     of the square cells the polygon is assembled from (``None``: chosen from the network,
-    about 3 roads per cell; ``0``: no cells, every reached road buffered and dissolved).
+    about 3 roads per cell; ``0``: no cells, every reached road buffered and dissolved);
+    ``direct_up_to``: a catchment with at most this many wholly reached roads inside its
+    full cells is dissolved directly, which is cheaper there (break-even measured on Ottawa
+    and the King's Highways: about a thousand roads).
     """
 
     def __init__(self, engine: TravelEngine, *, buffer_m: float = 100.0,
                  simplify_m: float = 0.0, quad_segs: int = 2,
-                 cell_m: float | None = None) -> None:
+                 cell_m: float | None = None, direct_up_to: int = 1000) -> None:
         self.engine = engine
         self._roads: _Roads | None = None
         self.buffer_m = float(buffer_m)
@@ -197,6 +200,7 @@ class CatchmentBuilder:
         if cell_m is not None and cell_m < 0:
             raise ValueError(f"cell_m must be >= 0, got {cell_m!r}")
         self._cell_m = cell_m
+        self.direct_up_to = int(direct_up_to)
         self._whole: shapely.Geometry | None = None
         self._cells: _Cells | None = None
 
@@ -329,6 +333,9 @@ class CatchmentBuilder:
         full, frontier = cells.classify(whole, whole | partly)
         edge_roads = np.zeros(len(whole), dtype=bool)
         edge_roads[cells.pair_road[frontier[cells.pair_cell]]] = True
+        if not full.all() and np.count_nonzero(whole & ~edge_roads) <= self.direct_up_to:
+            # a small catchment: dissolving its few roads costs less than cutting the band
+            return plus_extra(self._dissolve(np.concatenate([self.roads.geom[whole], cut])))
         edge = plus_extra(self._dissolve(np.concatenate([self.roads.geom[whole & edge_roads],
                                                          cut])))
         if not full.any():

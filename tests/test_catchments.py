@@ -202,7 +202,7 @@ def _assert_tiled_equals_direct(engine, svc, bands, cell_m, rel=1e-6):
     ``rel``: roads are merged into lines before buffering, and a bend in a merged line is
     drawn with other arc segments than two road ends meeting there: square metres on a
     city catchment."""
-    tiled = CatchmentBuilder(engine, cell_m=cell_m)
+    tiled = CatchmentBuilder(engine, cell_m=cell_m, direct_up_to=0)
     direct = service_catchments(engine, svc, bands, local_roads=False,
                                 builder=CatchmentBuilder(engine, cell_m=0))
     other = service_catchments(engine, svc, bands, local_roads=False, builder=tiled)
