@@ -245,7 +245,33 @@ def test_searches_run_serially_when_workers_would_not_pay(highways, monkeypatch,
     assert spy_forks == []  # one search, or no fork: never a worker
 
 
-def test_a_failed_worker_raises_instead_of_hanging(highways, monkeypatch):
+@pytest.fixture
+def forked_pids(monkeypatch):
+    """The pids of the worker processes forked during the test (as the parent sees them)."""
+    import os
+
+    pids = []
+    real_fork = os.fork
+
+    def fork():
+        pid = real_fork()
+        pids.append(pid)
+        return pid
+
+    monkeypatch.setattr(os, "fork", fork)
+    return pids
+
+
+def _assert_all_reaped(pids):
+    """Every worker was waited for: none is left behind."""
+    import os
+
+    for pid in pids:
+        with pytest.raises(ChildProcessError):
+            os.waitpid(pid, os.WNOHANG)
+
+
+def test_a_failed_worker_raises_instead_of_hanging(highways, monkeypatch, forked_pids):
     import os
 
     from gapmap import travel
@@ -258,52 +284,29 @@ def test_a_failed_worker_raises_instead_of_hanging(highways, monkeypatch):
             raise MemoryError("killed")
         return real(self, *args)
 
-    pids = []
-    real_fork = os.fork
-
-    def fork():
-        pid = real_fork()
-        pids.append(pid)
-        return pid
-
     monkeypatch.setattr(travel, "PARALLEL_MIN_NODES", 0)
     monkeypatch.setattr(travel.SourceGraph, "_nearest_rows", dies_in_child)
-    monkeypatch.setattr(os, "fork", fork)
     demand, services = _mixed_case(highways)
     with pytest.raises(RuntimeError, match="search worker"):
         nearest_service_times(highways, demand, services, NEEDS, workers=3)
-    assert len(pids) == 2
-    for pid in pids:  # every worker was waited for: none is left behind
-        with pytest.raises(ChildProcessError):
-            os.waitpid(pid, os.WNOHANG)
+    assert len(forked_pids) == 2
+    _assert_all_reaped(forked_pids)
 
 
-def test_an_interrupted_read_stops_and_reaps_every_worker(highways, monkeypatch):
-    import os
-
+def test_an_interrupted_read_stops_and_reaps_every_worker(highways, monkeypatch,
+                                                         forked_pids):
     from gapmap import travel
-
-    pids = []
-    real_fork = os.fork
-
-    def fork():
-        pid = real_fork()
-        pids.append(pid)
-        return pid
 
     def interrupted(fd):
         raise KeyboardInterrupt
 
     monkeypatch.setattr(travel, "PARALLEL_MIN_NODES", 0)
-    monkeypatch.setattr(os, "fork", fork)
     monkeypatch.setattr(travel, "_read_all", interrupted)
     demand, services = _mixed_case(highways)
     with pytest.raises(KeyboardInterrupt):  # the user's Ctrl-C, not a bad file descriptor
         nearest_service_times(highways, demand, services, NEEDS, workers=3)
-    assert len(pids) == 2
-    for pid in pids:
-        with pytest.raises(ChildProcessError):
-            os.waitpid(pid, os.WNOHANG)
+    assert len(forked_pids) == 2
+    _assert_all_reaped(forked_pids)
 
 
 def test_no_worker_is_forked_while_another_thread_runs(highways, monkeypatch, spy_forks):
