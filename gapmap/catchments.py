@@ -53,7 +53,8 @@ import shapely
 from shapely.ops import substring
 
 from gapmap.geocode import POINT_PRECISIONS
-from gapmap.travel import SourceGraph, TravelEngine, _need_mask, placed_mask
+from gapmap.taxonomy import offers_each
+from gapmap.travel import SourceGraph, TravelEngine, placed_mask
 
 log = logging.getLogger(__name__)
 
@@ -281,11 +282,6 @@ class CatchmentBuilder:
         partly[idx] = True
         return whole, partly, self._cut(idx[order], s0[order], s1[order])
 
-    def pieces(self, node_s: np.ndarray, threshold_s: float) -> tuple[np.ndarray, np.ndarray]:
-        """The reached part of the network: (indices of whole roads, array of cut pieces)."""
-        whole, _, cut = self._reach(node_s, threshold_s)
-        return np.nonzero(whole)[0], cut
-
     def _dissolve(self, lines: np.ndarray) -> shapely.Geometry:
         if not len(lines):
             return shapely.Polygon()
@@ -460,14 +456,16 @@ def need_catchments(engine: TravelEngine, services: gpd.GeoDataFrame,
     builder = builder or CatchmentBuilder(engine)
     s = engine.settings
     placed = services[placed_mask(services)]
+    offered = offers_each(placed["need_types"], need_types)  # services x needs
     snap = engine.snap(placed) if len(placed) else None
     graph = SourceGraph(engine, snap) if snap is not None else None
+    on_road = snap.quality(s) != "beyond_road_network" if snap is not None else None
 
-    def one(need: str) -> tuple[int, list[shapely.Geometry]]:
-        mask = _need_mask(placed, need) if len(placed) else np.zeros(0, dtype=bool)
+    def one(j: int) -> tuple[int, list[shapely.Geometry]]:
+        mask = offered[:, j]
         node_s = None
-        if snap is not None and graph is not None and mask.any():
-            on_net = mask & (snap.quality(s) != "beyond_road_network")
+        if graph is not None and on_road is not None and mask.any():
+            on_net = mask & on_road
             if on_net.any():
                 node_s = graph.nearest(on_net, limit_s=bands[-1] * 60)[0]
         polys = []
@@ -481,9 +479,9 @@ def need_catchments(engine: TravelEngine, services: gpd.GeoDataFrame,
     if workers > 1 and len(need_types) > 1:
         builder.prepare()
         with ThreadPoolExecutor(workers) as pool:
-            results = list(pool.map(one, need_types))
+            results = list(pool.map(one, range(len(need_types))))
     else:
-        results = [one(need) for need in need_types]
+        results = [one(j) for j in range(len(need_types))]
     if not results:
         return gpd.GeoDataFrame({c: [] for c in NEED_COLUMNS}, geometry="geometry", crs=4326)
     df = pd.DataFrame({"service_id": "all",

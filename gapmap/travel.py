@@ -60,7 +60,7 @@ from scipy.spatial import cKDTree
 from gapmap.config import NetworkSettings
 from gapmap.geocode import POINT_PRECISIONS
 from gapmap.network import RoadGraph
-from gapmap.taxonomy import offers, offers_each
+from gapmap.taxonomy import offers_each
 
 log = logging.getLogger(__name__)
 
@@ -369,10 +369,6 @@ class SourceGraph:
             d = dijkstra(self.csr, directed=True, indices=rows[a:a + step], limit=limit_s)
             out[a:a + step] = d[:, cols]
         return out
-
-
-def _need_mask(services: pd.DataFrame, need: str) -> np.ndarray:
-    return offers(services["need_types"], need).to_numpy(dtype=bool)
 
 
 def placed_mask(services: gpd.GeoDataFrame) -> np.ndarray:
