@@ -200,34 +200,30 @@ def _round(coords: np.ndarray) -> list[list[float]]:
     return c[keep].tolist()
 
 
+def _parts(geoms: gpd.GeoSeries, tolerance: float, kind: str) -> list[Any]:
+    """The simplified single parts of type ``kind`` (``Polygon``, ``LineString``) of
+    ``geoms``; empty and missing geometries are skipped."""
+    simple = geoms.simplify(tolerance, preserve_topology=True).to_numpy()
+    simple = simple[~(pd.isna(simple) | shapely.is_empty(simple))]
+    return [p for p in shapely.get_parts(simple) if p.geom_type == kind]
+
+
 def _polygons(geoms: gpd.GeoSeries, tolerance: float) -> list[Any]:
     """Polygons as Leaflet multipolygon lists ``[[ring, hole, ...], ...]`` in [lat, lon]."""
     out: list[Any] = []
-    for g in geoms.simplify(tolerance, preserve_topology=True):
-        if g is None or g.is_empty:
-            continue
-        polys = [g] if g.geom_type == "Polygon" else list(getattr(g, "geoms", []))
-        for p in polys:
-            rings = [_round(np.asarray(p.exterior.coords))]
-            rings += [_round(np.asarray(r.coords)) for r in p.interiors]
-            rings = [r for r in rings if len(r) >= 4]
-            if rings:
-                out.append(rings)
+    for p in _parts(geoms, tolerance, "Polygon"):
+        rings = [_round(np.asarray(p.exterior.coords))]
+        rings += [_round(np.asarray(r.coords)) for r in p.interiors]
+        rings = [r for r in rings if len(r) >= 4]
+        if rings:
+            out.append(rings)
     return out
 
 
 def _lines(geoms: gpd.GeoSeries, tolerance: float) -> list[Any]:
-    out: list[Any] = []
-    for g in geoms.simplify(tolerance, preserve_topology=True):
-        if g is None or g.is_empty:
-            continue
-        parts = [g] if g.geom_type == "LineString" else list(getattr(g, "geoms", []))
-        for p in parts:
-            if p.geom_type == "LineString":
-                r = _round(np.asarray(p.coords))
-                if len(r) >= 2:
-                    out.append(r)
-    return out
+    """Lines as Leaflet polyline lists of [lat, lon]."""
+    lines = (_round(np.asarray(p.coords)) for p in _parts(geoms, tolerance, "LineString"))
+    return [r for r in lines if len(r) >= 2]
 
 
 def _r(x: float) -> float:
