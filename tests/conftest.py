@@ -56,6 +56,36 @@ maps_dir = "{tmp_path}/maps"
     return path
 
 
+LISTING_COLUMNS = ["id", "name", "need_types", "address", "city", "postal_code", "lat", "lon",
+                   "confidential", "coordinate_source"]
+
+
+def write_listings(path: Path, rows: list[dict]) -> Path:
+    """A listings CSV of ``rows`` (crisis_support, not confidential unless a row says so)."""
+    import pandas as pd
+
+    df = pd.DataFrame(rows, dtype=str).reindex(columns=LISTING_COLUMNS,
+                                               fill_value="").fillna("")
+    df["need_types"] = "crisis_support"
+    df["confidential"] = df["confidential"].replace("", "false")
+    df.to_csv(path, index=False)
+    return path
+
+
+def two_disconnected_roads():
+    """Two 80 km/h roads of about 31 km at 45 N, 1.6 degrees apart: two components."""
+    import geopandas as gpd
+    import shapely
+
+    from gapmap.network import graph_from_lines
+
+    lines = gpd.GeoDataFrame({"cls": ["a", "a"]}, geometry=[
+        shapely.LineString([(-80, 45), (-79.6, 45)]),
+        shapely.LineString([(-78, 45), (-77.6, 45)])], crs=4326)
+    return graph_from_lines(lines, class_column="cls", speed_kph={"a": 80},
+                            default_speed_kph=80, node_snap_m=1.0)
+
+
 @pytest.fixture
 def small_listings(tmp_path: Path) -> Path:
     """A copy of tests/data/listings_small.csv that a test may edit."""

@@ -22,7 +22,7 @@ from gapmap.geocoders import OVERRIDE_COLUMNS
 from gapmap.ingest import classify_place, ingest
 from gapmap.regions import opp_region_polygons
 
-from .conftest import ROOT, write_config
+from .conftest import ROOT, write_config, write_listings
 
 GEOD = Geod(ellps="WGS84")
 
@@ -166,14 +166,7 @@ def test_large_municipality_is_not_a_disagreement(chain):
 # -- order and the postal-code table -----------------------------------------------------------
 
 def _services(tmp_path, rows: list[dict]):
-    cols = ["id", "name", "need_types", "address", "city", "postal_code", "lat", "lon",
-            "confidential", "coordinate_source"]
-    df = pd.DataFrame(rows, dtype=str).reindex(columns=cols, fill_value="").fillna("")
-    df["need_types"] = "crisis_support"
-    df["confidential"] = df["confidential"].replace("", "false")
-    path = tmp_path / "listings.csv"
-    df.to_csv(path, index=False)
-    return path
+    return write_listings(tmp_path / "listings.csv", rows)
 
 
 def test_order_is_configurable(tmp_path, gaz):

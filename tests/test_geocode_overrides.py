@@ -15,7 +15,7 @@ from gapmap.geocoders import OVERRIDE_COLUMNS, address_key, read_overrides
 from gapmap.io import read_parquet, read_table
 from gapmap.pipeline import StagePaths, stage_geocode, stage_ingest
 
-from .conftest import write_config
+from .conftest import write_config, write_listings
 
 GEOD = Geod(ellps="WGS84")
 DEER_LAKE_NW = (52.617, -94.083)        # the gazetteer's Deer Lake First Nation point
@@ -41,14 +41,7 @@ LISTINGS = [
 
 @pytest.fixture
 def listings(tmp_path):
-    cols = ["id", "name", "need_types", "address", "city", "postal_code", "lat", "lon",
-            "confidential", "coordinate_source"]
-    df = pd.DataFrame(LISTINGS, dtype=str).reindex(columns=cols, fill_value="").fillna("")
-    df["need_types"] = "crisis_support"
-    df["confidential"] = df["confidential"].replace("", "false")
-    path = tmp_path / "listings.csv"
-    df.to_csv(path, index=False)
-    return path
+    return write_listings(tmp_path / "listings.csv", LISTINGS)
 
 
 @pytest.fixture(scope="module")

@@ -11,7 +11,7 @@ import pytest
 import shapely
 
 from gapmap.config import NetworkSettings
-from gapmap.network import graph_from_lines, kings_highways_graph
+from gapmap.network import kings_highways_graph
 from gapmap.travel import (
     Snap,
     TravelEngine,
@@ -20,7 +20,7 @@ from gapmap.travel import (
     travel_time_matrix,
 )
 
-from .conftest import RAW
+from .conftest import RAW, two_disconnected_roads
 
 SETTINGS = NetworkSettings()
 
@@ -117,11 +117,7 @@ def test_limit_cuts_the_matrix_at_the_time_and_changes_nothing_within(highways):
 
 
 def test_unreachable_is_infinite_never_zero_and_flags_hold():
-    lines = gpd.GeoDataFrame({"cls": ["a", "a"]}, geometry=[
-        shapely.LineString([(-80, 45), (-79.6, 45)]),
-        shapely.LineString([(-78, 45), (-77.6, 45)])], crs=4326)
-    g = graph_from_lines(lines, class_column="cls", speed_kph={"a": 80}, default_speed_kph=80,
-                         node_snap_m=1.0)
+    g = two_disconnected_roads()
     engine = TravelEngine(g, SETTINGS)
     demand = gpd.GeoDataFrame(
         {"demand_id": ["west", "east", "fly-in", "far"],

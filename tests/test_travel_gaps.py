@@ -17,7 +17,7 @@ from gapmap.gaps import coverage_by_region, gap_communities, total_label
 from gapmap.network import RoadGraph, graph_from_lines, kings_highways_graph
 from gapmap.travel import TravelEngine, nearest_service_times, travel_time_matrix
 
-from .conftest import DATA, write_config
+from .conftest import DATA, two_disconnected_roads, write_config
 
 SETTINGS = NetworkSettings()
 
@@ -82,11 +82,7 @@ def test_one_way_edges_are_respected():
 
 
 def test_disconnected_component_gives_no_time_and_local_roads_still_count():
-    lines = gpd.GeoDataFrame({"cls": ["a", "a"]}, geometry=[
-        shapely.LineString([(-80, 45), (-79.6, 45)]),
-        shapely.LineString([(-78, 45), (-77.6, 45)])], crs=4326)
-    g = graph_from_lines(lines, class_column="cls", speed_kph={"a": 80}, default_speed_kph=80,
-                         node_snap_m=1.0)
+    g = two_disconnected_roads()
     assert len(set(g.components())) == 2
     engine = TravelEngine(g, SETTINGS)
     demand = _points([(-79.6, 45.0), (-77.6, 45.0), (-77.62, 45.05)],
