@@ -324,13 +324,14 @@ class CatchmentBuilder:
             return plus_extra(shapely.Polygon())
         whole, partly, cut = self._reach(node_s, threshold_s)
         cells = self.cells
-        if cells is None:
-            return plus_extra(self._dissolve(np.concatenate([self.roads.geom[whole], cut])))
-        full, frontier = cells.classify(whole, whole | partly)
-        edge_roads = np.zeros(len(whole), dtype=bool)
-        edge_roads[cells.pair_road[frontier[cells.pair_cell]]] = True
-        if not full.all() and np.count_nonzero(whole & ~edge_roads) <= self.direct_up_to:
-            # a small catchment: dissolving its few roads costs less than cutting the band
+        if cells is not None:
+            full, frontier = cells.classify(whole, whole | partly)
+            edge_roads = np.zeros(len(whole), dtype=bool)
+            edge_roads[cells.pair_road[frontier[cells.pair_cell]]] = True
+        # no cells, or a small catchment: dissolving its few roads costs less than cutting
+        # the whole network's band
+        if cells is None or (not full.all()
+                             and np.count_nonzero(whole & ~edge_roads) <= self.direct_up_to):
             return plus_extra(self._dissolve(np.concatenate([self.roads.geom[whole], cut])))
         edge = plus_extra(self._dissolve(np.concatenate([self.roads.geom[whole & edge_roads],
                                                          cut])))
