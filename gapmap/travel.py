@@ -311,21 +311,14 @@ class SourceGraph:
         rows = self._rows(which)
         if len(rows) == 0:
             return np.full(self.n, np.inf), np.full(self.n, -1, dtype=np.int64)
-        dist, src = self._search(rows, limit_s)
-        reached = src[: self.n]
-        which_t = np.where(reached >= self.n, reached - self.n, -1).astype(np.int64)
-        return dist[: self.n], which_t
+        return self._nearest_rows(rows, slice(0, self.n), limit_s)
 
-    def _search(self, rows: np.ndarray, limit_s: float) -> tuple[np.ndarray, np.ndarray]:
-        """One multi-source Dijkstra: (seconds per node, source row per node, -9999 if none),
-        for the ``n + k`` nodes."""
+    def _nearest_rows(self, rows: np.ndarray, nodes: np.ndarray | slice, limit_s: float
+                      ) -> tuple[np.ndarray, np.ndarray]:
+        """One multi-source Dijkstra from the virtual ``rows``, read at ``nodes``: (seconds,
+        target index, -1 where unreachable)."""
         dist, _, src = dijkstra(self.csr, directed=True, indices=rows, min_only=True,
                                 return_predecessors=True, limit=limit_s)
-        return dist, src
-
-    def _nearest_rows(self, rows: np.ndarray, nodes: np.ndarray, limit_s: float
-                      ) -> tuple[np.ndarray, np.ndarray]:
-        dist, src = self._search(rows, limit_s)
         reached = src[nodes]
         return dist[nodes], np.where(reached >= self.n, reached - self.n, -1).astype(np.int64)
 
