@@ -72,6 +72,12 @@ def _reference_inputs(config: Config) -> list[Path]:
                         i.places_fpa, i.remote_communities) if p is not None]
 
 
+def _listing_inputs(config: Config) -> list[Path]:
+    """The files the ingest stage reads: the listings, then the ODHF hospitals file."""
+    i = config.inputs
+    return [*(li.path for li in i.listings), *([i.hospitals] if i.hospitals else [])]
+
+
 def stage_ingest(config: Config) -> str:
     from gapmap.ingest import ingest
 
@@ -79,10 +85,7 @@ def stage_ingest(config: Config) -> str:
     result = ingest(config)
     write_parquet(result.services, p.services)
     write_csv(result.rejected, p.rejected)
-    inputs = [lst.path for lst in config.inputs.listings]
-    if config.inputs.hospitals:
-        inputs.append(config.inputs.hospitals)
-    _record(config, "ingest", inputs, rows_read=result.rows_read,
+    _record(config, "ingest", _listing_inputs(config), rows_read=result.rows_read,
             accepted=result.rows_read - len(result.rejected), rejected=len(result.rejected),
             services=len(result.services), merged=result.rows_merged)
     return result.summary()
@@ -142,16 +145,26 @@ def stage_demand(config: Config) -> str:
             "all-season road")
 
 
+def _network_inputs(config: Config) -> list[Path]:
+    """The file the network stage reads: ``network.path`` (for ``kings_highways`` the
+    highways file, for ``osm_file`` and ``rnf_file`` the file named), or for ``osmnx`` the
+    download's cache, written on the first run."""
+    net = config.network
+    if net.source == "osmnx":
+        from gapmap.network import osmnx_cache_path
+
+        return [osmnx_cache_path(net)]
+    return [net.path] if net.path is not None else []
+
+
 def stage_network(config: Config) -> str:
-    from gapmap.network import load_graph, osmnx_cache_path
+    from gapmap.network import load_graph
 
     p = StagePaths.of(config)
     graph = load_graph(config.network)
     graph.save(p.nodes, p.edges)
     ncomp = len(set(graph.components()))
-    src = (osmnx_cache_path(config.network) if config.network.source == "osmnx"
-           else config.network.path)
-    _record(config, "network", [src] if src is not None else [], source=graph.source,
+    _record(config, "network", _network_inputs(config), source=graph.source,
             nodes=graph.n_nodes, edges=len(graph.edges), components=ncomp)
     return (f"network: {graph.source}: {graph.n_nodes} nodes, {len(graph.edges)} directed "
             f"edges, {ncomp} components")
@@ -293,21 +306,15 @@ def make_inputs(config: Config) -> dict[str, list[Path]]:
     cache for ``osmnx`` (which the stage writes on its first run, and a user may delete to
     download again: :func:`make_variables` lists it only while it exists).
     """
-    i, net = config.inputs, config.network
-    if net.source == "osmnx":
-        from gapmap.network import osmnx_cache_path
-
-        network = [osmnx_cache_path(net)]
-    else:
-        network = [net.path] if net.path is not None else []
+    i = config.inputs
     return {
-        "LISTINGS": [*(li.path for li in i.listings), *([i.hospitals] if i.hospitals else [])],
+        "LISTINGS": _listing_inputs(config),
         "REFERENCE": _reference_inputs(config),
         "HIGHWAYS": [i.highways],
         "GEOCODE_INPUTS": [f for f in (config.geocode.overrides, config.geocode.postal_codes)
                            if f is not None],
         "DEMAND_INPUTS": [config.demand.path] if config.demand.path is not None else [],
-        "NETWORK_INPUTS": network,
+        "NETWORK_INPUTS": _network_inputs(config),
     }
 
 
