@@ -402,6 +402,36 @@ def placed_services(services: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
     return services[placed_mask(services)]
 
 
+class _LocalPairs:
+    """Every (point, service) pair within ``limit_m`` of each other (straight line, metres),
+    found once, so that each need type finds the nearest of its own services among the
+    pairs instead of building a KD-tree per need. ``limit_m`` below 0: no pairs (the local
+    route is off)."""
+
+    def __init__(self, xy_m: np.ndarray, service_xy_m: np.ndarray, limit_m: float) -> None:
+        pairs = cKDTree(xy_m).sparse_distance_matrix(
+            cKDTree(service_xy_m), max(limit_m, 0.0), output_type="ndarray")
+        if limit_m < 0:
+            pairs = pairs[:0]
+        self.i = pairs["i"].astype(np.int64)
+        self.j = pairs["j"].astype(np.int64)
+        self.m = pairs["v"]
+
+    def nearest(self, which: np.ndarray, n: int) -> tuple[np.ndarray, np.ndarray]:
+        """Per point (``n`` of them): metres to the nearest service in the boolean mask
+        ``which`` within the limit (inf: none) and its index (-1: none; of equally near
+        services the lowest index)."""
+        keep = which[self.j]
+        i, j, m = self.i[keep], self.j[keep], self.m[keep]
+        dist = np.full(n, np.inf)
+        np.minimum.at(dist, i, m)
+        hit = m == dist[i]
+        idx = np.full(n, len(which), dtype=np.int64)
+        np.minimum.at(idx, i[hit], j[hit])
+        idx[idx == len(which)] = -1
+        return dist, idx
+
+
 def nearest_service_times(engine: TravelEngine, demand: gpd.GeoDataFrame,
                           services: gpd.GeoDataFrame, need_types: tuple[str, ...], *,
                           workers: int | None = None) -> pd.DataFrame:
@@ -439,6 +469,7 @@ def nearest_service_times(engine: TravelEngine, demand: gpd.GeoDataFrame,
         at_demand = dict(zip(searched, graph.nearest_at(
             [offered[:, j] & on_net for j in searched], d_snap.node, workers=workers),
             strict=True))
+        local = _LocalPairs(d_snap.xy_m, s_snap.xy_m, local_limit)
         for j in np.nonzero(has)[0].tolist():
             net_s = np.full(n, np.inf)
             net_which = np.full(n, -1, dtype=np.int64)
@@ -447,12 +478,11 @@ def nearest_service_times(engine: TravelEngine, demand: gpd.GeoDataFrame,
                 net_s = node_s + d_snap.connector_s
                 net_s[d_beyond] = np.inf
             # direct local-road connection to a nearby service of this need
-            idx_need = np.nonzero(offered[:, j])[0]
-            dd, di = cKDTree(s_snap.xy_m[idx_need]).query(d_snap.xy_m)
-            loc_s = np.where(dd <= local_limit, connector_seconds(dd, s), np.inf)
+            loc_m, loc_which = local.nearest(offered[:, j], n)
+            loc_s = connector_seconds(loc_m, s)
             use_local[j] = loc_s <= net_s
             best_s[j] = np.where(use_local[j], loc_s, net_s)
-            best_idx[j] = np.where(use_local[j], idx_need[di], net_which)
+            best_idx[j] = np.where(use_local[j], loc_which, net_which)
         est = ~use_local & ((d_quality == "estimate")[None, :]
                             | (s_quality == "estimate")[np.maximum(best_idx, 0)])
     ok = np.isfinite(best_s)

@@ -102,6 +102,32 @@ def test_matrix_matches_networkx_and_the_nearest_times(highways):
     assert set(long["route"]) <= {"network", "local"}
 
 
+def test_each_need_gets_the_nearest_of_its_own_services_by_road_or_local_route(highways):
+    # services close together (many within the 25 km local route of a demand point), each
+    # offering one to three of four needs: the per-need pass must agree with the matrix's
+    # minimum over that need's own services, time, service and route alike
+    rng = np.random.default_rng(11)
+    needs = ("a", "b", "c", "d")
+    offer = [";".join(rng.choice(needs, rng.integers(1, 4), replace=False)) for _ in range(30)]
+    services = gpd.GeoDataFrame({"service_id": [f"s{i}" for i in range(30)],
+                                 "need_types": offer, "geocode_precision": "exact"},
+                                geometry=_random_points(highways, 30, 12, 0.1))
+    demand = gpd.GeoDataFrame({"demand_id": [f"d{i}" for i in range(200)], "access": "road"},
+                              geometry=_random_points(highways, 200, 13, 0.2))
+    m = travel_time_matrix(highways, demand, services)
+    table = nearest_service_times(highways, demand, services, needs)
+    assert m.route_local.any() and (~m.route_local & np.isfinite(m.travel_min)).any()
+    for need in needs:
+        mine = np.array([need in o.split(";") for o in offer])
+        sub = np.where(mine[None, :], m.travel_min, np.inf)
+        t = table[table["need_type"] == need]
+        assert np.allclose(t["travel_min"], sub.min(axis=1), atol=1e-6)
+        best = sub.argmin(axis=1)
+        assert (t["service_id"].to_numpy() == m.service_id[best]).all()
+        local = m.route_local[np.arange(len(best)), best]
+        assert (t["route"].to_numpy() == np.where(local, "local", "network")).all()
+
+
 def test_limit_cuts_the_matrix_at_the_time_and_changes_nothing_within(highways):
     demand = gpd.GeoDataFrame({"demand_id": [f"d{i}" for i in range(30)], "access": "road"},
                               geometry=_random_points(highways, 30, 5))
