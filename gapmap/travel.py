@@ -39,12 +39,14 @@ Output contract (DataFrame, one row per demand point and need type): ``demand_id
 from __future__ import annotations
 
 import contextlib
+import hashlib
 import logging
 import os
 import pickle
 import signal
 import threading
 import traceback
+from collections import OrderedDict
 from collections.abc import Sequence
 from dataclasses import dataclass
 from functools import lru_cache
@@ -104,18 +106,26 @@ def _to_lambert(crs: CRS) -> Transformer:
     return Transformer.from_crs(crs, _LAMBERT, always_xy=True)
 
 
-def projected_xy(gdf: gpd.GeoSeries | gpd.GeoDataFrame) -> np.ndarray:
-    """Points as EPSG:3347 metres (x, y; NaN for a missing point), the numbers ``to_crs``
-    gives, without copying the frame."""
+def _points_xy(gdf: gpd.GeoSeries | gpd.GeoDataFrame) -> tuple[np.ndarray, np.ndarray, CRS]:
+    """The points' own x and y (NaN for a missing point) and their CRS."""
     geom = gdf.geometry if isinstance(gdf, gpd.GeoDataFrame) else gdf
     if geom.crs is None:
         raise ValueError("Cannot project points with no CRS; set one first")
-    x, y = geom.x.to_numpy(dtype=float), geom.y.to_numpy(dtype=float)
-    if geom.crs.is_exact_same(_LAMBERT):
+    return geom.x.to_numpy(dtype=float), geom.y.to_numpy(dtype=float), geom.crs
+
+
+def _to_metres(x: np.ndarray, y: np.ndarray, crs: CRS) -> np.ndarray:
+    if crs.is_exact_same(_LAMBERT):
         return np.column_stack([x, y])
-    xy = np.column_stack(_to_lambert(geom.crs).transform(x, y))
+    xy = np.column_stack(_to_lambert(crs).transform(x, y))
     xy[np.isnan(x) | np.isnan(y)] = np.nan
     return xy
+
+
+def projected_xy(gdf: gpd.GeoSeries | gpd.GeoDataFrame) -> np.ndarray:
+    """Points as EPSG:3347 metres (x, y; NaN for a missing point), the numbers ``to_crs``
+    gives, without copying the frame."""
+    return _to_metres(*_points_xy(gdf))
 
 
 class TravelEngine:
@@ -134,6 +144,8 @@ class TravelEngine:
                              np.maximum(e["travel_s"].to_numpy(dtype=float), _EPS_S), self.n)
         self.rev = self.csr.T.tocsr()
         self.rev.sort_indices()
+        self._snaps: OrderedDict[bytes, Snap] = OrderedDict()
+        self._snaps_lock = threading.Lock()
 
     @staticmethod
     def _csr(u: np.ndarray, v: np.ndarray, w: np.ndarray, n: int) -> csr_matrix:
@@ -144,10 +156,31 @@ class TravelEngine:
         first[1:] = (u[1:] != u[:-1]) | (v[1:] != v[:-1])
         return csr_matrix((w[first], (u[first], v[first])), shape=(n, n))
 
+    SNAP_CACHE = 8
+    """Snaps kept: a run (or a notebook's what-if runs) snaps the same communities again for
+    every pass, and the demand of a city is thousands of points."""
+
     def snap(self, points: gpd.GeoSeries | gpd.GeoDataFrame) -> Snap:
-        xy = projected_xy(points)
+        """Where ``points`` join the graph. The same points (coordinates and CRS) give the
+        same :class:`Snap`, kept from the last :attr:`SNAP_CACHE` calls; its arrays are
+        read-only."""
+        x, y, crs = _points_xy(points)
+        key = hashlib.blake2b(x.tobytes() + b"|" + y.tobytes() + b"|" + crs.srs.encode(),
+                              digest_size=16).digest()
+        with self._snaps_lock:
+            if key in self._snaps:
+                self._snaps.move_to_end(key)
+                return self._snaps[key]
+        xy = _to_metres(x, y, crs)
         d, idx = self.tree.query(xy)
-        return Snap(idx.astype(np.int64), d, connector_seconds(d, self.settings), xy)
+        snap = Snap(idx.astype(np.int64), d, connector_seconds(d, self.settings), xy)
+        for a in (snap.node, snap.snap_m, snap.connector_s, snap.xy_m):
+            a.flags.writeable = False
+        with self._snaps_lock:
+            self._snaps[key] = snap
+            while len(self._snaps) > self.SNAP_CACHE:
+                self._snaps.popitem(last=False)
+        return snap
 
     def sources(self, targets: Snap) -> SourceGraph:
         """The reversed graph with one virtual node per target, built once (see module doc)."""

@@ -352,3 +352,20 @@ def test_no_worker_is_forked_while_another_thread_runs(highways, monkeypatch, sp
     pd.testing.assert_frame_equal(out, serial)
     nearest_service_times(highways, demand, services, NEEDS, workers=2)
     assert spy_forks == [2]  # and with that thread gone, the workers are used again
+
+
+def test_snapping_the_same_points_again_reuses_the_snap_and_a_moved_point_does_not(highways):
+    pts = _random_points(highways, 50, 21)
+    first = highways.snap(pts)
+    assert highways.snap(pts.copy()) is first  # same coordinates and CRS: kept
+    assert not first.node.flags.writeable  # shared, so nobody may change it
+    # one point moved: a fresh snap, right for the moved point and unchanged elsewhere
+    moved = pts.copy()
+    moved.iloc[7] = shapely.Point(pts.iloc[0].x, pts.iloc[0].y)
+    again = highways.snap(moved)
+    assert again is not first and again.node[7] == first.node[0]
+    assert np.array_equal(np.delete(again.node, 7), np.delete(first.node, 7))
+    # the same places in another CRS are snapped to the same nodes, not taken from the cache
+    other = highways.snap(pts.to_crs(3347))
+    assert other is not first and np.array_equal(other.node, first.node)
+    assert np.allclose(other.snap_m, first.snap_m, atol=1e-6)
