@@ -144,8 +144,8 @@ class TravelEngine:
                              np.maximum(e["travel_s"].to_numpy(dtype=float), _EPS_S), self.n)
         self.rev = self.csr.T.tocsr()
         self.rev.sort_indices()
-        self._snaps: OrderedDict[bytes, Snap] = OrderedDict()
-        self._snaps_lock = threading.Lock()
+        self.snap_cache: OrderedDict[bytes, Snap] = OrderedDict()
+        self._snap_lock = threading.Lock()
 
     @staticmethod
     def _csr(u: np.ndarray, v: np.ndarray, w: np.ndarray, n: int) -> csr_matrix:
@@ -167,19 +167,19 @@ class TravelEngine:
         x, y, crs = _points_xy(points)
         key = hashlib.blake2b(x.tobytes() + b"|" + y.tobytes() + b"|" + crs.srs.encode(),
                               digest_size=16).digest()
-        with self._snaps_lock:
-            if key in self._snaps:
-                self._snaps.move_to_end(key)
-                return self._snaps[key]
+        with self._snap_lock:
+            if key in self.snap_cache:
+                self.snap_cache.move_to_end(key)
+                return self.snap_cache[key]
         xy = _to_metres(x, y, crs)
         d, idx = self.tree.query(xy)
         snap = Snap(idx.astype(np.int64), d, connector_seconds(d, self.settings), xy)
         for a in (snap.node, snap.snap_m, snap.connector_s, snap.xy_m):
             a.flags.writeable = False
-        with self._snaps_lock:
-            self._snaps[key] = snap
-            while len(self._snaps) > self.SNAP_CACHE:
-                self._snaps.popitem(last=False)
+        with self._snap_lock:
+            self.snap_cache[key] = snap
+            while len(self.snap_cache) > self.SNAP_CACHE:
+                self.snap_cache.popitem(last=False)
         return snap
 
     def sources(self, targets: Snap) -> SourceGraph:
