@@ -44,6 +44,7 @@ from one multi-source Dijkstra, not by merging the service polygons): ``service_
 from __future__ import annotations
 
 import logging
+import threading
 from concurrent.futures import ThreadPoolExecutor
 
 import geopandas as gpd
@@ -203,6 +204,8 @@ class CatchmentBuilder:
         self._cell_m = cell_m
         self.direct_up_to = int(direct_up_to)
         self._whole: shapely.Geometry | None = None
+        self._whole_4326: tuple[float, shapely.Geometry] | None = None
+        self._lock = threading.Lock()
         self._cells: _Cells | None = None
 
     @property
@@ -297,6 +300,15 @@ class CatchmentBuilder:
             self._whole = self._dissolve(self.roads.geom)
         return self._whole
 
+    def whole_network_4326(self) -> tuple[float, shapely.Geometry]:
+        """The whole network's area (km²) and polygon in EPSG:4326, normalised (built once:
+        the widest bands of most services are the whole network)."""
+        with self._lock:
+            if self._whole_4326 is None:
+                area, geom = _finish([self.whole_network()])
+                self._whole_4326 = float(area[0]), geom[0]
+        return self._whole_4326
+
     def network_polygon(self, node_s: np.ndarray | None, threshold_s: float, *,
                         extra: shapely.Geometry | None = None) -> shapely.Geometry:
         """The buffered, dissolved reached network (EPSG:3347); empty when nothing is reached.
@@ -355,14 +367,25 @@ class CatchmentBuilder:
         return shapely.union_all(shapely.buffer(pts, radius, quad_segs=16))
 
 
-def _finish(polys: list[shapely.Geometry]) -> tuple[np.ndarray, np.ndarray]:
-    """Areas (km², measured in EPSG:3347) and the polygons in EPSG:4326, normalised."""
-    arr = np.array(polys, dtype=object)
-    area = shapely.area(arr) / 1e6
-    empty = shapely.is_empty(arr)
-    arr[empty] = None
-    geo = gpd.GeoSeries(arr, crs=3347).to_crs(4326).to_numpy()
-    return area, shapely.normalize(geo)
+def _finish(polys: list[shapely.Geometry], builder: CatchmentBuilder | None = None
+            ) -> tuple[np.ndarray, np.ndarray]:
+    """Areas (km², measured in EPSG:3347) and the polygons in EPSG:4326, normalised.
+
+    With a ``builder``, a polygon that is its whole network (the very object) is taken from
+    :meth:`CatchmentBuilder.whole_network_4326` instead of being converted again."""
+    arr = np.empty(len(polys), dtype=object)
+    arr[:] = polys
+    whole = builder._whole if builder is not None else None
+    same = np.array([whole is not None and p is whole for p in polys], dtype=bool)
+    area = np.zeros(len(arr))
+    geo = np.empty(len(arr), dtype=object)
+    if same.any() and builder is not None:
+        area[same], geo[same] = builder.whole_network_4326()
+    rest = arr[~same]
+    area[~same] = shapely.area(rest) / 1e6
+    rest[shapely.is_empty(rest)] = None
+    geo[~same] = shapely.normalize(gpd.GeoSeries(rest, crs=3347).to_crs(4326).to_numpy())
+    return area, geo
 
 
 def _bands(bands_min: tuple[float, ...] | list[float]) -> list[float]:
@@ -408,7 +431,7 @@ def service_catchments(engine: TravelEngine, services: gpd.GeoDataFrame,
                 disc = builder.local_disc(snap.xy_m[k:k + 1], t) if local_roads else None
                 mine.append(builder.network_polygon(node_s, t, extra=disc))
             # to EPSG:4326 service by service: the projected polygons are not all kept
-            return _finish(mine)
+            return _finish(mine, builder)
 
         if workers > 1:  # GEOS releases the GIL: threads share the graph, no copies
             builder.prepare()
@@ -489,6 +512,6 @@ def need_catchments(engine: TravelEngine, services: gpd.GeoDataFrame,
                        "need_type": np.repeat(np.asarray(need_types, dtype=object), len(bands)),
                        "threshold_min": np.tile(bands, len(need_types)),
                        "n_services": np.repeat([n for n, _ in results], len(bands))})
-    area, geom = _finish([p for _, polys in results for p in polys])
+    area, geom = _finish([p for _, polys in results for p in polys], builder)
     df["area_km2"] = area
     return gpd.GeoDataFrame(df, geometry=geom, crs=4326)[NEED_COLUMNS]

@@ -241,3 +241,21 @@ def test_cell_size_is_chosen_from_the_network_and_checked(highways):
     assert auto.cells.n_cells > 1
     with pytest.raises(ValueError, match="cell_m"):
         CatchmentBuilder(highways, cell_m=-1)
+
+
+def test_a_band_reaching_the_whole_network_is_the_whole_network(highways):
+    # 100 hours from Sudbury reach every King's Highway: the polygon is the network's band,
+    # converted once and shared by every such row, the same as converting it row by row
+    svc = _services(SUDBURY_NORTHBAY_OTTAWA)
+    builder = CatchmentBuilder(highways)
+    node_s = SourceGraph(highways, highways.snap(svc)).nearest(np.array([0]))[0]
+    assert builder.network_polygon(node_s, 6000 * 60) is builder.whole_network()
+    out = service_catchments(highways, svc, [60, 6000], local_roads=False, builder=builder)
+    big = out[out["threshold_min"] == 6000]
+    alone = gpd.GeoSeries([builder.whole_network()], crs=3347).to_crs(4326).normalize()
+    assert (shapely.to_wkb(big.geometry.to_numpy()) == shapely.to_wkb(alone.iloc[0])).all()
+    assert big["area_km2"].tolist() == [builder.whole_network().area / 1e6] * 3
+    direct = service_catchments(highways, svc, [6000], local_roads=False,
+                                builder=CatchmentBuilder(highways, cell_m=0))
+    for a, b in zip(_in_3347(direct), _in_3347(big), strict=True):
+        assert a.symmetric_difference(b).area <= 1e-6 * a.area
