@@ -51,7 +51,6 @@ import geopandas as gpd
 import numpy as np
 import pandas as pd
 import shapely
-from shapely.ops import substring
 
 from gapmap.geocode import POINT_PRECISIONS
 from gapmap.taxonomy import offers_each
@@ -120,6 +119,31 @@ class _Roads:
                 g[k] = line
             self._geom = g
         return self._geom
+
+
+def _substrings(lines: np.ndarray, s0: np.ndarray, s1: np.ndarray) -> np.ndarray:
+    """The pieces between the fractions ``s0 < s1`` of their lengths along LineStrings: the
+    points there and the vertices strictly between (what ``shapely.ops.substring`` gives,
+    for all the lines at once)."""
+    length = shapely.length(lines)
+    d0, d1 = s0 * length, s1 * length
+    first = shapely.get_coordinates(shapely.line_interpolate_point(lines, d0))
+    last = shapely.get_coordinates(shapely.line_interpolate_point(lines, d1))
+    xy, line = shapely.get_coordinates(lines, return_index=True)
+    start = np.searchsorted(line, np.arange(len(lines)))
+    step = np.sqrt(((xy[1:] - xy[:-1]) ** 2).sum(axis=1))
+    step[line[1:] != line[:-1]] = 0.0
+    # distance along its line of each vertex; the last vertex is never kept
+    along = np.concatenate([[0.0], np.cumsum(step)])
+    along -= along[start][line]
+    is_last = np.append(line[1:] != line[:-1], True)
+    keep = ~is_last & (along > d0[line]) & (along < d1[line])
+    n = len(lines)
+    pts = np.concatenate([first, xy[keep], last])
+    owner = np.concatenate([np.arange(n), line[keep], np.arange(n)])
+    rank = np.concatenate([np.full(n, -1), np.nonzero(keep)[0], np.full(n, len(xy))])
+    order = np.lexsort((rank, owner))
+    return shapely.linestrings(pts[order], indices=owner[order])
 
 
 class _Cells:
@@ -267,8 +291,9 @@ class CatchmentBuilder:
         p0 = r.xy_a[idx] + s0[:, None] * d
         p1 = r.xy_a[idx] + s1[:, None] * d
         out[st] = shapely.linestrings(np.stack([p0[st], p1[st]], axis=1))
-        for k in np.nonzero(~st)[0]:
-            out[k] = substring(r.geom[idx[k]], s0[k], s1[k], normalized=True)
+        curved = np.nonzero(~st)[0]
+        if len(curved):
+            out[curved] = _substrings(r.geom[idx[curved]], s0[curved], s1[curved])
         return out
 
     def _reach(self, node_s: np.ndarray, threshold_s: float

@@ -9,8 +9,9 @@ import geopandas as gpd
 import numpy as np
 import pytest
 import shapely
+from shapely.ops import substring
 
-from gapmap.catchments import CatchmentBuilder, need_catchments, service_catchments
+from gapmap.catchments import CatchmentBuilder, _substrings, need_catchments, service_catchments
 from gapmap.config import NetworkSettings
 from gapmap.network import graph_from_lines, kings_highways_graph, load_graph
 from gapmap.travel import SourceGraph, TravelEngine
@@ -259,3 +260,19 @@ def test_a_band_reaching_the_whole_network_is_the_whole_network(highways):
                                 builder=CatchmentBuilder(highways, cell_m=0))
     for a, b in zip(_in_3347(direct), _in_3347(big), strict=True):
         assert a.symmetric_difference(b).area <= 1e-6 * a.area
+
+
+def test_pieces_of_curved_roads_are_shapely_substrings():
+    # every curved RNF segment of central Ottawa, cut from one end or the other at random
+    g = load_graph(replace(SETTINGS, source="rnf_file", path=RNF_PIECE, fragments="keep"))
+    roads = CatchmentBuilder(TravelEngine(g, SETTINGS)).roads
+    lines = roads.geom[~roads.straight]
+    assert len(lines) > 100
+    rng = np.random.default_rng(7)
+    from_a = rng.random(len(lines)) < 0.5
+    cut = rng.random(len(lines))
+    s0, s1 = np.where(from_a, 0.0, cut), np.where(from_a, cut, 1.0)
+    s0[:3], s1[:3] = 0.0, 1.0  # whole roads too
+    expected = [substring(line, a, b, normalized=True)
+                for line, a, b in zip(lines, s0, s1, strict=True)]
+    assert list(shapely.to_wkb(_substrings(lines, s0, s1))) == list(shapely.to_wkb(expected))
