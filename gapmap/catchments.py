@@ -347,11 +347,12 @@ class CatchmentBuilder:
         whole network's polygon (built once) there; a cell that no reached road touches is
         empty; only the cells on the edge are built from their reached roads and pieces::
 
-            polygon = (whole network ∩ full cells) ∪ dissolve(reached roads touching the edge)
+            polygon = (whole network ∩ full cells)
+                      ∪ (dissolve(reached roads touching the edge) ∩ edge cells)
 
         which is the same polygon as dissolving every reached road (``cell_m=0``): within a
-        full cell every road whose band reaches it is wholly reached, and the bands of the
-        edge's roads that spill into full cells lie inside the whole network there.
+        full cell every road whose band reaches it is wholly reached, and within an edge
+        cell every reached road whose band reaches it is in the edge's dissolve.
         """
         def plus_extra(poly: shapely.Geometry) -> shapely.Geometry:
             return poly if extra is None or shapely.is_empty(extra) else shapely.union(poly,
@@ -370,10 +371,16 @@ class CatchmentBuilder:
         if cells is None or (not full.all()
                              and np.count_nonzero(whole & ~edge_roads) <= self.direct_up_to):
             return plus_extra(self._dissolve(np.concatenate([self.roads.geom[whole], cut])))
-        edge = plus_extra(self._dissolve(np.concatenate([self.roads.geom[whole & edge_roads],
-                                                         cut])))
+        edge = self._dissolve(np.concatenate([self.roads.geom[whole & edge_roads], cut]))
         if not full.any():
-            return edge
+            return plus_extra(edge)
+        if frontier.any():
+            # the edge part counts only in the edge cells: where the bands of its roads
+            # spill into full cells the whole network is drawn already (and their arcs,
+            # drawn on other merged lines, stick out of it by slivers); cut to the edge
+            # cells, the union with the inner part has much less to overlay
+            edge = shapely.intersection(edge, shapely.coverage_union_all(cells.boxes[frontier]))
+        edge = plus_extra(edge)
         if full.all():
             inner = self.whole_network()
         else:
