@@ -44,13 +44,13 @@ from one multi-source Dijkstra, not by merging the service polygons): ``service_
 from __future__ import annotations
 
 import logging
+import threading
 from concurrent.futures import ThreadPoolExecutor
 
 import geopandas as gpd
 import numpy as np
 import pandas as pd
 import shapely
-from shapely.ops import substring
 
 from gapmap.geocode import POINT_PRECISIONS
 from gapmap.taxonomy import offers_each
@@ -121,6 +121,31 @@ class _Roads:
         return self._geom
 
 
+def _substrings(lines: np.ndarray, s0: np.ndarray, s1: np.ndarray) -> np.ndarray:
+    """The pieces between the fractions ``s0 < s1`` of their lengths along LineStrings: the
+    points there and the vertices strictly between (what ``shapely.ops.substring`` gives,
+    for all the lines at once)."""
+    length = shapely.length(lines)
+    d0, d1 = s0 * length, s1 * length
+    first = shapely.get_coordinates(shapely.line_interpolate_point(lines, d0))
+    last = shapely.get_coordinates(shapely.line_interpolate_point(lines, d1))
+    xy, line = shapely.get_coordinates(lines, return_index=True)
+    start = np.searchsorted(line, np.arange(len(lines)))
+    step = np.sqrt(((xy[1:] - xy[:-1]) ** 2).sum(axis=1))
+    step[line[1:] != line[:-1]] = 0.0
+    # distance along its line of each vertex; the last vertex is never kept
+    along = np.concatenate([[0.0], np.cumsum(step)])
+    along -= along[start][line]
+    is_last = np.append(line[1:] != line[:-1], True)
+    keep = ~is_last & (along > d0[line]) & (along < d1[line])
+    n = len(lines)
+    pts = np.concatenate([first, xy[keep], last])
+    owner = np.concatenate([np.arange(n), line[keep], np.arange(n)])
+    rank = np.concatenate([np.full(n, -1), np.nonzero(keep)[0], np.full(n, len(xy))])
+    order = np.lexsort((rank, owner))
+    return shapely.linestrings(pts[order], indices=owner[order])
+
+
 class _Cells:
     """A square grid laid over the roads, and which roads' bands reach into which cell.
 
@@ -187,12 +212,16 @@ class CatchmentBuilder:
     about 3 roads per cell; ``0``: no cells, every reached road buffered and dissolved);
     ``direct_up_to``: a catchment with at most this many wholly reached roads inside its
     full cells is dissolved directly, which is cheaper there (break-even measured on Ottawa
-    and the King's Highways: about a thousand roads).
+    and the King's Highways: about a thousand roads); ``near_whole``: a catchment with at
+    most this share of the cells not full is the whole network's band less those cells (but
+    for the edge part in them), which is cheaper there (break-even measured on Ottawa:
+    between 5 and 12 % of the cells).
     """
 
     def __init__(self, engine: TravelEngine, *, buffer_m: float = 100.0,
                  simplify_m: float = 0.0, quad_segs: int = 2,
-                 cell_m: float | None = None, direct_up_to: int = 1000) -> None:
+                 cell_m: float | None = None, direct_up_to: int = 1000,
+                 near_whole: float = 0.05) -> None:
         self.engine = engine
         self._roads: _Roads | None = None
         self.buffer_m = float(buffer_m)
@@ -202,7 +231,10 @@ class CatchmentBuilder:
             raise ValueError(f"cell_m must be >= 0, got {cell_m!r}")
         self._cell_m = cell_m
         self.direct_up_to = int(direct_up_to)
+        self.near_whole = float(near_whole)
         self._whole: shapely.Geometry | None = None
+        self._whole_4326: tuple[float, shapely.Geometry] | None = None
+        self._lock = threading.Lock()
         self._cells: _Cells | None = None
 
     @property
@@ -264,8 +296,9 @@ class CatchmentBuilder:
         p0 = r.xy_a[idx] + s0[:, None] * d
         p1 = r.xy_a[idx] + s1[:, None] * d
         out[st] = shapely.linestrings(np.stack([p0[st], p1[st]], axis=1))
-        for k in np.nonzero(~st)[0]:
-            out[k] = substring(r.geom[idx[k]], s0[k], s1[k], normalized=True)
+        curved = np.nonzero(~st)[0]
+        if len(curved):
+            out[curved] = _substrings(r.geom[idx[curved]], s0[curved], s1[curved])
         return out
 
     def _reach(self, node_s: np.ndarray, threshold_s: float
@@ -297,6 +330,15 @@ class CatchmentBuilder:
             self._whole = self._dissolve(self.roads.geom)
         return self._whole
 
+    def whole_network_4326(self) -> tuple[float, shapely.Geometry]:
+        """The whole network's area (km²) and polygon in EPSG:4326, normalised (built once:
+        the widest bands of most services are the whole network)."""
+        with self._lock:
+            if self._whole_4326 is None:
+                area, geom = _finish([self.whole_network()])
+                self._whole_4326 = float(area[0]), geom[0]
+        return self._whole_4326
+
     def network_polygon(self, node_s: np.ndarray | None, threshold_s: float, *,
                         extra: shapely.Geometry | None = None) -> shapely.Geometry:
         """The buffered, dissolved reached network (EPSG:3347); empty when nothing is reached.
@@ -310,11 +352,14 @@ class CatchmentBuilder:
         whole network's polygon (built once) there; a cell that no reached road touches is
         empty; only the cells on the edge are built from their reached roads and pieces::
 
-            polygon = (whole network ∩ full cells) ∪ dissolve(reached roads touching the edge)
+            polygon = (whole network ∩ full cells)
+                      ∪ (dissolve(reached roads touching the edge) ∩ edge cells)
 
         which is the same polygon as dissolving every reached road (``cell_m=0``): within a
-        full cell every road whose band reaches it is wholly reached, and the bands of the
-        edge's roads that spill into full cells lie inside the whole network there.
+        full cell every road whose band reaches it is wholly reached, and within an edge
+        cell every reached road whose band reaches it is in the edge's dissolve. When few
+        cells are not full (``near_whole``) the same polygon is the whole network less
+        (those cells less the edge part).
         """
         def plus_extra(poly: shapely.Geometry) -> shapely.Geometry:
             return poly if extra is None or shapely.is_empty(extra) else shapely.union(poly,
@@ -333,10 +378,23 @@ class CatchmentBuilder:
         if cells is None or (not full.all()
                              and np.count_nonzero(whole & ~edge_roads) <= self.direct_up_to):
             return plus_extra(self._dissolve(np.concatenate([self.roads.geom[whole], cut])))
-        edge = plus_extra(self._dissolve(np.concatenate([self.roads.geom[whole & edge_roads],
-                                                         cut])))
+        edge = self._dissolve(np.concatenate([self.roads.geom[whole & edge_roads], cut]))
         if not full.any():
-            return edge
+            return plus_extra(edge)
+        if frontier.any():
+            # the edge part counts only in the edge cells: where the bands of its roads
+            # spill into full cells the whole network is drawn already (and their arcs,
+            # drawn on other merged lines, stick out of it by slivers); cut to the edge
+            # cells, the union with the inner part has much less to overlay
+            edge = shapely.intersection(edge, shapely.coverage_union_all(cells.boxes[frontier]))
+        if not full.all() and np.count_nonzero(~full) <= self.near_whole * cells.n_cells:
+            # nearly the whole network: cut the few other cells out of it, but for the edge
+            # part in them (one overlay of the whole network instead of two)
+            rest = shapely.coverage_union_all(cells.boxes[~full])
+            if not shapely.is_empty(edge):
+                rest = shapely.difference(rest, edge)
+            return plus_extra(shapely.difference(self.whole_network(), rest))
+        edge = plus_extra(edge)
         if full.all():
             inner = self.whole_network()
         else:
@@ -355,14 +413,25 @@ class CatchmentBuilder:
         return shapely.union_all(shapely.buffer(pts, radius, quad_segs=16))
 
 
-def _finish(polys: list[shapely.Geometry]) -> tuple[np.ndarray, np.ndarray]:
-    """Areas (km², measured in EPSG:3347) and the polygons in EPSG:4326, normalised."""
-    arr = np.array(polys, dtype=object)
-    area = shapely.area(arr) / 1e6
-    empty = shapely.is_empty(arr)
-    arr[empty] = None
-    geo = gpd.GeoSeries(arr, crs=3347).to_crs(4326).to_numpy()
-    return area, shapely.normalize(geo)
+def _finish(polys: list[shapely.Geometry], builder: CatchmentBuilder | None = None
+            ) -> tuple[np.ndarray, np.ndarray]:
+    """Areas (km², measured in EPSG:3347) and the polygons in EPSG:4326, normalised.
+
+    With a ``builder``, a polygon that is its whole network (the very object) is taken from
+    :meth:`CatchmentBuilder.whole_network_4326` instead of being converted again."""
+    arr = np.empty(len(polys), dtype=object)
+    arr[:] = polys
+    whole = builder._whole if builder is not None else None
+    same = np.array([whole is not None and p is whole for p in polys], dtype=bool)
+    area = np.zeros(len(arr))
+    geo = np.empty(len(arr), dtype=object)
+    if same.any() and builder is not None:
+        area[same], geo[same] = builder.whole_network_4326()
+    rest = arr[~same]
+    area[~same] = shapely.area(rest) / 1e6
+    rest[shapely.is_empty(rest)] = None
+    geo[~same] = shapely.normalize(gpd.GeoSeries(rest, crs=3347).to_crs(4326).to_numpy())
+    return area, geo
 
 
 def _bands(bands_min: tuple[float, ...] | list[float]) -> list[float]:
@@ -408,7 +477,7 @@ def service_catchments(engine: TravelEngine, services: gpd.GeoDataFrame,
                 disc = builder.local_disc(snap.xy_m[k:k + 1], t) if local_roads else None
                 mine.append(builder.network_polygon(node_s, t, extra=disc))
             # to EPSG:4326 service by service: the projected polygons are not all kept
-            return _finish(mine)
+            return _finish(mine, builder)
 
         if workers > 1:  # GEOS releases the GIL: threads share the graph, no copies
             builder.prepare()
@@ -489,6 +558,6 @@ def need_catchments(engine: TravelEngine, services: gpd.GeoDataFrame,
                        "need_type": np.repeat(np.asarray(need_types, dtype=object), len(bands)),
                        "threshold_min": np.tile(bands, len(need_types)),
                        "n_services": np.repeat([n for n, _ in results], len(bands))})
-    area, geom = _finish([p for _, polys in results for p in polys])
+    area, geom = _finish([p for _, polys in results for p in polys], builder)
     df["area_km2"] = area
     return gpd.GeoDataFrame(df, geometry=geom, crs=4326)[NEED_COLUMNS]

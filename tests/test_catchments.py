@@ -9,8 +9,9 @@ import geopandas as gpd
 import numpy as np
 import pytest
 import shapely
+from shapely.ops import substring
 
-from gapmap.catchments import CatchmentBuilder, need_catchments, service_catchments
+from gapmap.catchments import CatchmentBuilder, _substrings, need_catchments, service_catchments
 from gapmap.config import NetworkSettings
 from gapmap.network import graph_from_lines, kings_highways_graph, load_graph
 from gapmap.travel import SourceGraph, TravelEngine
@@ -195,20 +196,26 @@ def test_bands_are_nested_and_the_need_union_covers_each_service(highways):
     assert (big > np.pi * 25**2 * 1.05).all()
 
 
-def _assert_tiled_equals_direct(engine, svc, bands, cell_m, rel=1e-6):
+def _assert_tiled_equals_direct(engine, svc, bands, cell_m):
     """The polygon assembled from cells is the one from dissolving every reached road, and
     the case exercises both kinds of cell (wholly reached, and on the catchment's edge).
 
-    ``rel``: roads are merged into lines before buffering, and a bend in a merged line is
-    drawn with other arc segments than two road ends meeting there: square metres on a
-    city catchment."""
-    tiled = CatchmentBuilder(engine, cell_m=cell_m, direct_up_to=0)
+    Equal to rounding: the edge part is kept only in the edge cells. Where the bands of the
+    edge's roads spilled into full cells they stuck out of the whole network by square
+    metres (a bend in a merged line is drawn with other arc segments than two road ends
+    meeting there): 6e-6 of a city catchment, 3e-7 on the highways."""
+    tiled = CatchmentBuilder(engine, cell_m=cell_m, direct_up_to=0, near_whole=0)
     direct = service_catchments(engine, svc, bands, local_roads=False,
                                 builder=CatchmentBuilder(engine, cell_m=0))
     other = service_catchments(engine, svc, bands, local_roads=False, builder=tiled)
-    for a, b in zip(_in_3347(direct), _in_3347(other), strict=True):
+    # and every catchment cut from the whole network instead (the way for nearly all of it)
+    cut = service_catchments(engine, svc, bands, local_roads=False,
+                             builder=CatchmentBuilder(engine, cell_m=cell_m, direct_up_to=0,
+                                                      near_whole=1))
+    for a, b, c in zip(_in_3347(direct), _in_3347(other), _in_3347(cut), strict=True):
         assert a.area > 0
-        assert a.symmetric_difference(b).area <= rel * a.area
+        assert a.symmetric_difference(b).area <= 1e-9 * a.area
+        assert a.symmetric_difference(c).area <= 1e-9 * a.area
     kinds = set()
     graph = SourceGraph(engine, engine.snap(svc))
     for k in range(len(svc)):
@@ -232,7 +239,7 @@ def test_tiled_and_direct_polygons_agree_on_city_streets():
                                        fragments="keep"))
     engine = TravelEngine(g, SETTINGS)
     svc = _services([(-75.695, 45.42), (-75.70, 45.415)])
-    _assert_tiled_equals_direct(engine, svc, [1, 2, 4], cell_m=300, rel=1e-5)
+    _assert_tiled_equals_direct(engine, svc, [1, 2, 4], cell_m=300)
 
 
 def test_cell_size_is_chosen_from_the_network_and_checked(highways):
@@ -241,3 +248,37 @@ def test_cell_size_is_chosen_from_the_network_and_checked(highways):
     assert auto.cells.n_cells > 1
     with pytest.raises(ValueError, match="cell_m"):
         CatchmentBuilder(highways, cell_m=-1)
+
+
+def test_a_band_reaching_the_whole_network_is_the_whole_network(highways):
+    # 100 hours from Sudbury reach every King's Highway: the polygon is the network's band,
+    # converted once and shared by every such row, the same as converting it row by row
+    svc = _services(SUDBURY_NORTHBAY_OTTAWA)
+    builder = CatchmentBuilder(highways)
+    node_s = SourceGraph(highways, highways.snap(svc)).nearest(np.array([0]))[0]
+    assert builder.network_polygon(node_s, 6000 * 60) is builder.whole_network()
+    out = service_catchments(highways, svc, [60, 6000], local_roads=False, builder=builder)
+    big = out[out["threshold_min"] == 6000]
+    alone = gpd.GeoSeries([builder.whole_network()], crs=3347).to_crs(4326).normalize()
+    assert (shapely.to_wkb(big.geometry.to_numpy()) == shapely.to_wkb(alone.iloc[0])).all()
+    assert big["area_km2"].tolist() == [builder.whole_network().area / 1e6] * 3
+    direct = service_catchments(highways, svc, [6000], local_roads=False,
+                                builder=CatchmentBuilder(highways, cell_m=0))
+    for a, b in zip(_in_3347(direct), _in_3347(big), strict=True):
+        assert a.symmetric_difference(b).area <= 1e-6 * a.area
+
+
+def test_pieces_of_curved_roads_are_shapely_substrings():
+    # every curved RNF segment of central Ottawa, cut from one end or the other at random
+    g = load_graph(replace(SETTINGS, source="rnf_file", path=RNF_PIECE, fragments="keep"))
+    roads = CatchmentBuilder(TravelEngine(g, SETTINGS)).roads
+    lines = roads.geom[~roads.straight]
+    assert len(lines) > 100
+    rng = np.random.default_rng(7)
+    from_a = rng.random(len(lines)) < 0.5
+    cut = rng.random(len(lines))
+    s0, s1 = np.where(from_a, 0.0, cut), np.where(from_a, cut, 1.0)
+    s0[:3], s1[:3] = 0.0, 1.0  # whole roads too
+    expected = [substring(line, a, b, normalized=True)
+                for line, a, b in zip(lines, s0, s1, strict=True)]
+    assert list(shapely.to_wkb(_substrings(lines, s0, s1))) == list(shapely.to_wkb(expected))
