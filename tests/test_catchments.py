@@ -282,3 +282,19 @@ def test_pieces_of_curved_roads_are_shapely_substrings():
     expected = [substring(line, a, b, normalized=True)
                 for line, a, b in zip(lines, s0, s1, strict=True)]
     assert list(shapely.to_wkb(_substrings(lines, s0, s1))) == list(shapely.to_wkb(expected))
+
+
+@pytest.mark.parametrize("tol", [0.0, 2.0, 10.0])
+def test_curved_roads_are_simplified_once_within_the_tolerance_and_keep_their_ends(tol):
+    g = load_graph(replace(SETTINGS, source="rnf_file", path=RNF_PIECE, fragments="keep"))
+    engine = TravelEngine(g, SETTINGS)
+    exact = CatchmentBuilder(engine, simplify_m=0).roads
+    roads = CatchmentBuilder(engine, simplify_m=tol).roads
+    curved = ~exact.straight
+    a, b = exact.geom[curved], roads.geom[curved]
+    # the ends stay on the graph's nodes, so that pieces and whole roads meet there
+    assert np.allclose(shapely.get_coordinates(shapely.get_point(b, 0)), exact.xy_a[curved])
+    assert np.allclose(shapely.get_coordinates(shapely.get_point(b, -1)), exact.xy_b[curved])
+    assert shapely.hausdorff_distance(a, b).max() <= tol + 1e-9
+    n_a, n_b = shapely.get_num_coordinates(a).sum(), shapely.get_num_coordinates(b).sum()
+    assert (n_b == n_a) if tol == 0 else (n_b < 0.9 * n_a)
