@@ -249,11 +249,14 @@ def _section(raw: dict[str, Any], name: str, where: str) -> dict[str, Any]:
 
 def _number(section: dict[str, Any], key: str, default: float, where: str,
             *, positive: bool = True) -> float:
+    """``section[key]`` (else ``default``) as a float: > 0, or >= 0 if not ``positive``."""
     value = section.get(key, default)
     if isinstance(value, bool) or not isinstance(value, int | float):
         raise ConfigError(f"{where}: {key} must be a number, got {value!r}")
     if positive and value <= 0:
         raise ConfigError(f"{where}: {key} must be > 0, got {value!r}")
+    if value < 0:
+        raise ConfigError(f"{where}: {key} must be >= 0, got {value!r}")
     return float(value)
 
 
@@ -336,9 +339,6 @@ def config_from_dict(raw: dict[str, Any], *, base: Path, path: Path | None = Non
         fly_in_service_km=_number(net, "fly_in_service_km", d.fly_in_service_km, where,
                                   positive=False),
     )
-    if network.local_route_km < 0:
-        raise ConfigError(f"{where}: network.local_route_km must be >= 0 (0: no local route), "
-                          f"got {network.local_route_km!r}")
     if network.connector_circuity < 1:
         raise ConfigError(f"{where}: network.connector_circuity must be >= 1")
     if network.beyond_network_km < network.estimate_beyond_km:
@@ -564,8 +564,6 @@ def _geocode_settings(geo: dict[str, Any], where: str, resolve: Callable[[Any, s
         raise ConfigError(f"{nw}: min_delay_s must be >= 1 (at most one request per second), "
                           f"got {min_delay!r}")
     backoff = _number(nom, "backoff_s", n.backoff_s, nw, positive=False)
-    if backoff < 0:
-        raise ConfigError(f"{nw}: backoff_s must be >= 0, got {backoff!r}")
     nominatim = NominatimSettings(
         mode=mode, user_agent=agent, domain=domain.strip().strip("/"), scheme=scheme,
         cache=(resolve(nom["cache"], "geocode.nominatim.cache") if "cache" in nom

@@ -203,7 +203,9 @@ def _assert_tiled_equals_direct(engine, svc, bands, cell_m):
     Equal to rounding: the edge part is kept only in the edge cells. Where the bands of the
     edge's roads spilled into full cells they stuck out of the whole network by square
     metres (a bend in a merged line is drawn with other arc segments than two road ends
-    meeting there): 6e-6 of a city catchment, 3e-7 on the highways."""
+    meeting there): 6e-6 of a city catchment, 3e-7 on the highways. Cut from the whole
+    network (``near_whole``), where the round end of a road's piece sticks out of the whole
+    network's band the polygon leaves it out: 5.5 m², 2e-6 of a city catchment at 1.95 min."""
     tiled = CatchmentBuilder(engine, cell_m=cell_m, direct_up_to=0, near_whole=0)
     direct = service_catchments(engine, svc, bands, local_roads=False,
                                 builder=CatchmentBuilder(engine, cell_m=0))
@@ -215,7 +217,7 @@ def _assert_tiled_equals_direct(engine, svc, bands, cell_m):
     for a, b, c in zip(_in_3347(direct), _in_3347(other), _in_3347(cut), strict=True):
         assert a.area > 0
         assert a.symmetric_difference(b).area <= 1e-9 * a.area
-        assert a.symmetric_difference(c).area <= 1e-9 * a.area
+        assert a.symmetric_difference(c).area <= 1e-5 * a.area
     kinds = set()
     graph = SourceGraph(engine, engine.snap(svc))
     for k in range(len(svc)):
@@ -238,8 +240,8 @@ def test_tiled_and_direct_polygons_agree_on_city_streets():
     g = load_graph(replace(SETTINGS, source="rnf_file", path=RNF_PIECE,
                                        fragments="keep"))
     engine = TravelEngine(g, SETTINGS)
-    svc = _services([(-75.695, 45.42), (-75.70, 45.415)])
-    _assert_tiled_equals_direct(engine, svc, [1, 2, 4], cell_m=300)
+    svc = _services([(-75.695, 45.42), (-75.70, 45.415), (-75.69, 45.425)])
+    _assert_tiled_equals_direct(engine, svc, [1, 1.95, 2, 4], cell_m=300)
 
 
 def test_cell_size_is_chosen_from_the_network_and_checked(highways):
@@ -298,3 +300,22 @@ def test_curved_roads_are_simplified_once_within_the_tolerance_and_keep_their_en
     assert shapely.hausdorff_distance(a, b).max() <= tol + 1e-9
     n_a, n_b = shapely.get_num_coordinates(a).sum(), shapely.get_num_coordinates(b).sum()
     assert (n_b == n_a) if tol == 0 else (n_b < 0.9 * n_a)
+
+
+def test_bands_are_nested_on_city_streets():
+    # a road end's round band (2 segments a quarter circle) can stick out of the next band
+    # where that band draws the same place with other arc segments: square metres
+    g = load_graph(replace(SETTINGS, source="rnf_file", path=RNF_PIECE, fragments="keep"))
+    engine = TravelEngine(g, SETTINGS)
+    svc = _services([(-75.695, 45.42), (-75.70, 45.415), (-75.69, 45.425)])
+    bands = [1, 1.5, 2, 2.5, 3]
+    out = service_catchments(engine, svc, bands, local_roads=False)
+    worst = 0.0
+    for _, rows in out.groupby("service_id"):
+        geoms = _in_3347(rows.sort_values("threshold_min"))
+        assert all(g.area > 0 for g in geoms)
+        for small, big in zip(geoms[:-1], geoms[1:], strict=True):
+            assert big.area >= small.area
+            worst = max(worst, small.difference(big).area / small.area)
+    # here to rounding (2.5e-13); over all of Ottawa slivers reach about 300 m², 1e-4
+    assert worst <= 1e-6, worst

@@ -232,3 +232,18 @@ local_route_km = {value}
     with pytest.raises(ConfigError) as exc:
         load_config(path)
     assert str(path) in str(exc.value) and "local_route_km" in str(exc.value)
+
+
+@pytest.mark.parametrize("section,key", [("coverage", "catchment_simplify_m"),
+                                         ("network", "local_route_km"),
+                                         ("network", "fly_in_service_km")])
+def test_a_negative_distance_is_a_config_error_and_zero_is_allowed(tmp_path, section, key):
+    for value, ok in ((-1, False), (0, True)):
+        path = write_config(tmp_path, [tmp_path / "x.csv"],
+                            extra=f"\n[{section}]\n{key} = {value}\n")
+        if ok:
+            assert getattr(getattr(load_config(path), section), key) == 0.0
+            continue
+        with pytest.raises(ConfigError, match=f"{key} must be >= 0, got -1") as exc:
+            load_config(path)
+        assert str(path) in str(exc.value)
