@@ -103,7 +103,7 @@ typecheck: $(BIN)/gapmap ## mypy
 
 check: lint typecheck test ## lint, type-check and test
 
-bench: $(BIN)/gapmap ## benchmark (not a test): gapmap vs osmnx+networkx, ~5 min
+bench: $(BIN)/gapmap ## benchmark (not a test): gapmap vs osmnx+networkx, ~7 min
 	$(BIN)/python bench/bench_travel.py
 
 clean: ## remove the shipped configs' rebuilt outputs (never data/raw)
