@@ -9,6 +9,7 @@ crash never leaves half an output behind and a rerun starts from a consistent st
 from __future__ import annotations
 
 import contextlib
+import datetime as dt
 import hashlib
 import json
 import logging
@@ -128,19 +129,35 @@ def write_json(obj: Any, path: str | Path) -> Path:
     return write_text(json.dumps(obj, indent=2, sort_keys=True, default=str) + "\n", path)
 
 
+def generated_on() -> str:
+    """The date a run's outputs carry: today's, or that of ``SOURCE_DATE_EPOCH``
+    (reproducible builds)."""
+    epoch = os.environ.get("SOURCE_DATE_EPOCH")
+    if epoch and epoch.isdigit():
+        return dt.datetime.fromtimestamp(int(epoch), dt.UTC).date().isoformat()
+    return dt.date.today().isoformat()
+
+
 def write_geopackage(layers: Mapping[str, pd.DataFrame], path: str | Path) -> Path:
     """Write several layers into one GeoPackage atomically.
 
-    GeoDataFrames become spatial layers; plain DataFrames become attribute tables.
+    GeoDataFrames become spatial layers; plain DataFrames become attribute tables. Each
+    layer's ``last_change`` is the run's date (:func:`generated_on`), not the time of
+    writing, so that the same inputs give the same bytes.
     """
     def writer(tmp: Path) -> None:
         import pyogrio
 
-        for name, df in layers.items():
-            if isinstance(df, gpd.GeoDataFrame):
-                df.to_file(tmp, layer=name, driver="GPKG")
-            else:
-                pyogrio.write_dataframe(df, tmp, layer=name, driver="GPKG")
+        before = pyogrio.get_gdal_config_option("OGR_CURRENT_DATE")
+        pyogrio.set_gdal_config_options({"OGR_CURRENT_DATE": f"{generated_on()}T00:00:00Z"})
+        try:
+            for name, df in layers.items():
+                if isinstance(df, gpd.GeoDataFrame):
+                    df.to_file(tmp, layer=name, driver="GPKG")
+                else:
+                    pyogrio.write_dataframe(df, tmp, layer=name, driver="GPKG")
+        finally:
+            pyogrio.set_gdal_config_options({"OGR_CURRENT_DATE": before})
 
     return _write(path, writer)
 

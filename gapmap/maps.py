@@ -30,11 +30,9 @@ entirely, and a community whose nearest service is one of them sees "a confident
 
 from __future__ import annotations
 
-import datetime as dt
 import html
 import json
 import logging
-import os
 import re
 from dataclasses import dataclass
 from pathlib import Path
@@ -55,7 +53,7 @@ from gapmap.config import Config
 from gapmap.errors import SchemaError
 from gapmap.gaps import total_label
 from gapmap.geocode import POINT_PRECISIONS
-from gapmap.io import read_geo, read_table, require_columns, write_text
+from gapmap.io import generated_on, read_geo, read_table, require_columns, write_text
 from gapmap.regions import OPP_REGIONS, serves_region, slug
 from gapmap.taxonomy import label
 from gapmap.webassets import MAP_CSS, MAP_JS, inline_assets, leaflet_icon_uris
@@ -257,14 +255,6 @@ class Basemap:
                                                kind="stable").reset_index(drop=True))
 
 
-def _generated_on() -> str:
-    """Today's date, or that of ``SOURCE_DATE_EPOCH`` (reproducible builds)."""
-    epoch = os.environ.get("SOURCE_DATE_EPOCH")
-    if epoch and epoch.isdigit():
-        return dt.datetime.fromtimestamp(int(epoch), dt.UTC).date().isoformat()
-    return dt.date.today().isoformat()
-
-
 # -- the page's data -----------------------------------------------------------------------
 
 def map_data(region: str | None, services: gpd.GeoDataFrame, demand: gpd.GeoDataFrame,
@@ -418,7 +408,7 @@ def map_data(region: str | None, services: gpd.GeoDataFrame, demand: gpd.GeoData
         "icons": leaflet_icon_uris(),
         "confidential": config.confidential_display,
         "footer": {"vintage": _e(config.data_vintage or "not stated"),
-                   "generated": _generated_on(), "config": _e(config.name),
+                   "generated": generated_on(), "config": _e(config.name),
                    "fingerprint": config.fingerprint(), "version": __version__},
     }
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+import sqlite3
 import subprocess
 import sys
 from pathlib import Path
@@ -15,7 +16,7 @@ from pyproj import Geod
 
 from gapmap.cli import main
 from gapmap.config import load_config
-from gapmap.io import read_parquet
+from gapmap.io import generated_on, read_parquet
 from gapmap.pipeline import STAGES, StagePaths, run_all
 
 from .conftest import DATA, write_config
@@ -151,11 +152,16 @@ def test_coverage_drops_when_a_service_is_removed(run, tmp_path):
 def test_rerun_is_idempotent(run):
     cfg, _ = run
     p = StagePaths.of(cfg)
-    watched = [p.coverage, p.gaps, p.services_csv, cfg.outputs.maps_dir / "ontario.html"]
+    watched = [p.coverage, p.gaps, p.services_csv, cfg.outputs.maps_dir / "ontario.html",
+               p.geopackage, p.catchments, p.metadata]
     first = [f.read_bytes() for f in watched]
-    for stage in ("gaps", "maps"):
+    for stage in ("catchments", "gaps", "maps", "report"):
         STAGES[stage](cfg)
     assert [f.read_bytes() for f in watched] == first
+    # a GeoPackage's layers carry the run's date, not the moment they were written
+    with sqlite3.connect(p.geopackage) as db:
+        stamps = {row[0] for row in db.execute("SELECT last_change FROM gpkg_contents")}
+    assert stamps == {f"{generated_on()}T00:00:00Z"}
 
 
 def test_cli_error_is_one_line_with_status_1(tmp_path, capsys):
