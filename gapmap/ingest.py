@@ -49,12 +49,15 @@ log = logging.getLogger(__name__)
 
 SERVICE_COLUMNS = [
     "service_id", "name", "organization", "need_types", "address", "city", "postal_code",
-    "phone", "website", "lat", "lon", "confidential", "place_name", "area_name", "place_kind",
+    "phone", "website", "hours", "languages", "eligibility", "lat", "lon", "confidential",
+    "place_name", "area_name", "place_kind",
     "listing_region", "source", "source_row", "coordinate_source", "source_url", "notes",
 ]
 REQUIRED_LISTING_COLUMNS = ("id", "name", "need_types")
+OPTIONAL_TEXT = ("hours", "languages", "eligibility")
+"""Listing columns carried as they are to the shared services and the maps' popups."""
 _TEXT_FIELDS = ("organization", "address", "city", "postal_code", "phone", "website",
-                "lat", "lon", "confidential", "coordinate_source", "source_url",
+                *OPTIONAL_TEXT, "lat", "lon", "confidential", "coordinate_source", "source_url",
                 "retrieved_note")
 _POSTAL_RE = re.compile(r"^([A-Z]\d[A-Z])\s*(\d[A-Z]\d)?$")
 _TRUE = {"true", "yes", "y", "1", "oui", "vrai"}
@@ -189,7 +192,7 @@ def _validate_listing_row(row: pd.Series) -> tuple[dict[str, object] | None, str
         "organization": row.get("organization", ""), "need_types": ";".join(needs),
         "address": row.get("address", ""), "city": row.get("city", ""), "postal_code": postal,
         "phone": row.get("phone", ""), "website": row.get("website", ""),
-        "lat": lat, "lon": lon, "confidential": conf,
+        **{c: row.get(c, "") for c in OPTIONAL_TEXT}, "lat": lat, "lon": lon, "confidential": conf,
         "place_name": place_name, "area_name": area_name, "place_kind": kind,
         "coordinate_source": row.get("coordinate_source", ""),
         "source_url": row.get("source_url", ""), "notes": row.get("retrieved_note", ""),
@@ -337,6 +340,7 @@ def ingest(config: Config) -> IngestResult:
         rejected += rej
         services += acc
     table = pd.DataFrame(services, columns=SERVICE_COLUMNS)
+    table[list(OPTIONAL_TEXT)] = table[list(OPTIONAL_TEXT)].fillna("")  # hospitals have none
     table["confidential"] = table["confidential"].astype(bool)
     table["lat"] = table["lat"].astype(float)
     table["lon"] = table["lon"].astype(float)

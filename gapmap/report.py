@@ -28,7 +28,8 @@ log = logging.getLogger(__name__)
 
 SHARED_SERVICE_COLUMNS = [
     "service_id", "name", "organization", "need_types", "address", "city", "phone", "website",
-    "confidential", "geocode_precision", "geocode_source", "geocode_note", "area_name",
+    "hours", "languages", "eligibility", "confidential", "geocode_precision", "geocode_source",
+    "geocode_note", "area_name",
     "cduid", "cd_name", "opp_region", "region_confidence", "region_method", "lat", "lon",
     "source", "source_row", "source_url",
 ]

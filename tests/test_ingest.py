@@ -249,3 +249,26 @@ def test_hospital_service_carries_address_and_town(with_hospitals):
     h = hosp.iloc[0]
     assert h["place_name"] == "Thunder Bay" and h["place_kind"] == "town"
     assert shapely.Point(h["lon"], h["lat"]).distance(shapely.Point(-89.27, 48.42)) < 0.05
+
+
+def test_hours_languages_and_eligibility_reach_the_shared_services_and_the_popup(tmp_path):
+    from gapmap.maps import service_popup
+    from gapmap.report import shared_services
+
+    path = tmp_path / "mine.csv"
+    path.write_text("ID,Name,Need_Types,City,Hours,Languages,Eligibility\n"
+                    "m1,Drop-in,counselling,Kenora,Mon-Fri 9-5,English; Ojibwe,women 16+\n"
+                    "m2,Line,crisis_support,Kenora,,,\n", encoding="utf-8")
+    table = ingest(load_config(write_config(tmp_path, [path]))).services.set_index("service_id")
+    assert table.loc["m1", ["hours", "languages", "eligibility"]].tolist() == [
+        "Mon-Fri 9-5", "English; Ojibwe", "women 16+"]
+    assert table.loc["m2", ["hours", "languages", "eligibility"]].tolist() == ["", "", ""]
+    placed = gpd.GeoDataFrame(table.reset_index().assign(
+        geocode_precision="town", geocode_source="", geocode_note="", cduid="", cd_name="",
+        opp_region="North West", region_confidence="high", region_method="within"),
+        geometry=gpd.points_from_xy([-94.49, -94.49], [49.77, 49.77]), crs=4326)
+    shared = shared_services(placed)
+    assert shared.loc[0, "languages"] == "English; Ojibwe"
+    html = service_popup(shared.iloc[0])
+    assert "Hours: Mon-Fri 9-5" in html and "Eligibility: women 16+" in html
+    assert "Hours" not in service_popup(shared.iloc[1])
