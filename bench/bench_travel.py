@@ -183,10 +183,9 @@ def side_gapmap(name: str, plan: dict) -> dict:
     engine = TravelEngine(graph, settings)
     builder = CatchmentBuilder(engine, buffer_m=BUFFER_M)
     prep = time.perf_counter() - t0
-    near_runs, serial_runs, bare_runs, search_runs = [], [], [], []
+    near_runs, warm_runs, serial_runs, bare_runs, search_runs = [], [], [], [], []
     masks = [services["need_types"].str.split(";").map(lambda x, n=n: n in x).to_numpy()
              for n in NEEDS]
-    warm_runs = []
     for _ in range(3):  # best of three: the machine is shared
         engine.snap_cache.clear()  # a first pass: demand and services snapped in the pass
         t0 = time.perf_counter()

@@ -72,8 +72,8 @@ class _Roads:
     Built from the engine's CSR (parallel edges already at their minimum) with numpy only;
     the LineStrings (EPSG:3347, oriented a -> b) are made on first use. ``simplify_m`` > 0:
     each curved road is simplified once (``shapely.simplify``, topology preserved, its two
-    ends kept), so that every
-    polygon of a run, whole network, edge part or direct dissolve, is drawn on the same lines.
+    ends kept), so that every polygon of a run, whole network, edge part or direct dissolve,
+    is drawn on the same lines.
     """
 
     def __init__(self, engine: TravelEngine, simplify_m: float = 0.0) -> None:

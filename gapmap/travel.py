@@ -442,10 +442,10 @@ class _LocalPairs:
     route is off)."""
 
     def __init__(self, xy_m: np.ndarray, service_xy_m: np.ndarray, limit_m: float) -> None:
-        pairs = cKDTree(xy_m).sparse_distance_matrix(
-            cKDTree(service_xy_m), max(limit_m, 0.0), output_type="ndarray")
-        if limit_m < 0:
-            pairs = pairs[:0]
+        pairs = (cKDTree(xy_m).sparse_distance_matrix(cKDTree(service_xy_m), limit_m,
+                                                      output_type="ndarray")
+                 if limit_m >= 0 else np.zeros(0, dtype=[("i", np.intp), ("j", np.intp),
+                                                         ("v", float)]))
         self.i = pairs["i"].astype(np.int64)
         self.j = pairs["j"].astype(np.int64)
         self.m = pairs["v"]
