@@ -9,7 +9,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 CONFIG ?= configs/ontario.toml
 GAPMAP := $(BIN)/gapmap --config $(CONFIG)
-SRC := $(wildcard gapmap/*.py)
+SRC := $(wildcard gapmap/*.py gapmap/*/*.py)
 
 # The config knows its output folders and input files: `gapmap make-vars` writes them as Make
 # variables (INTERIM, PROCESSED, MAPS_DIR, MAPS, LISTINGS, REFERENCE, HIGHWAYS,
@@ -75,7 +75,7 @@ $(PROCESSED)/coverage_by_region.csv: $(INTERIM)/travel.parquet
 	$(GAPMAP) gaps
 
 # one rule writes every map: a grouped target
-$(MAPS) &: $(PROCESSED)/coverage_by_region.csv $(HIGHWAYS) $(wildcard gapmap/static/*)
+$(MAPS) &: $(PROCESSED)/coverage_by_region.csv $(HIGHWAYS) $(wildcard gapmap/outputs/static/*)
 	$(GAPMAP) maps
 
 $(PROCESSED)/gapmap.gpkg: $(PROCESSED)/coverage_by_region.csv $(PROCESSED)/catchments.gpkg \

@@ -1,41 +1,22 @@
-"""Gaps: who is within reach of each need, by OPP region, weighted by population.
+"""Gaps: the stage that measures coverage and lists the gap communities.
 
-Pure functions over the travel table (see :mod:`gapmap.travel`) and the demand points
-(see :mod:`gapmap.demand`).
-
-:func:`coverage_by_region` returns one row per OPP region and need type, plus a total row
-per need type over everyone in the run, with columns ``opp_region``, ``need_type``,
-``threshold_min``, ``pop2021`` (everyone in the region), ``pop_covered`` (a drive within the
-threshold), ``pct_covered``, ``pop_covered_estimate`` (covered, but the time relies on a long
-connector), ``pop_outside`` (a road, but farther than the threshold or unreachable),
-``pop_no_all_season_road``, ``pop_beyond_road_network``, ``points_not_enumerated`` (reserves
-counted as 0 in 2021: their people are missing from every figure), ``services_placed`` and
-``services_area_level`` (listed for the region but on no point: they count for no coverage).
+It turns the run's :class:`~gapmap.config.Config` into the plain arguments of the measures
+in :mod:`gapmap.analysis.coverage` (thresholds per need, the OPP regions in scope, the
+total row's label), where the columns of both tables are documented.
 
 The total row's ``opp_region`` says what it covers, :func:`total_label`: ``Ontario`` for a
 province-wide run; for a run limited to some census divisions (``run.census_divisions``) the
 run's name and those divisions, e.g. ``ottawa (census division 3506)``. Read it with
 :func:`total_label`, never by spelling the string.
-
-:func:`gap_communities` lists the demand points outside the threshold, ranked by
-population within each region and need type.
 """
 
 from __future__ import annotations
 
-import numpy as np
 import pandas as pd
 
+from gapmap.analysis.coverage import COVERAGE_COLUMNS, coverage_by_region, gap_communities
 from gapmap.config import Config
-from gapmap.geocode import POINT_PRECISIONS
-from gapmap.regions import OPP_REGIONS, serves_region
-from gapmap.taxonomy import offers
-
-COVERAGE_COLUMNS = [
-    "opp_region", "need_type", "threshold_min", "pop2021", "pop_covered", "pct_covered",
-    "pop_covered_estimate", "pop_outside", "pop_no_all_season_road", "pop_beyond_road_network",
-    "points_not_enumerated", "services_placed", "services_area_level",
-]
+from gapmap.regions import OPP_REGIONS
 
 
 def total_label(config: Config) -> str:
@@ -53,79 +34,21 @@ def total_label(config: Config) -> str:
     return f"{config.name} ({what} {', '.join(cds)})"
 
 
-def _with_demand(travel: pd.DataFrame, demand: pd.DataFrame, config: Config) -> pd.DataFrame:
-    cols = ["demand_id", "name", "kind", "pop2021", "opp_region", "cd_name", "enumerated",
-            "air_hub", "remote_community"]
-    t = travel.merge(pd.DataFrame(demand[cols]), on="demand_id", how="left", validate="m:1")
-    t["threshold_min"] = t["need_type"].map(config.coverage.threshold)
-    t["covered"] = t["access"].isin(["road", "estimate"]) & (t["travel_min"] <= t["threshold_min"])
-    return t
+def thresholds(config: Config) -> dict[str, float]:
+    """Each need type of the run and its threshold in minutes, in the run's order."""
+    return {need: config.coverage.threshold(need) for need in config.need_types}
 
 
-def coverage_by_region(travel: pd.DataFrame, demand: pd.DataFrame, services: pd.DataFrame,
-                       config: Config) -> pd.DataFrame:
-    """Population coverage per OPP region and need type (see the module docstring)."""
-    t = _with_demand(travel, demand, config)
-    placed = services["geocode_precision"].isin(POINT_PRECISIONS)
-    rows = []
-    regions = list(config.opp_regions_in_scope or OPP_REGIONS)
-    everyone = total_label(config)
-    for need in config.need_types:
-        tn = t[t["need_type"] == need]
-        has_need = offers(services["need_types"], need)
-        for region in [*regions, None]:  # None: the total row
-            sel = tn if region is None else tn[tn["opp_region"] == region]
-            in_region = (pd.Series(True, index=services.index) if region is None
-                         else serves_region(services["opp_region"], region))
-            pop = sel["pop2021"]
-            total = int(pop.sum())
-            covered = int(pop[sel["covered"]].sum())
-            rows.append({
-                "opp_region": region or everyone, "need_type": need,
-                "threshold_min": config.coverage.threshold(need), "pop2021": total,
-                "pop_covered": covered,
-                "pct_covered": round(100 * covered / total, 1) if total else np.nan,
-                "pop_covered_estimate": int(pop[sel["covered"]
-                                                & (sel["access"] == "estimate")].sum()),
-                "pop_outside": int(pop[~sel["covered"] & sel["access"].isin(
-                    ["road", "estimate", "unreachable", "no_service"])].sum()),
-                "pop_no_all_season_road": int(pop[sel["access"] == "no_all_season_road"].sum()),
-                "pop_beyond_road_network": int(pop[sel["access"] == "beyond_road_network"].sum()),
-                "points_not_enumerated": int((~sel["enumerated"].astype(bool)).sum()),
-                "services_placed": int((has_need & placed & in_region).sum()),
-                "services_area_level": int((has_need & ~placed & in_region).sum()),
-            })
-    return pd.DataFrame(rows, columns=COVERAGE_COLUMNS)
+def gap_tables(travel: pd.DataFrame, demand: pd.DataFrame, services: pd.DataFrame,
+               config: Config) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """The coverage table and the gap communities of a run (see
+    :mod:`gapmap.analysis.coverage`)."""
+    limits = thresholds(config)
+    cov = coverage_by_region(travel, demand, services, thresholds_min=limits,
+                             regions=list(config.opp_regions_in_scope or OPP_REGIONS),
+                             total_label=total_label(config))
+    gaps = gap_communities(travel, demand, thresholds_min=limits)
+    return cov, gaps
 
 
-def gap_communities(travel: pd.DataFrame, demand: pd.DataFrame, config: Config) -> pd.DataFrame:
-    """Demand points outside each need's threshold, ranked by population in region and need.
-
-    Columns: ``need_type``, ``opp_region``, ``rank``, ``demand_id``, ``name``, ``kind``,
-    ``cd_name``, ``pop2021``, ``enumerated``, ``travel_min``, ``threshold_min``,
-    ``service_id`` (nearest, if any), ``access``, ``air_hub``, ``note``.
-    """
-    t = _with_demand(travel, demand, config)
-    g = t[~t["covered"]].copy()
-    notes = {
-        "no_all_season_road": "no all-season road: fly-in or winter road",
-        "beyond_road_network": "beyond the road network: no drive time given",
-        "unreachable": "no road path to a service on the network",
-        "no_service": "no placed service of this need anywhere",
-        "estimate": "travel time is an estimate (long local-road connector)",
-        "road": "",
-    }
-    g["note"] = g["access"].map(notes).fillna("")
-    g.loc[~g["enumerated"].astype(bool), "note"] = (
-        g["note"] + "; not enumerated in 2021 (population unknown, not zero)").str.lstrip("; ")
-    hub = g["air_hub"].fillna("") != ""
-    g.loc[hub, "note"] = g.loc[hub, "note"] + "; nearest air hub " + g.loc[hub, "air_hub"]
-    g = g.sort_values(["need_type", "opp_region", "pop2021", "name"],
-                      ascending=[True, True, False, True])
-    g["rank"] = g.groupby(["need_type", "opp_region"]).cumcount() + 1
-    cols = ["need_type", "opp_region", "rank", "demand_id", "name", "kind", "cd_name",
-            "pop2021", "enumerated", "travel_min", "threshold_min", "service_id", "access",
-            "air_hub", "note"]
-    out = g[cols].reset_index(drop=True)
-    out["travel_min"] = out["travel_min"].round(1)
-    return out
+__all__ = ["COVERAGE_COLUMNS", "gap_tables", "thresholds", "total_label"]

@@ -11,7 +11,7 @@ first one that places the listing:
    by normalised address -> the precision the file gives (blank = ``exact``), source
    ``override``. A confidential listing is placed at the town nearest the given point;
 3. ``nominatim``: the civic address through Nominatim (opt-in, ``[geocode.nominatim]``;
-   cached, throttled, retried; see :mod:`gapmap.geocoders`) -> ``street``. A failure is a
+   cached, throttled, retried; see :mod:`gapmap.sources.geocoders`) -> ``street``. A failure is a
    note, and the chain goes on;
 4. ``postal``: a full postal code in the analyst's postal-code table (``geocode.postal_codes``,
    none shipped) -> ``postal``; else an urban FSA point (Statistics Canada 2011 points
@@ -60,15 +60,15 @@ import shapely
 from pyproj import Transformer
 
 from gapmap.config import Config, GeocodeSettings
-from gapmap.geocoders import (
+from gapmap.io import read_geo, read_table
+from gapmap.sources.geocoders import (
     OVERRIDE_COLUMNS,
     NominatimClient,
     Overrides,
     read_overrides,
     read_postal_codes,
 )
-from gapmap.ingest import WITHHELD, classify_place, looks_like_area
-from gapmap.io import read_geo, read_table
+from gapmap.sources.listings import WITHHELD, classify_place, looks_like_area
 
 log = logging.getLogger(__name__)
 
@@ -465,7 +465,7 @@ class GeocodeChain:
     overrides
         The analyst's overrides, or None.
     nominatim
-        A :class:`~gapmap.geocoders.NominatimClient`, or None (no civic-address look-ups).
+        A :class:`~gapmap.sources.geocoders.NominatimClient`, or None (no civic-address look-ups).
     postal_codes
         A full postal-code table (``{"K1A 0A6": (lat, lon)}``), or None.
     """
@@ -768,7 +768,7 @@ def _issues(r: pd.Series) -> list[str]:
 def geocode_report(gdf: pd.DataFrame) -> pd.DataFrame:
     """Rows an analyst should look at, in the overrides file's own layout.
 
-    Columns :data:`~gapmap.geocoders.OVERRIDE_COLUMNS`: ``lat``, ``lon``, ``precision`` and
+    Columns :data:`~gapmap.sources.geocoders.OVERRIDE_COLUMNS`: ``lat``, ``lon``, ``precision`` and
     ``note`` are blank for the analyst to fill in; ``issue`` (``;``-joined, from
     :data:`ISSUES`) and ``reason`` say what went wrong; ``candidates`` lists the places an
     ambiguous name could be. Saved as CSV and named in ``geocode.overrides``, the filled-in

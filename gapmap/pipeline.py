@@ -112,14 +112,14 @@ def stage_geocode(config: Config) -> str:
 
 
 def stage_regions(config: Config) -> str:
+    from gapmap.outputs.tables import write_service_tables
     from gapmap.regions import assign_regions, within_scope
-    from gapmap.report import write_service_tables
 
     p = StagePaths.of(config)
     located = assign_regions(read_parquet(p.geocoded), config)  # type: ignore[arg-type]
     located = within_scope(located, config, area_level=True)
     write_parquet(located, p.located)
-    write_service_tables(located, config)
+    write_service_tables(located, p.services_csv)
     counts = located["region_method"].value_counts().to_dict()
     _record(config, "regions", [p.geocoded, config.inputs.opp_regions], region_method=counts)
     return "regions: " + ", ".join(f"{k} {v}" for k, v in sorted(counts.items()))
@@ -151,7 +151,7 @@ def _network_inputs(config: Config) -> list[Path]:
     download's cache, written on the first run."""
     net = config.network
     if net.source == "osmnx":
-        from gapmap.network import osmnx_cache_path
+        from gapmap.sources.roads import osmnx_cache_path
 
         return [osmnx_cache_path(net)]
     return [net.path] if net.path is not None else []
@@ -224,14 +224,13 @@ def stage_catchments(config: Config) -> str:
 
 
 def stage_gaps(config: Config) -> str:
-    from gapmap.gaps import coverage_by_region, gap_communities, total_label
+    from gapmap.gaps import gap_tables, total_label
 
     p = StagePaths.of(config)
     travel = read_parquet(p.travel)
     demand = read_parquet(p.demand)
     services = read_parquet(p.located)
-    cov = coverage_by_region(travel, demand, services, config)
-    gaps = gap_communities(travel, demand, config)
+    cov, gaps = gap_tables(travel, demand, services, config)
     write_csv(cov, p.coverage)
     write_csv(gaps, p.gaps)
     _record(config, "gaps", [p.travel, p.demand, p.located])
@@ -252,7 +251,7 @@ def _census_divisions_in_scope(config: Config) -> gpd.GeoDataFrame:
 
 
 def stage_maps(config: Config) -> str:
-    from gapmap.maps import write_maps
+    from gapmap.outputs.maps import write_maps
 
     p = StagePaths.of(config)
     paths = write_maps(read_parquet(p.located), read_parquet(p.demand),  # type: ignore
@@ -322,7 +321,7 @@ def make_variables(config: Config, *, cwd: Path | None = None) -> str:
     """Make variable assignments for the Makefile's file targets, from the config.
 
     ``INTERIM``, ``PROCESSED``, ``MAPS_DIR`` (the output folders), ``MAPS`` (the map files,
-    see :func:`gapmap.maps.map_files`) and the input files of :func:`make_inputs`. Paths
+    see :func:`gapmap.outputs.maps.map_files`) and the input files of :func:`make_inputs`. Paths
     under ``cwd`` (default: the current folder, where make runs) are written relative to it,
     so they match the targets a user types.
 
@@ -332,7 +331,7 @@ def make_variables(config: Config, *, cwd: Path | None = None) -> str:
         A path that make cannot handle (a space, ``#``, ``$``, ``:``, ...).
     """
     from gapmap.errors import ConfigError
-    from gapmap.maps import map_files
+    from gapmap.outputs.maps import map_files
 
     here = (cwd or Path.cwd()).resolve()
 

@@ -22,41 +22,11 @@ import pandas as pd
 
 from gapmap.config import Config
 from gapmap.gaps import total_label
-from gapmap.io import write_csv, write_geopackage
+from gapmap.io import write_geopackage
+from gapmap.outputs.geopackage import coverage_layer
+from gapmap.outputs.tables import shared_services
 
 log = logging.getLogger(__name__)
-
-SHARED_SERVICE_COLUMNS = [
-    "service_id", "name", "organization", "need_types", "address", "city", "phone", "website",
-    "hours", "languages", "eligibility", "confidential", "geocode_precision", "geocode_source",
-    "geocode_note", "area_name",
-    "cduid", "cd_name", "opp_region", "region_confidence", "region_method", "lat", "lon",
-    "source", "source_row", "source_url",
-]
-
-
-def shared_services(services: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
-    """The services as shared: no postal code, and for confidential rows no address.
-
-    Confidential rows are placed no finer than their town upstream; this is the last
-    guard: it fails loudly if one ever arrives with a finer precision.
-    """
-    conf = services["confidential"].astype(bool)
-    fine = services["geocode_precision"].isin(["exact", "street", "postal", "fsa"])
-    if (conf & fine).any():
-        bad = services.loc[conf & fine, "service_id"].tolist()
-        raise AssertionError(f"confidential services placed finer than their town: {bad}")
-    out = services[SHARED_SERVICE_COLUMNS + ["geometry"]].copy()
-    return gpd.GeoDataFrame(out, geometry="geometry", crs=services.crs)
-
-
-def coverage_layer(cds: gpd.GeoDataFrame, coverage: pd.DataFrame) -> gpd.GeoDataFrame:
-    """OPP region polygons with ``pct_<need>`` columns, for choropleths in a GIS."""
-    reg = cds.dissolve(by="opp_region", as_index=False)[["opp_region", "geometry"]]
-    wide = coverage.pivot(index="opp_region", columns="need_type", values="pct_covered")
-    wide.columns = [f"pct_{c}" for c in wide.columns]
-    return reg.merge(wide.reset_index(), on="opp_region", how="left")
-
 
 def write_reports(*, services: gpd.GeoDataFrame, demand: gpd.GeoDataFrame,
                   coverage: pd.DataFrame, gaps: pd.DataFrame, cds: gpd.GeoDataFrame,
@@ -89,8 +59,3 @@ def write_reports(*, services: gpd.GeoDataFrame, demand: gpd.GeoDataFrame,
     }, path)
     log.info("wrote %s", path)
     return path
-
-
-def write_service_tables(services: gpd.GeoDataFrame, config: Config) -> list[Path]:
-    shared = shared_services(services)
-    return [write_csv(shared, config.outputs.processed_dir / "services.csv")]

@@ -13,7 +13,8 @@ from shapely.ops import substring
 
 from gapmap.catchments import CatchmentBuilder, _substrings, need_catchments, service_catchments
 from gapmap.config import NetworkSettings
-from gapmap.network import graph_from_lines, kings_highways_graph, load_graph
+from gapmap.network import graph_from_lines, load_graph
+from gapmap.sources.roads import kings_highways_graph
 from gapmap.travel import SourceGraph, TravelEngine
 
 from .conftest import DATA, RAW

@@ -10,8 +10,9 @@ import pytest
 from pyproj import Geod
 
 from gapmap.geocode import PRECISIONS, Gazetteer, fold, geocode_row, geocode_services
-from gapmap.ingest import classify_place, ingest
+from gapmap.ingest import ingest
 from gapmap.regions import opp_region_polygons
+from gapmap.sources.listings import classify_place
 
 from .conftest import DATA, RAW
 

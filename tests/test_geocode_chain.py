@@ -18,9 +18,10 @@ from gapmap.geocode import (
     names_a_place,
     placement_summary,
 )
-from gapmap.geocoders import OVERRIDE_COLUMNS
-from gapmap.ingest import classify_place, ingest
+from gapmap.ingest import ingest
 from gapmap.regions import opp_region_polygons
+from gapmap.sources.geocoders import OVERRIDE_COLUMNS
+from gapmap.sources.listings import classify_place
 
 from .conftest import ROOT, write_config, write_listings
 

@@ -12,8 +12,8 @@ from geopy.exc import GeocoderInsufficientPrivileges, GeocoderRateLimited, Geoco
 
 from gapmap.config import NominatimSettings, load_config
 from gapmap.geocode import Gazetteer, geocode_report, geocode_services
-from gapmap.geocoders import NominatimClient, QueryCache, Throttle, normalise_address
 from gapmap.ingest import ingest
+from gapmap.sources.geocoders import NominatimClient, QueryCache, Throttle, normalise_address
 
 from . import fake_nominatim as fn
 from .conftest import write_config
@@ -322,6 +322,6 @@ def test_same_address_spelled_differently_is_one_cache_entry(tmp_path):
     ({"class": "place", "type": "postcode", "addresstype": "postcode", "address": {}}, False),
 ])
 def test_only_civic_address_answers_count_as_street(raw, street):
-    from gapmap.geocoders import _street_level
+    from gapmap.sources.geocoders import _street_level
 
     assert _street_level(raw)[0] is street

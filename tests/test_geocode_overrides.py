@@ -11,9 +11,9 @@ from pyproj import Geod
 from gapmap.config import load_config
 from gapmap.errors import SchemaError
 from gapmap.geocode import Gazetteer
-from gapmap.geocoders import OVERRIDE_COLUMNS, address_key, read_overrides
 from gapmap.io import read_parquet, read_table
 from gapmap.pipeline import StagePaths, stage_geocode, stage_ingest
+from gapmap.sources.geocoders import OVERRIDE_COLUMNS, address_key, read_overrides
 
 from .conftest import write_config, write_listings
 

@@ -11,8 +11,10 @@ import pytest
 import shapely
 
 from gapmap.config import load_config
-from gapmap.ingest import SERVICE_COLUMNS, classify_place, ingest, read_odhf_hospitals
+from gapmap.ingest import SERVICE_COLUMNS, ingest
 from gapmap.io import read_geo
+from gapmap.sources.listings import classify_place
+from gapmap.sources.odhf import read_odhf_hospitals
 
 from .conftest import DATA, RAW, write_config
 
@@ -252,8 +254,8 @@ def test_hospital_service_carries_address_and_town(with_hospitals):
 
 
 def test_hours_languages_and_eligibility_reach_the_shared_services_and_the_popup(tmp_path):
-    from gapmap.maps import service_popup
-    from gapmap.report import shared_services
+    from gapmap.outputs.maps import service_popup
+    from gapmap.outputs.tables import shared_services
 
     path = tmp_path / "mine.csv"
     path.write_text("ID,Name,Need_Types,City,Hours,Languages,Eligibility\n"

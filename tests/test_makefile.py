@@ -149,7 +149,7 @@ def test_a_path_make_cannot_handle_is_named(tmp_path):
 def test_the_osmnx_cache_is_followed_while_it_exists(built, tmp_path):
     # the download's cache is the network stage's input once written; deleting it (to
     # download again) must not break make
-    from gapmap.network import osmnx_cache_path
+    from gapmap.sources.roads import osmnx_cache_path
 
     configure, _ = built
     cfg, makevars = configure("osmnx")

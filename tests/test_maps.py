@@ -12,7 +12,7 @@ import pytest
 
 from gapmap.errors import MapAssetError, SchemaError
 from gapmap.io import read_parquet
-from gapmap.maps import (
+from gapmap.outputs.maps import (
     _safe_url,
     build_map,
     check_withheld,
@@ -22,9 +22,9 @@ from gapmap.maps import (
     render_deterministic,
     service_popup,
 )
+from gapmap.outputs.webassets import ASSETS, check_self_contained, inline_assets
 from gapmap.pipeline import StagePaths
 from gapmap.regions import census_divisions
-from gapmap.webassets import ASSETS, check_self_contained, inline_assets
 
 from .conftest import DATA
 

@@ -18,10 +18,9 @@ import shapely
 
 from gapmap.config import OSM_ZONE_SPEED_KPH, NetworkSettings, load_config
 from gapmap.errors import ConfigError, NetworkError
-from gapmap.network import (
-    RoadGraph,
+from gapmap.network import RoadGraph, load_graph
+from gapmap.sources.roads import (
     kings_highways_graph,
-    load_graph,
     osm_is_drivable,
     osmnx_cache_path,
     parse_maxspeed,

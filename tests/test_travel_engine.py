@@ -11,7 +11,7 @@ import pytest
 import shapely
 
 from gapmap.config import NetworkSettings
-from gapmap.network import kings_highways_graph
+from gapmap.sources.roads import kings_highways_graph
 from gapmap.travel import (
     Snap,
     TravelEngine,

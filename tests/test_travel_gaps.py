@@ -12,9 +12,11 @@ import pandas as pd
 import pytest
 import shapely
 
+from gapmap.analysis.coverage import coverage_by_region, gap_communities
 from gapmap.config import NetworkSettings, load_config
-from gapmap.gaps import coverage_by_region, gap_communities, total_label
-from gapmap.network import RoadGraph, graph_from_lines, kings_highways_graph
+from gapmap.gaps import thresholds, total_label
+from gapmap.network import RoadGraph, graph_from_lines
+from gapmap.sources.roads import kings_highways_graph
 from gapmap.travel import TravelEngine, nearest_service_times, travel_time_matrix
 
 from .conftest import DATA, two_disconnected_roads, write_config
@@ -161,10 +163,8 @@ def test_the_estimate_limit_does_not_move_the_local_route():
     assert t60.at["far", "route"] == "local" and t60.at["far", "access"] == "road"
 
 
-def test_coverage_and_gap_ranking_by_hand(tmp_path):
-    cfg = load_config(write_config(tmp_path, [DATA / "listings_small.csv"],
-                                   extra="[coverage]\ndefault_threshold_min = 60\n"
-                                         "thresholds_min = { counselling = 30 }\n"))
+def test_coverage_and_gap_ranking_by_hand():
+    """The measures take frames and plain values: five rows, no config."""
     demand = pd.DataFrame({
         "demand_id": ["a", "b", "c", "d", "e"], "name": ["A", "B", "C", "D", "E"],
         "kind": "subdivision", "pop2021": [1000, 500, 200, 0, 300],
@@ -178,28 +178,42 @@ def test_coverage_and_gap_ranking_by_hand(tmp_path):
         "route": ""})
     services = pd.DataFrame({"need_types": ["counselling"], "geocode_precision": ["town"],
                              "opp_region": ["West"]})
-    cfg = type(cfg)(**{**cfg.__dict__, "need_types": ("counselling",)})
-    cov = coverage_by_region(travel, demand, services, cfg).set_index("opp_region")
+    limits = {"counselling": 30.0}
+    cov = coverage_by_region(travel, demand, services, thresholds_min=limits,
+                             regions=["North West", "West"]).set_index("opp_region")
     assert cov.at["West", "threshold_min"] == 30
     assert cov.at["West", "pop_covered"] == 1000  # b is 45 min > 30
     assert cov.at["West", "pct_covered"] == pytest.approx(1000 / 1700 * 100, abs=0.1)
     assert cov.at["West", "points_not_enumerated"] == 1
     assert cov.at["North West", "pop_no_all_season_road"] == 300
     assert cov.at["Ontario", "pop2021"] == 2000
+    assert list(cov.index) == ["North West", "West", "Ontario"]
+    cov_city = coverage_by_region(travel, demand, services, thresholds_min=limits,
+                                  regions=["West"], total_label="mycity")
+    assert "Ontario" not in set(cov_city["opp_region"])
+    assert cov_city.set_index("opp_region").at["mycity", "pop2021"] == 2000
+    with pytest.raises(ValueError, match="counselling"):
+        coverage_by_region(travel, demand, services, thresholds_min={"legal": 60},
+                           regions=["West"], need_types=["counselling"])
+    gaps = gap_communities(travel, demand, thresholds_min=limits)
+    west = gaps[gaps["opp_region"] == "West"]
+    assert west["name"].tolist() == ["B", "C"] and west["rank"].tolist() == [1, 2]
+    assert "estimate" in west["note"].iloc[0]
+    assert "Sioux Lookout" in gaps[gaps["name"] == "E"]["note"].iloc[0]
+
+
+def test_gaps_stage_turns_the_config_into_the_measures_arguments(tmp_path):
+    cfg = load_config(write_config(tmp_path, [DATA / "listings_small.csv"],
+                                   extra="[coverage]\ndefault_threshold_min = 60\n"
+                                         "thresholds_min = { counselling = 30 }\n"))
+    assert thresholds(cfg)["counselling"] == 30 and thresholds(cfg)["legal_support"] == 60
+    assert list(thresholds(cfg)) == list(cfg.need_types)
     assert total_label(cfg) == "Ontario"
     # a run limited to some census divisions: its total row is not "Ontario"
     city = replace(cfg, name="mycity", census_divisions_in_scope=("3506", "3507"))
     assert total_label(city) == "mycity (census divisions 3506, 3507)"
     assert total_label(replace(city, census_divisions_in_scope=("3506",))) == \
         "mycity (census division 3506)"
-    cov_city = coverage_by_region(travel, demand, services, city)
-    assert "Ontario" not in set(cov_city["opp_region"])
-    assert cov_city.set_index("opp_region").at[total_label(city), "pop2021"] == 2000
-    gaps = gap_communities(travel, demand, cfg)
-    west = gaps[gaps["opp_region"] == "West"]
-    assert west["name"].tolist() == ["B", "C"] and west["rank"].tolist() == [1, 2]
-    assert "estimate" in west["note"].iloc[0]
-    assert "Sioux Lookout" in gaps[gaps["name"] == "E"]["note"].iloc[0]
 
 
 def test_highway_fragments_are_joined_by_connectors():

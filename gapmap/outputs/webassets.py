@@ -3,7 +3,7 @@
 folium writes ``<script src=…>`` and ``<link rel=stylesheet href=…>`` tags that point at CDNs.
 :func:`inline_assets` replaces each one it knows with the file's text, taken from a PyPI
 package (the XStatic packages of Leaflet, Leaflet.markercluster and jQuery) or from
-``gapmap/static``; images that a stylesheet names become ``data:`` URIs and source-map
+``gapmap/outputs/static``; images that a stylesheet names become ``data:`` URIs and source-map
 comments are dropped. A resource it has no local copy of raises :class:`MapAssetError`, and
 :func:`check_self_contained` then proves that nothing in the page would load from elsewhere.
 
@@ -31,7 +31,7 @@ class Asset:
     """One local file that stands in for a URL.
 
     ``package`` is an XStatic module (its files under ``BASE_DIR``) or ``"gapmap"`` (files in
-    ``gapmap/static``); ``version`` is the upstream major.minor the URL asks for.
+    ``gapmap/outputs/static``); ``version`` is the upstream major.minor the URL asks for.
     """
 
     package: str
@@ -106,7 +106,7 @@ def _asset(url: str) -> Asset:
     asset = ASSETS.get(url)
     if asset is None:
         raise MapAssetError(f"the map refers to {url}, which gapmap has no local copy of; "
-                            "add it to gapmap.webassets.ASSETS or drop it from the map")
+                            "add it to gapmap.outputs.webassets.ASSETS or drop it from the map")
     if asset.version:
         have = str(importlib.import_module(asset.package).VERSION)
         if have.split(".")[:2] != asset.version.split(".")[:2]:

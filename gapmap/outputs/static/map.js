@@ -1,4 +1,4 @@
-/* gapmap: draws one map's layers from the JSON data that gapmap/maps.py puts in the page.
+/* gapmap: draws one map's layers from the JSON data that gapmap/outputs/maps.py puts in the page.
  *
  * Nothing here fetches anything. Every string in the data that reaches the page through
  * innerHTML (names, towns, popups, labels) was HTML-escaped in Python; this script adds

@@ -230,7 +230,7 @@ def read_postal_codes(path: Path) -> dict[str, tuple[float, float]]:
     Codes are normalised (``k1a0a6`` -> ``K1A 0A6``); rows with an invalid code or no
     point are skipped with a warning.
     """
-    from gapmap.ingest import normalise_postal_code
+    from gapmap.sources.listings import normalise_postal_code
 
     t = read_table(path)
     t.columns = [str(c).strip().lower() for c in t.columns]

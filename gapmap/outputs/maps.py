@@ -2,7 +2,7 @@
 
 A map opens from a file, by email or on a locked-down machine, with no network: Leaflet,
 Leaflet.markercluster and gapmap's own script and stylesheet are inlined from PyPI packages
-(:mod:`gapmap.webassets`), and the basemap is drawn from the shipped vector data (province,
+(:mod:`gapmap.outputs.webassets`), and the basemap is drawn from the shipped vector data (province,
 OPP regions, census divisions, King's Highways, towns). OpenStreetMap tiles are offered as
 an optional layer, off by default, with their attribution.
 
@@ -54,9 +54,9 @@ from gapmap.errors import SchemaError
 from gapmap.gaps import total_label
 from gapmap.geocode import POINT_PRECISIONS
 from gapmap.io import generated_on, read_geo, read_table, require_columns, write_text
+from gapmap.outputs.webassets import MAP_CSS, MAP_JS, inline_assets, leaflet_icon_uris
 from gapmap.regions import OPP_REGIONS, serves_region, slug
 from gapmap.taxonomy import label
-from gapmap.webassets import MAP_CSS, MAP_JS, inline_assets, leaflet_icon_uris
 
 log = logging.getLogger(__name__)
 
@@ -437,7 +437,7 @@ class _GapmapLayers(MacroElement):
 
 class _Map(folium.Map):
     """folium's Map with only what gapmap uses: no Bootstrap, Font Awesome, awesome-markers
-    or jQuery (see :mod:`gapmap.webassets`)."""
+    or jQuery (see :mod:`gapmap.outputs.webassets`)."""
 
     default_js = MAP_JS
     default_css = MAP_CSS

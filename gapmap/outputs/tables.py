@@ -1,0 +1,42 @@
+"""Tables planners take away, written as CSV: the services as shared.
+
+:func:`shared_services` is the one view of the services that leaves the pipeline (CSV,
+GeoPackage): no postal code, and for a confidential service no street address and no point
+finer than its town.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import geopandas as gpd
+
+from gapmap.io import write_csv
+
+SHARED_SERVICE_COLUMNS = [
+    "service_id", "name", "organization", "need_types", "address", "city", "phone", "website",
+    "hours", "languages", "eligibility", "confidential", "geocode_precision", "geocode_source",
+    "geocode_note", "area_name",
+    "cduid", "cd_name", "opp_region", "region_confidence", "region_method", "lat", "lon",
+    "source", "source_row", "source_url",
+]
+
+
+def shared_services(services: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
+    """The services as shared: no postal code, and for confidential rows no address.
+
+    Confidential rows are placed no finer than their town upstream; this is the last
+    guard: it fails loudly if one ever arrives with a finer precision.
+    """
+    conf = services["confidential"].astype(bool)
+    fine = services["geocode_precision"].isin(["exact", "street", "postal", "fsa"])
+    if (conf & fine).any():
+        bad = services.loc[conf & fine, "service_id"].tolist()
+        raise AssertionError(f"confidential services placed finer than their town: {bad}")
+    out = services[SHARED_SERVICE_COLUMNS + ["geometry"]].copy()
+    return gpd.GeoDataFrame(out, geometry="geometry", crs=services.crs)
+
+
+def write_service_tables(services: gpd.GeoDataFrame, path: Path) -> list[Path]:
+    """``services.csv``: the services as shared (:func:`shared_services`)."""
+    return [write_csv(shared_services(services), path)]
