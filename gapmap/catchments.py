@@ -54,7 +54,7 @@ import numpy as np
 import pandas as pd
 import shapely
 
-from gapmap.geocode import POINT_PRECISIONS
+from gapmap.contracts import POINT_PRECISIONS
 from gapmap.taxonomy import offers_each
 from gapmap.travel import SourceGraph, TravelEngine, placed_mask
 

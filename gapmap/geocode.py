@@ -34,7 +34,7 @@ code and town: ``geocode_check`` is ``disagrees`` when the point lies farther th
 ``check_town_km`` from every gazetteer point of the listing's town name (``agrees`` when a
 check ran and passed, ``unchecked`` when there was nothing to check against).
 
-:data:`PRECISIONS` is the project's one precision vocabulary.
+:data:`gapmap.contracts.PRECISIONS` is the project's one precision vocabulary.
 
 Output contract (GeoDataFrame, EPSG:4326): the services columns plus ``geometry`` (Point or
 None), ``lat``/``lon`` (the placed point, NaN when unplaced), ``geocode_precision``,
@@ -60,6 +60,7 @@ import shapely
 from pyproj import Transformer
 
 from gapmap.config import Config, GeocodeSettings
+from gapmap.contracts import PRECISIONS, TOWN_OR_BETTER
 from gapmap.io import read_geo, read_table
 from gapmap.sources.geocoders import (
     OVERRIDE_COLUMNS,
@@ -72,11 +73,6 @@ from gapmap.sources.listings import WITHHELD, classify_place, looks_like_area
 
 log = logging.getLogger(__name__)
 
-PRECISIONS: tuple[str, ...] = (
-    "exact", "street", "postal", "fsa", "town", "rural_fsa", "area", "none")
-"""Geocode precision, best to worst. Only the first six place a point."""
-POINT_PRECISIONS = frozenset(PRECISIONS[:6])
-TOWN_OR_BETTER = frozenset(PRECISIONS[:5])
 CHECK_VALUES = ("agrees", "disagrees", "unchecked")
 GEOCODE_COLUMNS = ["geocode_precision", "geocode_source", "geocode_note", "matched_place",
                    "area_cduids", "ambiguous", "geocode_candidates", "geocode_check",
@@ -846,5 +842,5 @@ def placement_summary(gdf: pd.DataFrame, report: pd.DataFrame | None = None) -> 
     return "\n".join(line for line in lines if line)
 
 
-__all__ = ["PRECISIONS", "Gazetteer", "GeocodeChain", "geocode_services", "geocode_report",
+__all__ = ["Gazetteer", "GeocodeChain", "geocode_services", "geocode_report",
            "placement_summary", "names_a_place", "fold", "classify_place"]

@@ -60,7 +60,7 @@ from scipy.sparse.csgraph import dijkstra
 from scipy.spatial import cKDTree
 
 from gapmap.config import NetworkSettings
-from gapmap.geocode import POINT_PRECISIONS
+from gapmap.contracts import POINT_PRECISIONS
 from gapmap.network import RoadGraph
 from gapmap.taxonomy import offers_each
 

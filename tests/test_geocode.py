@@ -9,7 +9,8 @@ import pandas as pd
 import pytest
 from pyproj import Geod
 
-from gapmap.geocode import PRECISIONS, Gazetteer, fold, geocode_row, geocode_services
+from gapmap.contracts import PRECISIONS
+from gapmap.geocode import Gazetteer, fold, geocode_row, geocode_services
 from gapmap.ingest import ingest
 from gapmap.regions import opp_region_polygons
 from gapmap.sources.listings import classify_place

@@ -8,9 +8,9 @@ import pytest
 from pyproj import Geod
 
 from gapmap.config import GEOCODE_PROVIDERS, load_config
+from gapmap.contracts import PRECISIONS
 from gapmap.errors import ConfigError
 from gapmap.geocode import (
-    PRECISIONS,
     Gazetteer,
     GeocodeChain,
     geocode_report,

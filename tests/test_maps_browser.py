@@ -23,7 +23,7 @@ from typing import Any
 import pandas as pd
 import pytest
 
-from gapmap.geocode import POINT_PRECISIONS
+from gapmap.contracts import POINT_PRECISIONS
 from gapmap.io import read_parquet
 from gapmap.pipeline import StagePaths
 from gapmap.regions import OPP_REGIONS, serves_region, slug

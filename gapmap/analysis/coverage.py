@@ -27,7 +27,7 @@ from collections.abc import Callable, Mapping, Sequence
 import numpy as np
 import pandas as pd
 
-from gapmap.geocode import POINT_PRECISIONS
+from gapmap.contracts import POINT_PRECISIONS
 from gapmap.regions import serves_region
 from gapmap.taxonomy import offers
 

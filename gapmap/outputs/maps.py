@@ -50,9 +50,9 @@ from scipy.spatial import cKDTree
 
 from gapmap import __version__
 from gapmap.config import Config
+from gapmap.contracts import POINT_PRECISIONS
 from gapmap.errors import SchemaError
 from gapmap.gaps import total_label
-from gapmap.geocode import POINT_PRECISIONS
 from gapmap.io import generated_on, read_geo, read_table, require_columns, write_text
 from gapmap.outputs.webassets import MAP_CSS, MAP_JS, inline_assets, leaflet_icon_uris
 from gapmap.regions import OPP_REGIONS, serves_region, slug
