@@ -150,6 +150,137 @@ def graph_from_lines(lines: gpd.GeoDataFrame, *, class_column: str, speed_kph: d
 
 
 
+JOIN_COLUMNS: tuple[str, ...] = ("kind", "line", "other_line", "lon", "lat", "gap_m")
+"""One row per join :func:`join_where_lines_meet` made: ``kind`` (``crossing``: two lines
+cross between their vertices; ``end``: a line's loose end stops short of, or on, another
+line), the two lines' labels, the junction's point (EPSG:4326) and ``gap_m``, the geodesic
+distance bridged (0 for a crossing)."""
+
+
+def _insert_vertices(line: np.ndarray, points: list[np.ndarray]) -> np.ndarray:
+    """A line's coordinates with points added where they lie along it (projected metres)."""
+    if not points:
+        return line
+    shape = shapely.LineString(line)
+    at = [shapely.line_locate_point(shape, shapely.Point(p)) for p in points]
+    step = np.hypot(*np.diff(line, axis=0).T)
+    along = np.concatenate([[0.0], np.cumsum(step)])
+    pos = np.concatenate([along, at])
+    # a vertex before an inserted point at the same place along the line keeps its order
+    order = np.lexsort((np.r_[np.zeros(len(along)), np.ones(len(at))], pos))
+    return np.concatenate([line, np.asarray(points)])[order]
+
+
+def join_where_lines_meet(lines: gpd.GeoDataFrame, *, end_within_m: float,
+                          label_column: str = "label") -> tuple[gpd.GeoDataFrame, pd.DataFrame]:
+    """Give lines that meet a common vertex, for road files whose lines do not share one.
+
+    Two joins, for files such as the King's Highways whose junctions are not always a shared
+    vertex:
+
+    * **crossings**: where two lines cross between their vertices, the crossing point is
+      added to both;
+    * **loose ends**: a line end that is no other line's vertex and lies within
+      ``end_within_m`` of another line is carried on to that line's nearest point, which is
+      added to it; unless the two lines already meet within that distance of the end (an
+      end that overshoots a junction).
+
+    Candidates are found in Statistics Canada Lambert (its scale error, a few per cent, is
+    a few metres at these distances); each bridged gap is recorded as a geodesic length,
+    and the edges' lengths are geodesic as always. Returns
+    the lines (EPSG:4326, same rows and attributes) and the joins (:data:`JOIN_COLUMNS`).
+    """
+    gdf = lines[lines.geometry.notna() & ~lines.geometry.is_empty].explode(index_parts=False)
+    gdf = gdf.reset_index(drop=True)
+    proj = gdf.geometry.to_crs(3347)
+    geoms = np.asarray(proj.values)
+    coords = [shapely.get_coordinates(g) for g in geoms]
+    labels = (gdf[label_column].astype(str).to_numpy() if label_column in gdf
+              else np.full(len(gdf), ""))
+    tree = shapely.STRtree(geoms)
+    added: list[list[np.ndarray]] = [[] for _ in geoms]
+    # (kind, line, other line, junction point, gap in Lambert metres, the end bridged)
+    joins: list[tuple[str, int, int, np.ndarray, float, np.ndarray]] = []
+
+    def vertex_near(k: int, p: np.ndarray, tol: float = 1e-6) -> bool:
+        return bool((np.hypot(*(coords[k] - p).T) <= tol).any())
+
+    # crossings between vertices
+    a_idx, b_idx = tree.query(geoms, predicate="crosses")
+    for a, b in zip(a_idx, b_idx, strict=True):
+        if a >= b:
+            continue
+        for pt in shapely.get_parts(shapely.intersection(geoms[a], geoms[b])):
+            if pt.geom_type != "Point":
+                continue
+            p = shapely.get_coordinates(pt)[0]
+            if vertex_near(a, p) and vertex_near(b, p):
+                continue
+            for k in (a, b):
+                if not vertex_near(k, p):
+                    added[k].append(p)
+            joins.append(("crossing", int(a), int(b), p, 0.0, p))
+    coords = [_insert_vertices(c, extra) for c, extra in zip(coords, added, strict=True)]
+    added = [[] for _ in geoms]
+    # loose ends near another line
+    all_xy = np.concatenate(coords)
+    owner = np.repeat(np.arange(len(coords)), [len(c) for c in coords])
+    vtree = cKDTree(all_xy)
+    extend: dict[tuple[int, int], np.ndarray] = {}
+    shapes = [shapely.LineString(c) for c in coords]
+    for k, c in enumerate(coords):
+        for end_pos in (0, -1):
+            e = c[end_pos]
+            if (owner[vtree.query_ball_point(e, 1e-6)] != k).any():
+                continue  # another line's vertex: already a junction
+            cand = tree.query(shapely.Point(e).buffer(end_within_m))
+            best = None
+            for o in cand:
+                if o == k:
+                    continue
+                d = shapely.distance(shapes[o], shapely.Point(e))
+                if d <= end_within_m and (best is None or d < best[0]):
+                    best = (d, int(o))
+            if best is None:
+                continue
+            o = best[1]
+            shared = {tuple(v) for v in coords[k]} & {tuple(v) for v in coords[o]}
+            met = [np.asarray(s) for s in shared] + [
+                j[3] for j in joins if j[0] == "end" and {j[1], j[2]} == {k, o}]
+            if any(np.hypot(*(m - e)) <= end_within_m for m in met):
+                continue  # the two lines already meet here (an overshooting end, or the
+                # other side of a gap just bridged)
+            q = shapely.get_coordinates(
+                shapely.ops.nearest_points(shapes[o], shapely.Point(e))[0])[0]
+            if not vertex_near(o, q):
+                added[o].append(q)
+            if best[0] > 0:
+                extend[(k, end_pos)] = q
+            joins.append(("end", k, o, q, float(best[0]), e))
+    coords = [_insert_vertices(c, extra) for c, extra in zip(coords, added, strict=True)]
+    for (k, end_pos), q in extend.items():
+        coords[k] = np.vstack([q, coords[k]]) if end_pos == 0 else np.vstack([coords[k], q])
+    out = gdf.copy()
+    out["geometry"] = gpd.GeoSeries([shapely.LineString(c) for c in coords],
+                                    crs=3347).to_crs(4326).values
+    out = gpd.GeoDataFrame(out, geometry="geometry", crs=4326)
+    to_deg = gpd.GeoSeries(gpd.points_from_xy(
+        [j[3][0] for j in joins] + [j[5][0] for j in joins],
+        [j[3][1] for j in joins] + [j[5][1] for j in joins]), crs=3347).to_crs(4326)
+    n = len(joins)
+    lon, lat = to_deg.x.to_numpy(), to_deg.y.to_numpy()
+    gap = (np.abs(_GEOD.inv(lon[:n], lat[:n], lon[n:], lat[n:])[2]) if n
+           else np.zeros(0))
+    table = pd.DataFrame({
+        "kind": [j[0] for j in joins], "line": [labels[j[1]] for j in joins],
+        "other_line": [labels[j[2]] for j in joins], "lon": np.round(lon[:n], 5),
+        "lat": np.round(lat[:n], 5), "gap_m": np.round(gap, 1)}, columns=list(JOIN_COLUMNS))
+    if n:
+        log.info("joined road lines where they meet: %d crossing(s), %d loose end(s)",
+                 int((table["kind"] == "crossing").sum()), int((table["kind"] == "end").sum()))
+    return out, table
+
+
 def join_fragments(graph: RoadGraph, settings: NetworkSettings) -> RoadGraph:
     """Join each smaller connected component to the largest by a local-road connector.
 

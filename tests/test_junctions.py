@@ -1,0 +1,98 @@
+"""Road lines that meet are joined: crossings between vertices and loose ends near a line
+(the King's Highways file gives neither a shared vertex), tested by hand and on the file."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+
+import geopandas as gpd
+import numpy as np
+import pytest
+import shapely
+
+from gapmap.config import Outputs
+from gapmap.network import graph_from_lines, join_where_lines_meet
+
+# at 45 N a degree of longitude is about 78.8 km, of latitude about 111.1 km
+M_LON = 1 / 78_847.0
+M_LAT = 1 / 111_132.0
+
+
+def _lines(*geoms: shapely.LineString) -> gpd.GeoDataFrame:
+    return gpd.GeoDataFrame({"cls": "a", "label": [f"L{i}" for i in range(len(geoms))]},
+                            geometry=list(geoms), crs=4326)
+
+
+def _components(lines: gpd.GeoDataFrame) -> int:
+    g = graph_from_lines(lines, class_column="cls", speed_kph={"a": 60}, default_speed_kph=60,
+                         node_snap_m=1.0)
+    return len(set(g.components()))
+
+
+def test_lines_crossing_between_vertices_get_a_common_node():
+    a = shapely.LineString([(-80.0, 45.0), (-79.9, 45.0)])
+    b = shapely.LineString([(-79.95, 44.95), (-79.95, 45.05)])
+    lines = _lines(a, b)
+    assert _components(lines) == 2  # as the file gives them: no shared vertex
+    joined, joins = join_where_lines_meet(lines, end_within_m=140)
+    assert _components(joined) == 1
+    assert joins["kind"].tolist() == ["crossing"]
+    assert joins.iloc[0][["lon", "lat"]].tolist() == pytest.approx([-79.95, 45.0], abs=3e-5)
+    assert joins["gap_m"].tolist() == [0.0]
+    # the lines keep their ends and their attributes; only a vertex is added
+    assert [len(g.coords) for g in joined.geometry] == [3, 3]
+    assert joined["label"].tolist() == ["L0", "L1"]
+
+
+def test_a_loose_end_within_the_distance_is_carried_on_to_the_other_line():
+    main = shapely.LineString([(-80.0, 45.0), (-79.9, 45.0)])
+    gap = 60 * M_LAT  # a spur stopping 60 m short of the main line
+    spur = shapely.LineString([(-79.95, 45.1), (-79.95, 45.0 + gap)])
+    joined, joins = join_where_lines_meet(_lines(main, spur), end_within_m=140)
+    assert _components(joined) == 1
+    assert joins["kind"].tolist() == ["end"]
+    assert joins["gap_m"].iloc[0] == pytest.approx(60, abs=3)  # straight in degrees, not in Lambert
+    # the spur now ends on the main line, at its nearest point
+    assert joined.geometry.iloc[1].coords[-1] == pytest.approx((-79.95, 45.0), abs=3e-5)
+    # farther than the distance: left alone
+    far = shapely.LineString([(-79.95, 45.1), (-79.95, 45.0 + 200 * M_LAT)])
+    joined, joins = join_where_lines_meet(_lines(main, far), end_within_m=140)
+    assert _components(joined) == 2 and joins.empty
+
+
+def test_the_two_ends_of_a_gap_are_bridged_once_and_an_overshoot_not_at_all():
+    west = shapely.LineString([(-80.0, 45.0), (-79.95, 45.0)])
+    east = shapely.LineString([(-79.95 + 70 * M_LON, 45.0), (-79.9, 45.0)])
+    joined, joins = join_where_lines_meet(_lines(west, east), end_within_m=140)
+    assert len(joins) == 1 and _components(joined) == 1
+    assert joins["gap_m"].iloc[0] == pytest.approx(70, abs=1)
+    # a line that crosses another and stops 30 m beyond it: joined at the crossing only
+    main = shapely.LineString([(-80.0, 45.0), (-79.9, 45.0)])
+    over = shapely.LineString([(-79.95, 45.1), (-79.95, 45.0 - 30 * M_LAT)])
+    joined, joins = join_where_lines_meet(_lines(main, over), end_within_m=140)
+    assert joins["kind"].tolist() == ["crossing"] and _components(joined) == 1
+
+
+def test_kings_highways_junctions_bring_brampton_within_reach(ontario_config, tmp_path):
+    """The default run on the shipped files: Brampton's tracts that were routed through
+    Orangeville now reach sexual-assault care within 60 min, and no census tract of
+    Toronto, Peel, York, Halton or Durham is more than 90 min from any need."""
+    from gapmap.io import read_parquet
+    from gapmap.pipeline import STAGES, StagePaths
+
+    cfg = replace(ontario_config, outputs=Outputs(tmp_path / "i", tmp_path / "p",
+                                                  tmp_path / "m"))
+    for stage in ("ingest", "geocode", "regions", "demand", "network", "travel"):
+        STAGES[stage](cfg)
+    p = StagePaths.of(cfg)
+    travel = read_parquet(p.travel).merge(
+        read_parquet(p.demand)[["demand_id", "cduid", "kind"]], on="demand_id")
+    sa = travel[travel["need_type"] == "sexual_assault_care"].set_index("demand_id")
+    for tract in ("ct-5350586.03", "ct-5350585.02"):
+        assert sa.at[tract, "travel_min"] <= 60, tract
+    gta = travel[travel["cduid"].isin(["3518", "3519", "3520", "3521", "3524"])
+                 & (travel["kind"] == "tract")]
+    assert len(gta) > 1000 * 14
+    slow = gta[~(gta["travel_min"] <= 90)]
+    assert slow.empty, slow[["demand_id", "need_type", "travel_min"]].head().to_string()
+    assert np.isfinite(gta["travel_min"]).all()
