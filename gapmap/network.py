@@ -288,7 +288,8 @@ def join_fragments(graph: RoadGraph, settings: NetworkSettings) -> RoadGraph:
     and a community snapped to one would wrongly get no time. Each fragment gets a two-way
     edge of class ``connector`` between its node nearest the main component and that
     component: the straight line times ``connector_circuity`` at ``connector_speed_kph``,
-    the same rule as for every point's connector. A fragment farther than
+    the same rule as for every point's connector, the straight line measured on the
+    ellipsoid (the nearest pair found in Lambert). A fragment farther than
     ``beyond_network_km`` stays apart.
     """
     comp = graph.components()
@@ -308,10 +309,12 @@ def join_fragments(graph: RoadGraph, settings: NetworkSettings) -> RoadGraph:
         members = np.nonzero(comp == c)[0]
         d, j = tree.query(xy_m[members])
         k = int(np.argmin(d))
-        if d[k] > settings.beyond_network_km * 1000:
-            continue
         a, b = int(members[k]), int(main_idx[j[k]])
-        length = float(d[k]) * settings.connector_circuity
+        lon, lat = graph.nodes["x"].to_numpy(), graph.nodes["y"].to_numpy()
+        straight_m = abs(float(_GEOD.inv(lon[a], lat[a], lon[b], lat[b])[2]))
+        if straight_m > settings.beyond_network_km * 1000:
+            continue
+        length = straight_m * settings.connector_circuity
         for u, v in ((a, b), (b, a)):
             new.append({"u": u, "v": v, "length_m": length,
                         "speed_kph": settings.connector_speed_kph,

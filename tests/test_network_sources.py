@@ -177,6 +177,31 @@ def _edges_between(g: RoadGraph, a: int, b: int):
     return e[(e["u"] == pos[a]) & (e["v"] == pos[b])]
 
 
+def test_a_closed_way_attached_at_one_node_is_kept(tmp_path):
+    """A crescent that leaves a street at node 1 and comes back to it: split at its middle
+    vertex into two pieces, both driven, not dropped as a loop."""
+    nodes = {1: (-75.700, 45.400), 2: (-75.698, 45.400), 40: (-75.700, 45.401),
+             41: (-75.699, 45.402), 42: (-75.698, 45.401)}
+    ways = [(201, [1, 2], {"highway": "residential"}),
+            (202, [1, 40, 41, 42, 1], {"highway": "residential", "name": "Crescent"})]
+    g = load_graph(_settings(source="osm_file",
+                             path=_write_osm_xml(tmp_path / "crescent.osm", nodes, ways),
+                             fragments="keep"))
+    crescent = g.edges[g.edges["label"] == "Crescent"]
+    assert len(crescent) == 4 and len(set(g.components())) == 1
+    assert set(g.nodes["osmid"]) == {1, 2, 41}
+    # the whole loop's length, as the two pieces add up to it
+    loop = shapely.LineString([nodes[i] for i in (1, 40, 41, 42, 1)])
+    assert crescent["length_m"].sum() / 2 == pytest.approx(
+        _line_length_geodesic(loop), rel=1e-9)
+
+
+def _line_length_geodesic(line) -> float:
+    from pyproj import Geod
+
+    return float(Geod(ellps="GRS80").geometry_length(line))
+
+
 @pytest.mark.parametrize(("a", "b", "forward", "backward"), [
     (1, 2, True, False),     # oneway=yes
     (2, 3, False, True),     # oneway=-1: only against the drawing direction
@@ -400,10 +425,11 @@ def test_rnf_without_rank_is_a_schema_error(tmp_path):
 def test_kings_highways_through_load_graph_is_the_joined_graph(ontario_config):
     g = load_graph(ontario_config.network)
     ref = kings_highways_graph(ontario_config.inputs.highways, ontario_config.network)
-    assert (g.n_nodes, len(g.edges)) == (ref.n_nodes, len(ref.edges)) == (10_831, 21_768)
+    assert (g.n_nodes, len(g.edges)) == (ref.n_nodes, len(ref.edges)) == (10_852, 21_852)
     assert len(set(g.components())) == 1
     kept = load_graph(dataclasses.replace(ontario_config.network, fragments="keep"))
-    assert len(set(kept.components())) == 6      # before joining, snapped at 1 m
+    # before joining fragments: where the lines meet joins three of the six pieces
+    assert len(set(kept.components())) == 3
 
 
 # -- osmnx download, cached, tested without the network ----------------------------------------

@@ -258,6 +258,17 @@ def osm_file_graph(path: Path, settings: NetworkSettings) -> RoadGraph:
     a, b = sp[:-1], sp[1:]
     same = run_id[a] == run_id[b]
     a, b = a[same], b[same]
+    # a piece that comes back to the node it left (a closed way, attached to the network at
+    # that node or to nothing) is split at its middle vertex, so it is kept as two edges
+    closed = (refs[a] == refs[b]) & (b - a >= 2)
+    if closed.any():
+        split[(a[closed] + b[closed]) // 2] = True
+        sp = np.nonzero(split)[0]
+        a, b = sp[:-1], sp[1:]
+        same = run_id[a] == run_id[b]
+        a, b = a[same], b[same]
+        log.info("%s: %d closed way piece(s) split at their middle vertex", path.name,
+                 int(closed.sum()))
     # nodes: the split points, numbered in osmid order
     node_refs, first = np.unique(refs[sp], return_index=True)
     nodes = pd.DataFrame({"x": xy[sp[first], 0], "y": xy[sp[first], 1], "osmid": node_refs})
@@ -272,9 +283,9 @@ def osm_file_graph(path: Path, settings: NetworkSettings) -> RoadGraph:
     step[1:] = np.where(run_id[1:] == run_id[:-1], np.abs(d), 0.0)
     cum = np.cumsum(step)
     length = cum[b] - cum[a]
-    loop = u == v
+    loop = u == v  # only a way that visits one node twice in a row is left
     if loop.any():
-        log.info("%s: %d closed loop(s) touching nothing else left out", path.name,
+        log.info("%s: %d zero-length piece(s) (a node repeated in a way) left out", path.name,
                  int(loop.sum()))
     keep = ~loop
     u, v, geom, length = u[keep], v[keep], geom[keep], length[keep]
