@@ -410,15 +410,18 @@ class CatchmentBuilder:
                                          shapely.coverage_union_all(cells.boxes[full]))
         return shapely.union(inner, edge) if not shapely.is_empty(edge) else inner
 
-    def local_disc(self, xy_m: np.ndarray, threshold_s: float) -> shapely.Geometry:
-        """Discs of the direct local-road reach around points (EPSG:3347 metres)."""
+    def local_disc(self, xy_m: np.ndarray, threshold_s: float,
+                   scale: np.ndarray | float = 1.0) -> shapely.Geometry:
+        """Discs of the direct local-road reach around points (EPSG:3347 metres; ``scale``:
+        Lambert's scale at each point, so that each disc's radius is true on the ground)."""
         s = self.engine.settings
         radius = min(threshold_s * (s.connector_speed_kph / 3.6) / s.connector_circuity,
                      s.local_route_km * 1000)
         if not len(xy_m) or radius <= 0:
             return shapely.Polygon()
         pts = shapely.points(np.asarray(xy_m, dtype=float))
-        return shapely.union_all(shapely.buffer(pts, radius, quad_segs=16))
+        radii = radius * np.broadcast_to(np.asarray(scale, dtype=float), pts.shape)
+        return shapely.union_all(shapely.buffer(pts, radii, quad_segs=16))
 
 
 def _finish(polys: list[shapely.Geometry], builder: CatchmentBuilder | None = None
@@ -482,7 +485,8 @@ def service_catchments(engine: TravelEngine, services: gpd.GeoDataFrame,
             mine = []
             for band in bands:
                 t = band * 60
-                disc = builder.local_disc(snap.xy_m[k:k + 1], t) if local_roads else None
+                disc = (builder.local_disc(snap.xy_m[k:k + 1], t, snap.scale[k:k + 1])
+                        if local_roads else None)
                 mine.append(builder.network_polygon(node_s, t, extra=disc))
             # to EPSG:4326 service by service: the projected polygons are not all kept
             return _finish(mine, builder)
@@ -549,7 +553,7 @@ def need_catchments(engine: TravelEngine, services: gpd.GeoDataFrame,
         polys = []
         for band in bands:
             t = band * 60
-            disc = (builder.local_disc(snap.xy_m[mask], t)
+            disc = (builder.local_disc(snap.xy_m[mask], t, snap.scale[mask])
                     if local_roads and snap is not None and mask.any() else None)
             polys.append(builder.network_polygon(node_s, t, extra=disc))
         return int(mask.sum()), polys

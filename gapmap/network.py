@@ -54,7 +54,7 @@ import geopandas as gpd
 import numpy as np
 import pandas as pd
 import shapely
-from pyproj import Geod
+from pyproj import Geod, Proj
 from scipy.sparse import coo_matrix
 from scipy.sparse.csgraph import connected_components
 from scipy.spatial import cKDTree
@@ -66,6 +66,25 @@ from gapmap.io import read_parquet, require_columns, write_parquet
 log = logging.getLogger(__name__)
 _GEOD = Geod(ellps="GRS80")
 
+
+
+def geodesic_m(lon1: np.ndarray, lat1: np.ndarray, lon2: np.ndarray,
+               lat2: np.ndarray) -> np.ndarray:
+    """Distance on the GRS80 ellipsoid, metres, between points given in degrees."""
+    return np.abs(_GEOD.inv(np.asarray(lon1, dtype=float), np.asarray(lat1, dtype=float),
+                            np.asarray(lon2, dtype=float), np.asarray(lat2, dtype=float))[2])
+
+
+_LAMBERT_PROJ = Proj(3347)
+
+
+def lambert_scale(lon: np.ndarray, lat: np.ndarray) -> np.ndarray:
+    """The scale of Statistics Canada Lambert (EPSG:3347) at each point: Lambert metres per
+    metre on the ground (1.03 at Windsor, 1.00 near 49 N, 0.97 in southern Finland). It is
+    conformal, so the same in every direction: nearest neighbours found in Lambert are the
+    true ones, and a radius of r metres there is r times this."""
+    return np.asarray(_LAMBERT_PROJ.get_factors(np.asarray(lon, dtype=float),
+                                                np.asarray(lat, dtype=float)).meridional_scale)
 
 
 @dataclass

@@ -61,7 +61,7 @@ from scipy.spatial import cKDTree
 
 from gapmap.config import NetworkSettings
 from gapmap.contracts import POINT_PRECISIONS
-from gapmap.network import RoadGraph
+from gapmap.network import RoadGraph, geodesic_m, lambert_scale
 from gapmap.taxonomy import offers_each
 
 log = logging.getLogger(__name__)
@@ -73,12 +73,17 @@ _EPS_S = 1e-3  # csgraph needs strictly positive weights
 
 @dataclass
 class Snap:
-    """Where points join the graph: node position, straight-line metres, connector seconds."""
+    """Where points join the graph: node position, straight-line metres to it on the
+    ellipsoid, connector seconds; the points in EPSG:3347 (``xy_m``, for searches and
+    drawing), in degrees (``lonlat``) and Lambert's scale at each (``scale``: a true
+    distance of r metres is ``r * scale`` there)."""
 
     node: np.ndarray
     snap_m: np.ndarray
     connector_s: np.ndarray
     xy_m: np.ndarray
+    lonlat: np.ndarray
+    scale: np.ndarray
 
     def quality(self, settings: NetworkSettings) -> np.ndarray:
         q = np.full(len(self.node), "road", dtype=object)
@@ -122,6 +127,20 @@ def _to_metres(x: np.ndarray, y: np.ndarray, crs: CRS) -> np.ndarray:
     return xy
 
 
+@lru_cache(maxsize=16)
+def _to_wgs84(crs: CRS) -> Transformer:
+    return Transformer.from_crs(crs, 4326, always_xy=True)
+
+
+def _to_degrees(x: np.ndarray, y: np.ndarray, crs: CRS) -> np.ndarray:
+    """Points as (lon, lat) degrees."""
+    if crs.equals(4326):
+        return np.column_stack([x, y])
+    lonlat = np.column_stack(_to_wgs84(crs).transform(x, y))
+    lonlat[np.isnan(x) | np.isnan(y)] = np.nan
+    return lonlat
+
+
 def projected_xy(gdf: gpd.GeoSeries | gpd.GeoDataFrame) -> np.ndarray:
     """Points as EPSG:3347 metres (x, y; NaN for a missing point), the numbers ``to_crs``
     gives, without copying the frame."""
@@ -135,8 +154,9 @@ class TravelEngine:
         self.graph = graph
         self.settings = settings
         to_3347 = Transformer.from_crs(4326, 3347, always_xy=True)
-        self.node_xy = np.column_stack(to_3347.transform(graph.nodes["x"].to_numpy(float),
-                                                         graph.nodes["y"].to_numpy(float)))
+        self.node_lonlat = graph.nodes[["x", "y"]].to_numpy(dtype=float)
+        self.node_xy = np.column_stack(to_3347.transform(self.node_lonlat[:, 0],
+                                                         self.node_lonlat[:, 1]))
         self.tree = cKDTree(self.node_xy)
         e = graph.edges
         self.n = graph.n_nodes
@@ -172,9 +192,18 @@ class TravelEngine:
                 self.snap_cache.move_to_end(key)
                 return self.snap_cache[key]
         xy = _to_metres(x, y, crs)
-        d, idx = self.tree.query(xy)
-        snap = Snap(idx.astype(np.int64), d, connector_seconds(d, self.settings), xy)
-        for a in (snap.node, snap.snap_m, snap.connector_s, snap.xy_m):
+        lonlat = _to_degrees(x, y, crs)
+        _, idx = self.tree.query(xy)  # Lambert is conformal: its nearest is the true one
+        idx = idx.astype(np.int64)
+        found = idx < self.n
+        d = np.full(len(idx), np.inf)
+        at = np.minimum(idx, self.n - 1) if self.n else idx
+        if self.n:
+            d[found] = geodesic_m(lonlat[found, 0], lonlat[found, 1],
+                                  self.node_lonlat[at[found], 0], self.node_lonlat[at[found], 1])
+        scale = lambert_scale(lonlat[:, 0], lonlat[:, 1])
+        snap = Snap(idx, d, connector_seconds(d, self.settings), xy, lonlat, scale)
+        for a in (snap.node, snap.snap_m, snap.connector_s, snap.xy_m, snap.lonlat, snap.scale):
             a.flags.writeable = False
         with self._snap_lock:
             self.snap_cache[key] = snap
@@ -420,7 +449,11 @@ def flag_fly_in_services(services: gpd.GeoDataFrame, remote: gpd.GeoDataFrame, *
     pts = remote[remote.geometry.notna()]
     has = out.geometry.notna().to_numpy()
     if len(pts) and has.any() and within_km > 0:
-        d, _ = cKDTree(projected_xy(pts)).query(projected_xy(out[has]))
+        _, j = cKDTree(projected_xy(pts)).query(projected_xy(out[has]))
+        near = pts.geometry.to_crs(4326).iloc[j]
+        here = out.geometry[has].to_crs(4326)
+        d = geodesic_m(here.x.to_numpy(), here.y.to_numpy(), near.x.to_numpy(),
+                       near.y.to_numpy())
         fly_in = np.zeros(len(out), dtype=bool)
         fly_in[np.nonzero(has)[0]] = d <= within_km * 1000
         out.loc[fly_in, "access"] = "no_all_season_road"
@@ -436,19 +469,25 @@ def placed_services(services: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
 
 
 class _LocalPairs:
-    """Every (point, service) pair within ``limit_m`` of each other (straight line, metres),
-    found once, so that each need type finds the nearest of its own services among the
-    pairs instead of building a KD-tree per need. ``limit_m`` below 0: no pairs (the local
-    route is off)."""
+    """Every (point, service) pair within ``limit_m`` of each other (straight line on the
+    ellipsoid, metres), found once, so that each need type finds the nearest of its own
+    services among the pairs instead of building a KD-tree per need. ``limit_m`` below 0:
+    no pairs (the local route is off). Candidates come from a Lambert search as wide as
+    its largest scale among the points; each is then measured on the ellipsoid."""
 
-    def __init__(self, xy_m: np.ndarray, service_xy_m: np.ndarray, limit_m: float) -> None:
-        pairs = (cKDTree(xy_m).sparse_distance_matrix(cKDTree(service_xy_m), limit_m,
-                                                      output_type="ndarray")
-                 if limit_m >= 0 else np.zeros(0, dtype=[("i", np.intp), ("j", np.intp),
-                                                         ("v", float)]))
-        self.i = pairs["i"].astype(np.int64)
-        self.j = pairs["j"].astype(np.int64)
-        self.m = pairs["v"]
+    def __init__(self, points: Snap, services: Snap, limit_m: float) -> None:
+        self.i = self.j = np.zeros(0, dtype=np.int64)
+        self.m = np.zeros(0)
+        if limit_m < 0 or not len(points.node) or not len(services.node):
+            return
+        widest = float(np.nanmax(np.concatenate([points.scale, services.scale])))
+        pairs = cKDTree(points.xy_m).sparse_distance_matrix(
+            cKDTree(services.xy_m), limit_m * widest * (1 + 1e-9), output_type="ndarray")
+        i, j = pairs["i"].astype(np.int64), pairs["j"].astype(np.int64)
+        m = geodesic_m(points.lonlat[i, 0], points.lonlat[i, 1], services.lonlat[j, 0],
+                       services.lonlat[j, 1])
+        keep = m <= limit_m
+        self.i, self.j, self.m = i[keep], j[keep], m[keep]
 
     def nearest(self, which: np.ndarray, n: int) -> tuple[np.ndarray, np.ndarray]:
         """Per point (``n`` of them): metres to the nearest service in the boolean mask
@@ -502,7 +541,7 @@ def nearest_service_times(engine: TravelEngine, demand: gpd.GeoDataFrame,
         at_demand = dict(zip(searched, graph.nearest_at(
             [offered[:, j] & on_net for j in searched], d_snap.node, workers=workers),
             strict=True))
-        local = _LocalPairs(d_snap.xy_m, s_snap.xy_m, local_limit)
+        local = _LocalPairs(d_snap, s_snap, local_limit)
         for j in np.nonzero(has)[0].tolist():
             net_s = np.full(n, np.inf)
             net_which = np.full(n, -1, dtype=np.int64)
@@ -625,11 +664,10 @@ def travel_time_matrix(engine: TravelEngine, demand: gpd.GeoDataFrame,
             out[np.ix_(np.nonzero(d_ok)[0], pos[on_net])] = np.minimum(sub, t.T)
         # direct local roads: every pair within the straight-line limit (none when it is off)
         limit_m = local_route_m(s)
-        pairs = cKDTree(d_snap.xy_m).sparse_distance_matrix(
-            cKDTree(s_snap.xy_m), max(limit_m, 0.0), output_type="ndarray")
-        if limit_m >= 0 and len(pairs):
-            di, sj = pairs["i"], pos[pairs["j"]]
-            loc = connector_seconds(pairs["v"], s)
+        pairs = _LocalPairs(d_snap, s_snap, limit_m)
+        if len(pairs.m):
+            di, sj = pairs.i, pos[pairs.j]
+            loc = connector_seconds(pairs.m, s)
             better = loc <= out[di, sj]
             out[di[better], sj[better]] = loc[better]
             local[di[better], sj[better]] = True

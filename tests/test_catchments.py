@@ -13,7 +13,7 @@ from shapely.ops import substring
 
 from gapmap.catchments import CatchmentBuilder, _substrings, need_catchments, service_catchments
 from gapmap.config import NetworkSettings
-from gapmap.network import graph_from_lines, load_graph
+from gapmap.network import graph_from_lines, lambert_scale, load_graph
 from gapmap.sources.roads import kings_highways_graph
 from gapmap.travel import SourceGraph, TravelEngine
 
@@ -93,10 +93,12 @@ def test_local_road_disc_and_its_cap():
     poly = dict(zip(out["threshold_min"], _in_3347(out), strict=True))
     r15 = 15 * 60 * (s.connector_speed_kph / 3.6) / s.connector_circuity  # 11.5 km
     assert poly[15].area >= np.pi * r15**2 * 0.99
-    # the disc stops at the local-route limit (25 km)
+    # the disc stops at the local-route limit: 25 km on the ground, which Lambert draws
+    # 1.7 % larger at 45 N
     cap = s.local_route_km * 1000
     x0, y0, x1, y1 = poly[120].bounds
-    assert (y1 - y0) == pytest.approx(2 * cap, rel=0.01)
+    assert (y1 - y0) == pytest.approx(2 * cap * lambert_scale(-80, 45), rel=0.002)
+    assert lambert_scale(-80, 45) == pytest.approx(1.017, abs=0.001)
 
 
 def test_local_disc_follows_local_route_km_not_the_estimate_limit():
@@ -112,10 +114,11 @@ def test_local_disc_follows_local_route_km_not_the_estimate_limit():
         x0, y0, x1, y1 = geom.bounds
         return (y1 - y0) / 1000
 
-    assert height_km(polygon(local_route_km=10)) == pytest.approx(20, rel=0.01)
+    drawn = 20 * lambert_scale(-80, 45)  # 20 km across on the ground
+    assert height_km(polygon(local_route_km=10)) == pytest.approx(drawn, rel=0.002)
     # the estimate limit does not move the disc
     assert height_km(polygon(local_route_km=10, estimate_beyond_km=3)) == pytest.approx(
-        20, rel=0.01)
+        drawn, rel=0.002)
     # 0: no disc, only the band along the road
     network_only = polygon(local_roads=False)
     assert height_km(network_only) < 10
@@ -134,7 +137,8 @@ def test_service_beyond_the_road_network_has_only_its_local_disc():
     for geom in geoms:
         assert geom.distance(centre) == 0
         assert shapely.get_num_geometries(geom) == 1  # one disc, no road
-    assert geoms[1].area == pytest.approx(np.pi * 25_000**2, rel=0.01)
+    drawn_m = 25_000 * lambert_scale(-84.5, 47.5)  # 25 km on the ground
+    assert geoms[1].area == pytest.approx(np.pi * drawn_m**2, rel=0.002)
 
 
 def test_fly_in_service_gets_no_catchment_but_a_flagged_row():

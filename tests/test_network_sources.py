@@ -83,7 +83,8 @@ def _check_times_against_networkx(g: RoadGraph, n_targets: int, seed: int) -> np
     engine = TravelEngine(g, NetworkSettings())
     rng = np.random.default_rng(seed)
     targets = rng.choice(g.n_nodes, n_targets, replace=False)
-    snap = Snap(targets, np.zeros(n_targets), np.zeros(n_targets), np.zeros((n_targets, 2)))
+    snap = Snap(targets, np.zeros(n_targets), np.zeros(n_targets), np.zeros((n_targets, 2)),
+                np.zeros((n_targets, 2)), np.ones(n_targets))
     ours, _ = engine.nearest_times(snap)
     ref = nx.multi_source_dijkstra_path_length(_networkx(g).reverse(),
                                                set(map(int, targets)), weight="w")

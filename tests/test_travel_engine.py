@@ -9,6 +9,7 @@ import numpy as np
 import pandas as pd
 import pytest
 import shapely
+from pyproj import Geod
 
 from gapmap.config import NetworkSettings
 from gapmap.sources.roads import kings_highways_graph
@@ -53,7 +54,7 @@ def test_virtual_sources_with_offsets_match_networkx(highways):
     k = 15
     nodes = rng.choice(highways.n, k, replace=False)
     offsets = rng.uniform(0, 1800, k)
-    snap = Snap(nodes, np.zeros(k), offsets, np.zeros((k, 2)))
+    snap = Snap(nodes, np.zeros(k), offsets, np.zeros((k, 2)), np.zeros((k, 2)), np.ones(k))
     graph = highways.sources(snap)
     rev = _nx_reversed(highways)
     pick = np.zeros(k, dtype=bool)
@@ -89,7 +90,10 @@ def test_matrix_matches_networkx_and_the_nearest_times(highways):
         ref = nx.single_source_dijkstra_path_length(rev, int(s_snap.node[j]), weight="w")
         net = np.array([ref.get(int(n), np.inf) for n in d_snap.node])
         net = net + d_snap.connector_s + max(s_snap.connector_s[j], 1e-3)
-        straight = np.hypot(*(d_snap.xy_m - s_snap.xy_m[j]).T)
+        d_pts, s_pt = demand.geometry, services.geometry.iloc[j]
+        straight = np.abs(Geod(ellps="GRS80").inv(
+            d_pts.x.to_numpy(), d_pts.y.to_numpy(), np.full(len(d_pts), s_pt.x),
+            np.full(len(d_pts), s_pt.y))[2])
         local = np.where(straight <= SETTINGS.local_route_km * 1000,
                          connector_seconds(straight, SETTINGS), np.inf)
         assert np.allclose(m.travel_min[:, j], np.minimum(net, local) / 60, atol=1e-4)

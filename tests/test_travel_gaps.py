@@ -52,7 +52,8 @@ def test_times_match_networkx_on_the_kings_highways():
     targets = rng.choice(g.n_nodes, 12, replace=False)
     from gapmap.travel import Snap
 
-    snap = Snap(targets, np.zeros(12), np.zeros(12), np.zeros((12, 2)))
+    snap = Snap(targets, np.zeros(12), np.zeros(12), np.zeros((12, 2)), np.zeros((12, 2)),
+                np.ones(12))
     ours, which = engine.nearest_times(snap)
     # to the nearest target = from it on the reversed graph
     ref = nx.multi_source_dijkstra_path_length(nxg.reverse(), set(map(int, targets)),

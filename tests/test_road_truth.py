@@ -96,3 +96,58 @@ def test_kings_highways_junctions_bring_brampton_within_reach(ontario_config, tm
     slow = gta[~(gta["travel_min"] <= 90)]
     assert slow.empty, slow[["demand_id", "need_type", "travel_min"]].head().to_string()
     assert np.isfinite(gta["travel_min"]).all()
+
+
+PLACES = {  # (lon, lat); Lambert's scale there runs from 1.031 (Windsor) to 0.992 (Moosonee)
+    "Windsor": (-83.03, 42.31), "Toronto": (-79.38, 43.65),
+    "Thunder Bay": (-89.25, 48.38), "Moosonee": (-80.65, 51.27)}
+
+
+def _geodesic(a, b) -> float:
+    from pyproj import Geod
+
+    return float(abs(Geod(ellps="GRS80").inv(a[0], a[1], b[0], b[1])[2]))
+
+
+@pytest.mark.parametrize("place", list(PLACES))
+def test_connector_lengths_are_true_on_the_ground(place):
+    """A point 12 km north-east of the road's end joins it by its geodesic length: within
+    0.5 % (in fact to the millimetre), whatever Lambert's scale there."""
+    from gapmap.config import NetworkSettings
+    from gapmap.travel import TravelEngine, connector_seconds
+
+    lon, lat = PLACES[place]
+    road = _lines(shapely.LineString([(lon - 0.5, lat), (lon, lat)]))
+    graph = graph_from_lines(road, class_column="cls", speed_kph={"a": 80},
+                             default_speed_kph=80, node_snap_m=1.0)
+    settings = NetworkSettings()
+    engine = TravelEngine(graph, settings)
+    pt = (lon + 0.1, lat + 0.06)
+    snap = engine.snap(gpd.GeoSeries([shapely.Point(pt)], crs=4326))
+    true_m = _geodesic(pt, (lon, lat))
+    assert snap.snap_m[0] == pytest.approx(true_m, rel=0.005)
+    assert snap.snap_m[0] == pytest.approx(true_m, abs=1e-3)
+    assert snap.connector_s[0] == pytest.approx(connector_seconds(true_m, settings))
+
+
+def test_the_local_route_limit_is_measured_on_the_ground_at_windsor():
+    """At Windsor Lambert draws 25 km as 25.8 km: a service 24.9 km away on the ground is
+    reached by the local route, one 25.1 km away is not."""
+    from gapmap.config import NetworkSettings
+    from gapmap.travel import TravelEngine, travel_time_matrix
+
+    lon, lat = PLACES["Windsor"]
+    road = _lines(shapely.LineString([(lon, lat - 0.6), (lon + 0.01, lat - 0.6)]))
+    graph = graph_from_lines(road, class_column="cls", speed_kph={"a": 80},
+                             default_speed_kph=80, node_snap_m=1.0)
+    engine = TravelEngine(graph, NetworkSettings())  # local_route_km = 25
+    per_km = 1 / 111.05  # degrees of latitude per km, near enough here
+    near, far = (lon, lat + 24.9 * per_km), (lon, lat + 25.1 * per_km)
+    assert _geodesic((lon, lat), near) < 25_000 < _geodesic((lon, lat), far)
+    demand = gpd.GeoDataFrame({"demand_id": ["d"], "access": "road"},
+                              geometry=[shapely.Point(lon, lat)], crs=4326)
+    services = gpd.GeoDataFrame({"service_id": ["near", "far"], "need_types": "counselling",
+                                 "geocode_precision": "exact"},
+                                geometry=[shapely.Point(near), shapely.Point(far)], crs=4326)
+    m = travel_time_matrix(engine, demand, services)
+    assert m.route_local[0].tolist() == [True, False]
