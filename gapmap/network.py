@@ -92,6 +92,9 @@ class RoadGraph:
     nodes: pd.DataFrame
     edges: gpd.GeoDataFrame
     source: str
+    joins: pd.DataFrame | None = None
+    """Where the reader joined lines that meet (:data:`JOIN_COLUMNS`), for its record;
+    None for a source that carries its own topology. Not saved with the graph."""
 
     @property
     def n_nodes(self) -> int:
@@ -345,7 +348,8 @@ def join_fragments(graph: RoadGraph, settings: NetworkSettings) -> RoadGraph:
     if not new:
         return graph
     edges = pd.concat([graph.edges, gpd.GeoDataFrame(new, crs=4326)], ignore_index=True)
-    joined = RoadGraph(graph.nodes, gpd.GeoDataFrame(edges, crs=4326), graph.source)
+    joined = RoadGraph(graph.nodes, gpd.GeoDataFrame(edges, crs=4326), graph.source,
+                       graph.joins)
     log.info("joined %d road fragment(s) to the main network by local-road connectors "
              "(%d components left)", len(new) // 2, len(set(joined.components())))
     return joined
@@ -428,7 +432,8 @@ def largest_component(graph: RoadGraph) -> RoadGraph:
     nodes = graph.nodes[keep].reset_index(drop=True)
     log.info("dropped %d node(s) in %d fragment(s) not connected to the main network",
              int((~keep).sum()), len(sizes) - 1)
-    return RoadGraph(nodes, gpd.GeoDataFrame(e.reset_index(drop=True), crs=4326), graph.source)
+    return RoadGraph(nodes, gpd.GeoDataFrame(e.reset_index(drop=True), crs=4326), graph.source,
+                     graph.joins)
 
 
 def graph_from_segments(lines: gpd.GeoDataFrame, *, speed_kph: np.ndarray,

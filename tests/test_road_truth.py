@@ -151,3 +151,20 @@ def test_the_local_route_limit_is_measured_on_the_ground_at_windsor():
                                 geometry=[shapely.Point(near), shapely.Point(far)], crs=4326)
     m = travel_time_matrix(engine, demand, services)
     assert m.route_local[0].tolist() == [True, False]
+
+
+def test_the_kings_highways_graph_lists_its_joins(ontario_config):
+    from gapmap.network import load_graph
+
+    g = load_graph(ontario_config.network)
+    assert g.joins is not None and list(g.joins.columns) == ["kind", "line", "other_line",
+                                                             "lon", "lat", "gap_m"]
+    kinds = g.joins["kind"].value_counts().to_dict()
+    assert kinds == {"crossing": 17, "end": 7}
+    assert (g.joins["gap_m"] <= 140).all()
+    crossing = g.joins[g.joins["kind"] == "crossing"]
+    pairs = {frozenset((a.split()[-1], b.split()[-1]))
+             for a, b in zip(crossing["line"], crossing["other_line"], strict=True)}
+    for pair in ({"10", "7"}, {"400", "407"}, {"401", "403"}, {"427", "407"}, {"404", "407"},
+                 {"89", "400"}):
+        assert frozenset(pair) in pairs, pair

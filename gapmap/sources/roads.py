@@ -59,6 +59,7 @@ def kings_highways_graph(path: Path, settings: NetworkSettings, *,
                              default_speed_kph=settings.default_speed_kph,
                              node_snap_m=settings.node_snap_m, label_column="label",
                              source=f"King's Highways ({Path(path).name})")
+    graph.joins = joins
     return join_fragments(graph, settings) if join else graph
 
 
