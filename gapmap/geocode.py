@@ -59,6 +59,7 @@ import pandas as pd
 import shapely
 from pyproj import Transformer
 
+from gapmap import contracts
 from gapmap.config import Config, GeocodeSettings
 from gapmap.contracts import PRECISIONS, TOWN_OR_BETTER
 from gapmap.io import read_geo, read_table
@@ -74,9 +75,7 @@ from gapmap.sources.listings import WITHHELD, classify_place, looks_like_area
 log = logging.getLogger(__name__)
 
 CHECK_VALUES = ("agrees", "disagrees", "unchecked")
-GEOCODE_COLUMNS = ["geocode_precision", "geocode_source", "geocode_note", "matched_place",
-                   "area_cduids", "ambiguous", "geocode_candidates", "geocode_check",
-                   "geocode_check_note"]
+GEOCODE_COLUMNS = [c.name for c in contracts.GEOCODE_COLUMNS]  # declared in gapmap.contracts
 
 _TO_M = Transformer.from_crs(4326, 3347, always_xy=True)
 _PREFIXES = re.compile(

@@ -27,15 +27,12 @@ from collections.abc import Callable, Mapping, Sequence
 import numpy as np
 import pandas as pd
 
-from gapmap.contracts import POINT_PRECISIONS
+from gapmap.contracts import COVERAGE, GAP_COMMUNITIES, POINT_PRECISIONS
 from gapmap.regions import serves_region
 from gapmap.taxonomy import offers
 
-COVERAGE_COLUMNS = [
-    "opp_region", "need_type", "threshold_min", "pop2021", "pop_covered", "pct_covered",
-    "pop_covered_estimate", "pop_outside", "pop_no_all_season_road", "pop_beyond_road_network",
-    "points_not_enumerated", "services_placed", "services_area_level",
-]
+COVERAGE_COLUMNS = COVERAGE.names
+"""The coverage table's columns, declared in :data:`gapmap.contracts.COVERAGE`."""
 
 
 def _with_demand(travel: pd.DataFrame, demand: pd.DataFrame,
@@ -128,9 +125,6 @@ def gap_communities(travel: pd.DataFrame, demand: pd.DataFrame, *,
     g = g.sort_values(["need_type", "opp_region", "pop2021", "name"],
                       ascending=[True, True, False, True])
     g["rank"] = g.groupby(["need_type", "opp_region"]).cumcount() + 1
-    cols = ["need_type", "opp_region", "rank", "demand_id", "name", "kind", "cd_name",
-            "pop2021", "enumerated", "travel_min", "threshold_min", "service_id", "access",
-            "air_hub", "note"]
-    out = g[cols].reset_index(drop=True)
+    out = g[GAP_COMMUNITIES.names].reset_index(drop=True)
     out["travel_min"] = out["travel_min"].round(1)
     return out
