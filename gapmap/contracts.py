@@ -155,7 +155,7 @@ class StageTable(Generic[FrameT]):
     def _conform(self, df: pd.DataFrame) -> FrameT:
         out = df.copy()
         for c in self.columns:
-            if c.kind != "geometry" and _kind_problem(out[c.name], c.kind):
+            if c.kind != "geometry":
                 out[c.name] = _empty_column(c.kind)
         if self.geo and not isinstance(out, gpd.GeoDataFrame):
             out = gpd.GeoDataFrame(out, geometry=gpd.GeoSeries([], crs=STAGE_CRS))
@@ -217,6 +217,17 @@ def read_stage(path: str | Path, table: StageTable[FrameT]) -> FrameT:
     if not len(out):
         log.warning("%s has no rows: the %s stage found none", path.name, table.stage)
     return out
+
+
+def write_stage(df: FrameT, path: str | Path, table: StageTable[FrameT]) -> Path:
+    """Write a stage table (Parquet, or CSV by suffix) atomically, checked as ``table``
+    declares it, so that a stage breaking its contract stops where it breaks it; a table
+    with no rows is written with every declared column and type."""
+    from gapmap.io import write_csv, write_parquet
+
+    out = table.check(df, path)
+    return write_csv(out, path) if Path(path).suffix.lower() == ".csv" else \
+        write_parquet(out, path)
 
 
 def _read_csv(path: Path, table: StageTable[FrameT]) -> pd.DataFrame:

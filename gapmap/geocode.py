@@ -719,7 +719,8 @@ def geocode_services(services: pd.DataFrame, config: Config,
     if overrides is not None:
         for key in overrides.unused():
             log.warning("override %s matched no service", key)
-    geo = pd.DataFrame(rows, index=services.index)
+    geo = pd.DataFrame(rows, index=services.index,  # the columns even with no rows
+                       columns=["geo_lat", "geo_lon", *GEOCODE_COLUMNS])
     df = pd.concat([services.drop(columns=[c for c in GEOCODE_COLUMNS if c in services]),
                     geo], axis=1)
     placed = df["geo_lat"].notna()

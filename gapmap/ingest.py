@@ -112,6 +112,10 @@ def ingest(config: Config) -> IngestResult:
     else:
         rej_df = pd.DataFrame(columns=lead)
     result = IngestResult(table, rej_df, rows_read, merged)
+    if not len(table):
+        log.warning("no services: %s; the outputs will list none",
+                    f"all {rows_read} rows were rejected" if rows_read else
+                    "the listing files have no rows")
     for _, r in rej_df.iterrows():
         log.warning("rejected %s line %s, field %s: %s", r["source"], r["source_row"],
                     r["field"], r["reason"])

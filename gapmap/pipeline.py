@@ -27,8 +27,9 @@ from gapmap.contracts import (
     SERVICES_LOCATED,
     TRAVEL,
     read_stage,
+    write_stage,
 )
-from gapmap.io import provenance, read_geo, write_csv, write_json, write_parquet
+from gapmap.io import provenance, read_geo, write_csv, write_json
 
 log = logging.getLogger(__name__)
 
@@ -92,7 +93,7 @@ def stage_ingest(config: Config) -> str:
 
     p = StagePaths.of(config)
     result = ingest(config)
-    write_parquet(result.services, p.services)
+    write_stage(result.services, p.services, SERVICES)
     write_csv(result.rejected, p.rejected)
     _record(config, "ingest", _listing_inputs(config), rows_read=result.rows_read,
             accepted=result.rows_read - len(result.rejected), rejected=len(result.rejected),
@@ -106,7 +107,7 @@ def stage_geocode(config: Config) -> str:
     p = StagePaths.of(config)
     services = read_stage(p.services, SERVICES)
     gdf = geocode_services(services, config)
-    write_parquet(gdf, p.geocoded)
+    write_stage(gdf, p.geocoded, SERVICES_GEOCODED)
     report = geocode_report(gdf)
     write_csv(report, p.geocode_report)
     ambiguous = int(gdf["ambiguous"].sum())
@@ -127,11 +128,12 @@ def stage_regions(config: Config) -> str:
     p = StagePaths.of(config)
     located = assign_regions(read_stage(p.geocoded, SERVICES_GEOCODED), config)
     located = within_scope(located, config, area_level=True)
-    write_parquet(located, p.located)
+    write_stage(located, p.located, SERVICES_LOCATED)
     write_service_tables(located, p.services_csv)
     counts = located["region_method"].value_counts().to_dict()
     _record(config, "regions", [p.geocoded, config.inputs.opp_regions], region_method=counts)
-    return "regions: " + ", ".join(f"{k} {v}" for k, v in sorted(counts.items()))
+    return "regions: " + (", ".join(f"{k} {v}" for k, v in sorted(counts.items()))
+                          or "no services")
 
 
 def stage_demand(config: Config) -> str:
@@ -140,7 +142,7 @@ def stage_demand(config: Config) -> str:
 
     p = StagePaths.of(config)
     demand = within_scope(assign_regions(build_demand(config), config), config)
-    write_parquet(demand, p.demand)
+    write_stage(demand, p.demand, DEMAND)
     total = int(demand["pop2021"].sum())
     inputs = _reference_inputs(config)
     if config.demand.path is not None:
@@ -189,10 +191,11 @@ def stage_travel(config: Config) -> str:
     demand = read_stage(p.demand, DEMAND)
     services = _with_fly_in_flag(read_stage(p.located, SERVICES_LOCATED), config)
     travel = nearest_service_times(engine, demand, services, config.need_types)
-    write_parquet(travel, p.travel)
+    write_stage(travel, p.travel, TRAVEL)
     counts = travel["access"].value_counts().to_dict()
     _record(config, "travel", [p.nodes, p.edges, p.demand, p.located], access=counts)
-    return "travel: " + ", ".join(f"{k} {v}" for k, v in sorted(counts.items()))
+    return "travel: " + (", ".join(f"{k} {v}" for k, v in sorted(counts.items()))
+                         or "no demand points")
 
 
 def _with_fly_in_flag(services: gpd.GeoDataFrame, config: Config) -> gpd.GeoDataFrame:
@@ -239,8 +242,8 @@ def stage_gaps(config: Config) -> str:
     demand = read_stage(p.demand, DEMAND)
     services = read_stage(p.located, SERVICES_LOCATED)
     cov, gaps = gap_tables(travel, demand, services, config)
-    write_csv(cov, p.coverage)
-    write_csv(gaps, p.gaps)
+    write_stage(cov, p.coverage, COVERAGE)
+    write_stage(gaps, p.gaps, GAP_COMMUNITIES)
     _record(config, "gaps", [p.travel, p.demand, p.located])
     where = total_label(config)
     tot = cov[cov["opp_region"] == where].set_index("need_type")

@@ -40,7 +40,7 @@ def _with_demand(travel: pd.DataFrame, demand: pd.DataFrame,
     cols = ["demand_id", "name", "kind", "pop2021", "opp_region", "cd_name", "enumerated",
             "air_hub", "remote_community"]
     t = travel.merge(pd.DataFrame(demand[cols]), on="demand_id", how="left", validate="m:1")
-    t["threshold_min"] = t["need_type"].map(_threshold_of(thresholds_min))
+    t["threshold_min"] = t["need_type"].map(_threshold_of(thresholds_min)).astype(float)
     t["covered"] = t["access"].isin(["road", "estimate"]) & (t["travel_min"] <= t["threshold_min"])
     return t
 
