@@ -53,7 +53,7 @@ def finer_than_town(precision: pd.Series) -> pd.Series:
 import logging  # noqa: E402
 from dataclasses import dataclass  # noqa: E402
 from pathlib import Path  # noqa: E402
-from typing import Generic, Literal, TypeVar, cast  # noqa: E402
+from typing import Any, Generic, Literal, TypeVar, cast  # noqa: E402
 
 import geopandas as gpd  # noqa: E402
 
@@ -157,22 +157,21 @@ class StageTable(Generic[FrameT]):
         for c in self.columns:
             if c.kind != "geometry":
                 out[c.name] = _empty_column(c.kind)
-        if self.geo and not isinstance(out, gpd.GeoDataFrame):
-            out = gpd.GeoDataFrame(out, geometry=gpd.GeoSeries([], crs=STAGE_CRS))
         return cast(FrameT, out)
 
 
-_EMPTY_DTYPES: dict[str, object] = {"text": str, "float": "float64", "int": "int64",
-                                    "bool": "bool"}
+_EMPTY_DTYPES: dict[str, Any] = {"text": str, "float": "float64", "int": "int64",
+                                 "bool": "bool"}
 
 
 def _empty_column(kind: Kind) -> pd.Series:
-    return pd.Series([], dtype=_EMPTY_DTYPES[kind])  # type: ignore[call-overload]
+    return pd.Series([], dtype=_EMPTY_DTYPES[kind])
 
 
 def _kind_problem(col: pd.Series, kind: Kind) -> str:
-    """What is wrong with ``col`` as a column of ``kind`` ("" when nothing is). A column with
-    no value at all passes as text or float (a blank column)."""
+    """What is wrong with ``col`` as a column of ``kind`` ("" when nothing is). Text is a
+    string column, or an object column of strings and missing values; a float column of
+    nothing but NaN also passes as text (a blank column); an int column passes as float."""
     dtype = col.dtype
     if kind == "geometry":
         ok = isinstance(dtype, gpd.array.GeometryDtype)
@@ -231,9 +230,9 @@ def write_stage(df: FrameT, path: str | Path, table: StageTable[FrameT]) -> Path
 
 
 def _read_csv(path: Path, table: StageTable[FrameT]) -> pd.DataFrame:
-    text = {c.name: str for c in table.columns if c.kind == "text"}
+    text: dict[Any, Any] = {c.name: str for c in table.columns if c.kind == "text"}
     try:
-        return pd.read_csv(path, dtype=text, encoding="utf-8")  # type: ignore[arg-type]
+        return pd.read_csv(path, dtype=text, encoding="utf-8")
     except (UnicodeDecodeError, pd.errors.ParserError, pd.errors.EmptyDataError,
             ValueError) as exc:
         first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
