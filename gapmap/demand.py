@@ -40,6 +40,7 @@ import numpy as np
 import pandas as pd
 
 from gapmap.config import Config
+from gapmap.contracts import DEMAND_POINT_COLUMNS
 from gapmap.errors import SchemaError
 from gapmap.io import read_table, require_columns
 from gapmap.sources.census import AreaColumns, census_points, read_area_points
@@ -129,9 +130,7 @@ def build_demand(config: Config) -> gpd.GeoDataFrame:
     return gdf
 
 
-DEMAND_COLUMNS = ["demand_id", "name", "kind", "csduid", "cduid", "cma_name", "pop2021",
-                  "is_reserve", "enumerated", "access", "remote_community", "air_hub",
-                  "geometry"]
+DEMAND_COLUMNS = [c.name for c in DEMAND_POINT_COLUMNS]  # declared in gapmap.contracts
 
 
 def demand_from_file(config: Config) -> gpd.GeoDataFrame:

@@ -49,6 +49,11 @@ class SchemaError(ValueError, GapmapError):
     exit_code = 5
 
 
+class StageFileError(SchemaError):
+    """A stage file cannot be read or is not the table its stage declares: the message
+    names the file, the stage that wrote it and the column or the problem."""
+
+
 class ConfidentialityError(SchemaError):
     """A confidential service reached an output with a location finer than its town.
 
