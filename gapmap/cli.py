@@ -1,8 +1,11 @@
 """The ``gapmap`` command: one subcommand per stage, plus ``run`` and ``make-vars`` (the
 Makefile's view of the config).
 
-Logging is configured here only (``-v`` for detail, ``-q`` for errors only). A
-:class:`~gapmap.errors.GapmapError` ends the command with a one-line message and status 1.
+Logging is configured here only (``-v`` for detail and tracebacks, ``-q`` for errors only).
+A :class:`~gapmap.errors.GapmapError` ends the command with ``gapmap: error: <message>`` on
+one line and the status its class carries (``exit_code``); any other exception with one line
+naming the stage it stopped and :data:`~gapmap.errors.EXIT_INTERNAL`; Ctrl-C with
+:data:`~gapmap.errors.EXIT_INTERRUPTED`. See the README's "Exit codes".
 """
 
 from __future__ import annotations
@@ -11,10 +14,11 @@ import argparse
 import logging
 import sys
 import time
+import traceback
 
 from gapmap import __version__
 from gapmap.config import load_config
-from gapmap.errors import GapmapError
+from gapmap.errors import EXIT_INTERNAL, EXIT_INTERRUPTED, EXIT_OK, GapmapError
 from gapmap.pipeline import STAGES, make_variables
 
 _HELP = {
@@ -64,29 +68,55 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+def one_line(text: str) -> str:
+    """A message on one line: its lines joined, runs of blanks made one space."""
+    return " ".join(text.split())
+
+
+def _configure_logging(*, verbose: bool, quiet: bool) -> None:
+    level = logging.DEBUG if verbose else logging.ERROR if quiet else logging.WARNING
+    logging.basicConfig(format="%(levelname)s %(name)s: %(message)s")
+    logging.getLogger().setLevel(level)
+    logging.getLogger("gapmap").setLevel(logging.INFO if verbose else logging.NOTSET)
+
+
+def _report(exc: BaseException, *, stage: str, verbose: bool) -> int:
+    """Print what stopped the command and return its exit status."""
+    if verbose:
+        traceback.print_exception(exc, file=sys.stderr)
+    if isinstance(exc, GapmapError):
+        print(f"gapmap: error: {one_line(str(exc))}", file=sys.stderr)
+        return exc.exit_code
+    hint = "" if verbose else " (run with -v for the traceback)"
+    print(f"gapmap: internal error in stage {stage}: {type(exc).__name__}: "
+          f"{one_line(str(exc))}{hint}", file=sys.stderr)
+    return EXIT_INTERNAL
+
+
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
-    level = logging.DEBUG if args.verbose else logging.ERROR if args.quiet else logging.WARNING
-    logging.basicConfig(level=level, format="%(levelname)s %(name)s: %(message)s")
-    if args.verbose:
-        logging.getLogger("gapmap").setLevel(logging.INFO)
+    _configure_logging(verbose=args.verbose, quiet=args.quiet)
     echo = (lambda _msg: None) if args.quiet else (lambda msg: print(msg, flush=True))
+    stage = "config"
     try:
         config = load_config(args.config)
         if args.command == "make-vars":
+            stage = "make-vars"
             print(make_variables(config), end="")
-            return 0
+            return EXIT_OK
         names = list(STAGES) if args.command == "run" else [args.command]
-        for i, name in enumerate(names, 1):
+        for i, stage in enumerate(names, 1):
             t0 = time.perf_counter()
             if len(names) > 1:
-                echo(f"[{i}/{len(names)}] {name} ...")
-            message = STAGES[name](config)
+                echo(f"[{i}/{len(names)}] {stage} ...")
+            message = STAGES[stage](config)
             echo(f"{message}  ({time.perf_counter() - t0:.1f} s)")
-    except GapmapError as exc:
-        print(f"gapmap: error: {exc}", file=sys.stderr)
-        return 1
-    return 0
+    except KeyboardInterrupt:
+        print(f"gapmap: interrupted in stage {stage}", file=sys.stderr)
+        return EXIT_INTERRUPTED
+    except Exception as exc:
+        return _report(exc, stage=stage, verbose=args.verbose)
+    return EXIT_OK
 
 
 if __name__ == "__main__":

@@ -39,3 +39,289 @@ def is_placed(services: pd.DataFrame) -> pd.Series:
 def finer_than_town(precision: pd.Series) -> pd.Series:
     """True where a geocode precision is finer than the town (exact, street, postal, FSA)."""
     return precision.isin(FINER_THAN_TOWN)
+
+
+# -- stage tables ---------------------------------------------------------------------------
+# Each table one stage writes and the next reads, declared once: its columns and their kind,
+# its key, whether it is a GeoDataFrame (then in EPSG:4326) and the stage that writes it.
+# :func:`read_stage` reads a stage file and returns the declared table, or raises
+# :class:`StageFileError` in one line naming the file, the stage that wrote it and the
+# column or problem. A table may carry columns beyond those declared (a stage keeps the
+# columns of its input); the declared ones are the contract the next stage relies on.
+# (This section imports what it needs here rather than at the top of the module.)
+
+import logging  # noqa: E402
+from dataclasses import dataclass  # noqa: E402
+from pathlib import Path  # noqa: E402
+from typing import Any, Generic, Literal, TypeVar, cast  # noqa: E402
+
+import geopandas as gpd  # noqa: E402
+
+from gapmap.errors import InputFileError, SchemaError, StageFileError  # noqa: E402
+
+log = logging.getLogger(__name__)
+
+Kind = Literal["text", "float", "int", "bool", "geometry"]
+FrameT = TypeVar("FrameT", bound=pd.DataFrame)
+STAGE_CRS = "EPSG:4326"
+"""The CRS of every stage table with geometry."""
+
+
+@dataclass(frozen=True)
+class Column:
+    """A declared column: its name and kind (``text``, ``float``, ``int``, ``bool``,
+    ``geometry``)."""
+
+    name: str
+    kind: Kind
+
+
+def _columns(kind: Kind, names: str) -> tuple[Column, ...]:
+    return tuple(Column(n, kind) for n in names.split())
+
+
+@dataclass(frozen=True)
+class StageTable(Generic[FrameT]):
+    """The contract of one stage table (see the section comment above).
+
+    ``frame`` is ``pd.DataFrame`` or ``gpd.GeoDataFrame`` (geometry in :data:`STAGE_CRS`);
+    ``key`` the column(s) whose values are unique (none: any number of equal rows);
+    ``stage`` the stage that writes ``file``.
+    """
+
+    file: str
+    stage: str
+    frame: type[FrameT]
+    columns: tuple[Column, ...]
+    key: tuple[str, ...] = ()
+
+    @property
+    def names(self) -> list[str]:
+        """The declared column names, in order."""
+        return [c.name for c in self.columns]
+
+    @property
+    def geo(self) -> bool:
+        return issubclass(self.frame, gpd.GeoDataFrame)
+
+    def empty(self) -> FrameT:
+        """A table with no rows and every declared column, of its declared type."""
+        data = {c.name: _empty_column(c.kind) for c in self.columns if c.kind != "geometry"}
+        df = pd.DataFrame(data)
+        if self.geo:
+            return cast(FrameT, gpd.GeoDataFrame(df, geometry=gpd.GeoSeries([], crs=STAGE_CRS)))
+        return cast(FrameT, df)
+
+    def check(self, df: pd.DataFrame, source: str | Path) -> FrameT:
+        """``df`` as this table, or :class:`StageFileError` naming ``source``, the stage that
+        wrote it and the first problem: no geometry or CRS, a missing column, a column of
+        the wrong kind, a blank or repeated key. A table with no rows is given every declared
+        column's type (a file written from an empty frame may lose them)."""
+        def fail(problem: str) -> StageFileError:
+            return StageFileError(f"{source}: {problem} (written by the {self.stage} stage)")
+
+        if self.geo:
+            if not isinstance(df, gpd.GeoDataFrame):
+                raise fail("no geometry column: a GeoDataFrame is expected")
+            if df.crs is None:
+                raise fail(f"no CRS: geometry in {STAGE_CRS} is expected")
+            if not df.crs.equals(STAGE_CRS):
+                raise fail(f"CRS {df.crs.to_string()}: {STAGE_CRS} is expected")
+        missing = [c for c in self.names if c not in df.columns]
+        if missing:
+            raise fail(f"missing column(s) {', '.join(missing)}")
+        if not len(df):
+            return self._conform(df)
+        for c in self.columns:
+            found = _kind_problem(df[c.name], c.kind)
+            if found:
+                raise fail(f"column {c.name!r} should be {c.kind}, {found}")
+        if self.key:
+            keys = df[list(self.key)]
+            blank = keys.isna().any(axis=1)
+            if blank.any():
+                raise fail(f"blank key {', '.join(self.key)} in row {int(blank.argmax()) + 1}")
+            dup = keys[keys.duplicated()].drop_duplicates()
+            if len(dup):
+                shown = "; ".join("/".join(map(str, r)) for r in dup.head(5).itertuples(False))
+                raise fail(f"duplicate key {', '.join(self.key)}: {shown}")
+        return cast(FrameT, df)
+
+    def _conform(self, df: pd.DataFrame) -> FrameT:
+        out = df.copy()
+        for c in self.columns:
+            if c.kind != "geometry":
+                out[c.name] = _empty_column(c.kind)
+        return cast(FrameT, out)
+
+
+_EMPTY_DTYPES: dict[str, Any] = {"text": str, "float": "float64", "int": "int64",
+                                 "bool": "bool"}
+
+
+def _empty_column(kind: Kind) -> pd.Series:
+    return pd.Series([], dtype=_EMPTY_DTYPES[kind])
+
+
+def _kind_problem(col: pd.Series, kind: Kind) -> str:
+    """What is wrong with ``col`` as a column of ``kind`` ("" when nothing is). Text is a
+    string column, or an object column of strings and missing values; a float column of
+    nothing but NaN also passes as text (a blank column); an int column passes as float."""
+    dtype = col.dtype
+    if kind == "geometry":
+        ok = isinstance(dtype, gpd.array.GeometryDtype)
+    elif pd.api.types.is_object_dtype(dtype):
+        values = col.dropna()
+        ok = kind == "text" and bool(values.map(lambda v: isinstance(v, str)).all())
+    elif pd.api.types.is_string_dtype(dtype):
+        ok = kind == "text"
+    elif pd.api.types.is_bool_dtype(dtype):
+        ok = kind == "bool"
+    elif pd.api.types.is_integer_dtype(dtype):
+        ok = kind in ("int", "float")
+    elif pd.api.types.is_float_dtype(dtype):
+        ok = kind == "float" or (kind == "text" and col.isna().all())
+    else:
+        ok = False
+    return "" if ok else f"found {dtype}"
+
+
+def read_stage(path: str | Path, table: StageTable[FrameT]) -> FrameT:
+    """Read the stage file ``path`` (Parquet or CSV) as ``table`` declares it.
+
+    Raises
+    ------
+    InputFileError
+        The file is missing (the message names the stage to run).
+    StageFileError
+        The file cannot be read (truncated, corrupt, a GeoParquet whose geometry fails to
+        read) or is not the declared table (:meth:`StageTable.check`).
+    """
+    from gapmap.io import read_parquet
+
+    path = Path(path)
+    if not path.is_file():
+        raise InputFileError(f"{path}: not found; the {table.stage} stage writes it "
+                             f"(run `gapmap {table.stage}`)")
+    try:
+        df = _read_csv(path, table) if path.suffix.lower() == ".csv" else read_parquet(path)
+    except SchemaError as exc:
+        raise StageFileError(f"{exc} (written by the {table.stage} stage)") from exc
+    out = table.check(df, path)
+    if not len(out):
+        log.warning("%s has no rows: the %s stage found none", path.name, table.stage)
+    return out
+
+
+def write_stage(df: FrameT, path: str | Path, table: StageTable[FrameT]) -> Path:
+    """Write a stage table (Parquet, or CSV by suffix) atomically, checked as ``table``
+    declares it, so that a stage breaking its contract stops where it breaks it; a table
+    with no rows is written with every declared column and type."""
+    from gapmap.io import write_csv, write_parquet
+
+    out = table.check(df, path)
+    return write_csv(out, path) if Path(path).suffix.lower() == ".csv" else \
+        write_parquet(out, path)
+
+
+def _read_csv(path: Path, table: StageTable[FrameT]) -> pd.DataFrame:
+    text: dict[Any, Any] = {c.name: str for c in table.columns if c.kind == "text"}
+    try:
+        return pd.read_csv(path, dtype=text, encoding="utf-8")
+    except (UnicodeDecodeError, pd.errors.ParserError, pd.errors.EmptyDataError,
+            ValueError) as exc:
+        first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+        raise SchemaError(f"{path}: cannot be read as CSV ({first})") from exc
+
+
+# The tables. Services: ingest writes them; geocode adds a point and its precision; regions
+# the census division and OPP region (columns documented in each stage's module).
+
+_SERVICE_TEXT = ("service_id name organization need_types address city postal_code phone "
+                 "website hours languages eligibility")
+_SERVICE_SOURCE_TEXT = ("place_name area_name place_kind listing_region source source_row "
+                        "coordinate_source source_url notes")
+SERVICES: StageTable[pd.DataFrame] = StageTable(
+    "services.parquet", "ingest", pd.DataFrame,
+    (*_columns("text", _SERVICE_TEXT), *_columns("float", "lat lon"),
+     *_columns("bool", "confidential"), *_columns("text", _SERVICE_SOURCE_TEXT)),
+    key=("service_id",))
+"""ingest -> ``services.parquet``: one row per service (:mod:`gapmap.ingest`)."""
+
+GEOCODE_COLUMNS: tuple[Column, ...] = (
+    *_columns("text", "geocode_precision geocode_source geocode_note matched_place "
+                      "area_cduids"),
+    Column("ambiguous", "bool"),
+    *_columns("text", "geocode_candidates geocode_check geocode_check_note"))
+"""What geocode adds to the services, besides the point (:mod:`gapmap.geocode`)."""
+
+SERVICES_GEOCODED: StageTable[gpd.GeoDataFrame] = StageTable(
+    "services_geocoded.parquet", "geocode", gpd.GeoDataFrame,
+    SERVICES.columns + GEOCODE_COLUMNS + (Column("geometry", "geometry"),),
+    key=("service_id",))
+"""geocode -> ``services_geocoded.parquet``: the services with ``geometry`` (None when
+unplaced), ``lat``/``lon`` the placed point."""
+
+REGION_COLUMNS: tuple[Column, ...] = _columns(
+    "text", "cduid cd_name opp_region region_confidence region_method")
+"""What the regions stage adds to services and demand points (:mod:`gapmap.regions`)."""
+
+SERVICES_LOCATED: StageTable[gpd.GeoDataFrame] = StageTable(
+    "services_located.parquet", "regions", gpd.GeoDataFrame,
+    SERVICES_GEOCODED.columns + REGION_COLUMNS, key=("service_id",))
+"""regions -> ``services_located.parquet``: the geocoded services in the run's scope with
+their census division and OPP region."""
+
+DEMAND_POINT_COLUMNS: tuple[Column, ...] = (
+    *_columns("text", "demand_id name kind csduid cduid cma_name"),
+    Column("pop2021", "int"), *_columns("bool", "is_reserve enumerated"),
+    *_columns("text", "access remote_community air_hub"), Column("geometry", "geometry"))
+"""The population points :func:`gapmap.demand.build_demand` returns."""
+
+DEMAND: StageTable[gpd.GeoDataFrame] = StageTable(
+    "demand.parquet", "demand", gpd.GeoDataFrame,
+    DEMAND_POINT_COLUMNS + tuple(c for c in REGION_COLUMNS if c.name != "cduid"),
+    key=("demand_id",))
+"""demand -> ``demand.parquet``: the population points in scope, with their region."""
+
+NETWORK_NODES: StageTable[pd.DataFrame] = StageTable(
+    "network_nodes.parquet", "network", pd.DataFrame,
+    _columns("float", "x y"))
+"""network -> ``network_nodes.parquet``: node ``i`` is row ``i``, ``x``/``y`` lon/lat (and
+the graph's ``source``) (:mod:`gapmap.network`)."""
+
+NETWORK_EDGES: StageTable[gpd.GeoDataFrame] = StageTable(
+    "network_edges.parquet", "network", gpd.GeoDataFrame,
+    (*_columns("int", "u v"), *_columns("float", "length_m speed_kph travel_s"),
+     *_columns("text", "road_class label"), Column("geometry", "geometry")))
+"""network -> ``network_edges.parquet``: the directed edges between node rows ``u`` and
+``v`` (parallel edges allowed, so no key)."""
+
+TRAVEL: StageTable[pd.DataFrame] = StageTable(
+    "travel.parquet", "travel", pd.DataFrame,
+    (*_columns("text", "demand_id need_type"), Column("travel_min", "float"),
+     *_columns("text", "service_id access route")),
+    key=("demand_id", "need_type"))
+"""travel -> ``travel.parquet``: per demand point and need type, the nearest service and
+the time to it (:mod:`gapmap.travel`)."""
+
+COVERAGE: StageTable[pd.DataFrame] = StageTable(
+    "coverage_by_region.csv", "gaps", pd.DataFrame,
+    (*_columns("text", "opp_region need_type"), Column("threshold_min", "float"),
+     *_columns("int", "pop2021 pop_covered"), Column("pct_covered", "float"),
+     *_columns("int", "pop_covered_estimate pop_outside pop_no_all_season_road "
+                      "pop_beyond_road_network points_not_enumerated services_placed "
+                      "services_area_level")),
+    key=("opp_region", "need_type"))
+"""gaps -> ``coverage_by_region.csv``, read by the report stage
+(:mod:`gapmap.analysis.coverage`)."""
+
+GAP_COMMUNITIES: StageTable[pd.DataFrame] = StageTable(
+    "gap_communities.csv", "gaps", pd.DataFrame,
+    (*_columns("text", "need_type opp_region"), Column("rank", "int"),
+     *_columns("text", "demand_id name kind cd_name"), Column("pop2021", "int"),
+     Column("enumerated", "bool"), *_columns("float", "travel_min threshold_min"),
+     *_columns("text", "service_id access air_hub note")),
+    key=("need_type", "demand_id"))
+"""gaps -> ``gap_communities.csv``, read by the maps and report stages
+(:func:`gapmap.analysis.coverage.gap_communities`)."""

@@ -1,4 +1,5 @@
-"""Demand: where people are, as population points.
+"""Demand: where people are, as population points (the stage: the readers of the census
+files and of an areas file are in :mod:`gapmap.sources.census`).
 
 ``[demand] source = "census"`` (the default): Ontario's 2,533 census tracts (the 19 tracted
 metro areas, which they cover completely) plus the 450 census subdivisions outside those
@@ -39,8 +40,10 @@ import numpy as np
 import pandas as pd
 
 from gapmap.config import Config
-from gapmap.errors import InputFileError, SchemaError
-from gapmap.io import read_table, require_columns, require_unique
+from gapmap.contracts import DEMAND_POINT_COLUMNS
+from gapmap.errors import SchemaError
+from gapmap.io import read_table, require_columns
+from gapmap.sources.census import AreaColumns, census_points, read_area_points
 
 log = logging.getLogger(__name__)
 
@@ -116,110 +119,38 @@ def build_demand(config: Config) -> gpd.GeoDataFrame:
     """Build the demand points; see the module docstring for the columns."""
     if config.demand.source == "file":
         return demand_from_file(config)
-    ct_path, csd_path = config.inputs.census_tracts, config.inputs.census_subdivisions
-    ct = read_table(ct_path)
-    require_columns(ct, ["ctuid", "cma_code", "cma_name", "cduid", "pop2021", "lat", "lon"],
-                    str(ct_path))
-    require_unique(ct, "ctuid", str(ct_path))
-    csd = read_table(csd_path)
-    require_columns(csd, ["csduid", "name", "cduid", "cma_code", "is_reserve", "pop2021",
-                          "lat", "lon"], str(csd_path))
-    require_unique(csd, "csduid", str(csd_path))
-    tracted = set(ct["cma_code"])
-    outside = csd[~csd["cma_code"].isin(tracted)]
-    tracts = pd.DataFrame({
-        "demand_id": "ct-" + ct["ctuid"],
-        "name": ct["cma_name"] + " CT " + ct["ctuid"].str[3:],
-        "kind": "tract", "csduid": "", "cduid": ct["cduid"], "cma_name": ct["cma_name"],
-        "pop2021": ct["pop2021"], "is_reserve": False, "lat": ct["lat"], "lon": ct["lon"],
-    })
-    subs = pd.DataFrame({
-        "demand_id": "csd-" + outside["csduid"], "name": outside["name"],
-        "kind": "subdivision", "csduid": outside["csduid"], "cduid": outside["cduid"],
-        "cma_name": "", "pop2021": outside["pop2021"],
-        "is_reserve": outside["is_reserve"] == "1", "lat": outside["lat"],
-        "lon": outside["lon"],
-    })
-    df = pd.concat([tracts, subs], ignore_index=True)
-    for c in ("pop2021", "lat", "lon"):
-        num = pd.to_numeric(df[c], errors="coerce")
-        if num.isna().any():
-            bad = df[num.isna()].iloc[0]
-            raise SchemaError(f"demand point {bad['demand_id']}: field {c} is not a number "
-                              f"({bad[c]!r})")
-        df[c] = num
-    df["pop2021"] = df["pop2021"].astype("int64")
-    df["enumerated"] = ~(df["is_reserve"] & (df["pop2021"] == 0))
-    df = mark_remote(df, config)
-    gdf = gpd.GeoDataFrame(df.drop(columns=["lat", "lon"]),
-                           geometry=gpd.points_from_xy(df["lon"], df["lat"]), crs=4326)
-    total = int(gdf["pop2021"].sum())
+    gdf = census_points(config.inputs.census_tracts, config.inputs.census_subdivisions)
+    gdf = mark_remote(gdf, config)[DEMAND_COLUMNS]
+    tracts = int((gdf["kind"] == "tract").sum())
     log.info("demand: %d points (%d tracts, %d subdivisions), population %s; %d reserves not "
-             "enumerated; %d points without an all-season road", len(gdf), len(tracts),
-             len(subs), f"{total:,}", int((~gdf['enumerated']).sum()),
+             "enumerated; %d points without an all-season road", len(gdf), tracts,
+             len(gdf) - tracts, f"{int(gdf['pop2021'].sum()):,}",
+             int((~gdf['enumerated']).sum()),
              int((gdf['access'] == 'no_all_season_road').sum()))
     return gdf
 
 
-DEMAND_COLUMNS = ["demand_id", "name", "kind", "csduid", "cduid", "cma_name", "pop2021",
-                  "is_reserve", "enumerated", "access", "remote_community", "air_hub",
-                  "geometry"]
+DEMAND_COLUMNS = [c.name for c in DEMAND_POINT_COLUMNS]  # declared in gapmap.contracts
 
 
 def demand_from_file(config: Config) -> gpd.GeoDataFrame:
     """Demand points from a file of areas or points (``[demand] source = "file"``)."""
     s = config.demand
-    path = s.path
-    if path is None or not path.is_file():
-        raise InputFileError(f"demand file not found: {path}")
-    try:
-        gdf = gpd.read_file(path, layer=s.layer)
-    except Exception as exc:
-        raise SchemaError(f"{path}: cannot be read as a vector file: {exc}") from exc
-    where = str(path)
-    if gdf.crs is None:
-        raise SchemaError(f"{where}: has no CRS")
-    cols = [s.id_column, s.population_column]
-    cols += [c for c in (s.name_column, s.cduid_column, s.csduid_column) if c]
-    require_columns(gdf, cols, where)
-    ids = gdf[s.id_column].astype(str).str.strip()
-    if (ids == "").any():
-        raise SchemaError(f"{where}: row {int(np.argmax(ids == ''))}, field {s.id_column}: "
-                          "blank id")
-    gdf[s.id_column] = ids
-    require_unique(gdf, s.id_column, where)
-    pop = pd.to_numeric(gdf[s.population_column], errors="coerce")
-    bad = pop.isna() | (pop < 0)
-    if bad.any():
-        i = int(np.argmax(bad.to_numpy()))
-        raise SchemaError(f"{where}: {s.id_column} {ids.iloc[i]}, field "
-                          f"{s.population_column}: not a population "
-                          f"({gdf[s.population_column].iloc[i]!r})")
-    empty = gdf.geometry.isna() | gdf.geometry.is_empty
-    if empty.any():
-        raise SchemaError(f"{where}: {s.id_column} {ids[empty].iloc[0]} has no geometry")
-    # a point inside each area, taken in the file's own CRS
-    points = gdf.geometry.representative_point().to_crs(4326)
-    if s.cduid_column:
-        cduid = gdf[s.cduid_column].astype(str).str.strip()
-    elif s.cduid_from_id:
-        cduid = ids.str[:4]
-    else:
-        cduid = pd.Series("", index=gdf.index)
-    csduid = (gdf[s.csduid_column].astype(str).str.strip() if s.csduid_column
-              else pd.Series("", index=gdf.index))
-    names = (gdf[s.name_column].astype(str) if s.name_column
-             else s.kind.replace("_", " ") + " " + ids)
+    pts = read_area_points(s.path, AreaColumns(
+        id=s.id_column, population=s.population_column, name=s.name_column,
+        cduid=s.cduid_column, csduid=s.csduid_column, cduid_from_id=s.cduid_from_id),
+        layer=s.layer)
+    names = pts["name"] if s.name_column else s.kind.replace("_", " ") + " " + pts["area_id"]
     df = pd.DataFrame({
-        "demand_id": s.id_prefix + ids, "name": names, "kind": s.kind,
-        "csduid": csduid, "cduid": cduid, "cma_name": "",
-        "pop2021": np.round(pop).astype("int64"), "is_reserve": False, "enumerated": True,
+        "demand_id": s.id_prefix + pts["area_id"], "name": names, "kind": s.kind,
+        "csduid": pts["csduid"], "cduid": pts["cduid"], "cma_name": "",
+        "pop2021": pts["pop2021"], "is_reserve": False, "enumerated": True,
         "access": "road", "remote_community": "", "air_hub": "",
     })
     if s.csduid_column:
         df = mark_remote(df, config)
-    out = gpd.GeoDataFrame(df, geometry=points.to_numpy(), crs=4326)
+    out = gpd.GeoDataFrame(df, geometry=pts.geometry.to_numpy(), crs=4326)
     log.info("demand: %d %s points from %s, population %s; %d with population 0", len(out),
-             s.kind, path.name, f"{int(out['pop2021'].sum()):,}",
+             s.kind, s.path.name if s.path else s.path, f"{int(out['pop2021'].sum()):,}",
              int((out["pop2021"] == 0).sum()))
     return out[DEMAND_COLUMNS]

@@ -59,6 +59,7 @@ import pandas as pd
 import shapely
 from pyproj import Transformer
 
+from gapmap import contracts
 from gapmap.config import Config, GeocodeSettings
 from gapmap.contracts import PRECISIONS, TOWN_OR_BETTER
 from gapmap.io import read_geo, read_table
@@ -74,9 +75,7 @@ from gapmap.sources.listings import WITHHELD, classify_place, looks_like_area
 log = logging.getLogger(__name__)
 
 CHECK_VALUES = ("agrees", "disagrees", "unchecked")
-GEOCODE_COLUMNS = ["geocode_precision", "geocode_source", "geocode_note", "matched_place",
-                   "area_cduids", "ambiguous", "geocode_candidates", "geocode_check",
-                   "geocode_check_note"]
+GEOCODE_COLUMNS = [c.name for c in contracts.GEOCODE_COLUMNS]  # declared in gapmap.contracts
 
 _TO_M = Transformer.from_crs(4326, 3347, always_xy=True)
 _PREFIXES = re.compile(
@@ -720,7 +719,8 @@ def geocode_services(services: pd.DataFrame, config: Config,
     if overrides is not None:
         for key in overrides.unused():
             log.warning("override %s matched no service", key)
-    geo = pd.DataFrame(rows, index=services.index)
+    geo = pd.DataFrame(rows, index=services.index,  # the columns even with no rows
+                       columns=["geo_lat", "geo_lon", *GEOCODE_COLUMNS])
     df = pd.concat([services.drop(columns=[c for c in GEOCODE_COLUMNS if c in services]),
                     geo], axis=1)
     placed = df["geo_lat"].notna()

@@ -38,17 +38,14 @@ from dataclasses import dataclass
 import pandas as pd
 
 from gapmap.config import Config
+from gapmap.contracts import SERVICES
 from gapmap.sources.listings import OPTIONAL_TEXT, read_listings
 from gapmap.sources.odhf import read_odhf_hospitals
 
 log = logging.getLogger(__name__)
 
-SERVICE_COLUMNS = [
-    "service_id", "name", "organization", "need_types", "address", "city", "postal_code",
-    "phone", "website", "hours", "languages", "eligibility", "lat", "lon", "confidential",
-    "place_name", "area_name", "place_kind",
-    "listing_region", "source", "source_row", "coordinate_source", "source_url", "notes",
-]
+SERVICE_COLUMNS = SERVICES.names
+"""The services table's columns, declared in :data:`gapmap.contracts.SERVICES`."""
 
 
 @dataclass
@@ -115,6 +112,10 @@ def ingest(config: Config) -> IngestResult:
     else:
         rej_df = pd.DataFrame(columns=lead)
     result = IngestResult(table, rej_df, rows_read, merged)
+    if not len(table):
+        log.warning("no services: %s; the outputs will list none",
+                    f"all {rows_read} rows were rejected" if rows_read else
+                    "the listing files have no rows")
     for _, r in rej_df.iterrows():
         log.warning("rejected %s line %s, field %s: %s", r["source"], r["source_row"],
                     r["field"], r["reason"])

@@ -52,7 +52,16 @@ def read_geo(path: str | Path, *, layer: str | None = None) -> gpd.GeoDataFrame:
     path = Path(path)
     if not path.is_file():
         raise InputFileError(f"input file not found: {path}")
-    gdf = read_parquet(path) if path.suffix == ".parquet" else gpd.read_file(path, layer=layer)
+    if path.suffix == ".parquet":
+        gdf = read_parquet(path)
+    else:
+        from pyogrio.errors import DataLayerError, DataSourceError
+
+        try:
+            gdf = gpd.read_file(path, layer=layer)
+        except (DataSourceError, DataLayerError, ValueError) as exc:
+            raise SchemaError(f"{path}: cannot be read{f' (layer {layer})' if layer else ''}: "
+                              f"{_first_line(exc)}") from exc
     if not isinstance(gdf, gpd.GeoDataFrame):
         raise SchemaError(f"{path}: has no geometry column")
     if gdf.crs is None:
@@ -61,14 +70,40 @@ def read_geo(path: str | Path, *, layer: str | None = None) -> gpd.GeoDataFrame:
 
 
 def read_parquet(path: str | Path) -> pd.DataFrame:
-    """Read a (Geo)Parquet file written by :func:`write_parquet`."""
+    """Read a Parquet file written by :func:`write_parquet`: a GeoDataFrame when it is
+    GeoParquet (it has ``geo`` metadata), else a DataFrame.
+
+    Raises
+    ------
+    InputFileError
+        The file is missing.
+    SchemaError
+        The file cannot be read (truncated or corrupt), or is GeoParquet whose geometry
+        cannot be read: never returned as a plain DataFrame.
+    """
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
     path = Path(path)
     if not path.is_file():
         raise InputFileError(f"input file not found: {path} (run the stage that writes it)")
+    unreadable = (OSError, ValueError, TypeError, pa.ArrowException)
     try:
-        return gpd.read_parquet(path)
-    except ValueError:
-        return pd.read_parquet(path)
+        geo = b"geo" in (pq.read_schema(path).metadata or {})
+    except unreadable as exc:
+        raise SchemaError(f"{path}: cannot be read as Parquet, truncated or corrupt? "
+                          f"({_first_line(exc)})") from exc
+    try:
+        return gpd.read_parquet(path) if geo else pd.read_parquet(path)
+    except unreadable as exc:
+        raise SchemaError(f"{path}: cannot be read as {'GeoParquet' if geo else 'Parquet'}, "
+                          f"truncated or corrupt? ({_first_line(exc)})") from exc
+
+
+def _first_line(exc: BaseException) -> str:
+    """An exception's message on one line (its first), or its type when it has none."""
+    text = str(exc).strip()
+    return text.splitlines()[0] if text else type(exc).__name__
 
 
 def require_columns(df: pd.DataFrame, columns: list[str] | tuple[str, ...], source: str) -> None:

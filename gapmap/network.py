@@ -60,8 +60,9 @@ from scipy.sparse.csgraph import connected_components
 from scipy.spatial import cKDTree
 
 from gapmap.config import NetworkSettings
+from gapmap.contracts import NETWORK_EDGES, NETWORK_NODES, read_stage
 from gapmap.errors import NetworkError
-from gapmap.io import read_parquet, require_columns, write_parquet
+from gapmap.io import write_parquet
 
 log = logging.getLogger(__name__)
 _GEOD = Geod(ellps="GRS80")
@@ -113,12 +114,12 @@ class RoadGraph:
 
     @classmethod
     def load(cls, nodes_path: Path, edges_path: Path) -> RoadGraph:
-        nodes = read_parquet(nodes_path)
-        edges = read_parquet(edges_path)
-        require_columns(nodes, ["x", "y"], str(nodes_path))
-        require_columns(edges, ["u", "v", "length_m", "speed_kph", "travel_s"], str(edges_path))
+        """The graph :meth:`save` wrote, read as :data:`gapmap.contracts.NETWORK_NODES`
+        and :data:`~gapmap.contracts.NETWORK_EDGES` declare."""
+        nodes = read_stage(nodes_path, NETWORK_NODES)
+        edges = read_stage(edges_path, NETWORK_EDGES)
         source = str(nodes["source"].iloc[0]) if "source" in nodes and len(nodes) else ""
-        return cls(nodes[["x", "y"]], edges, source)  # type: ignore[arg-type]
+        return cls(nodes[["x", "y"]], edges, source)
 
 
 def graph_from_lines(lines: gpd.GeoDataFrame, *, class_column: str, speed_kph: dict[str, float],

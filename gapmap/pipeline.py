@@ -16,10 +16,20 @@ from pathlib import Path
 from typing import Any
 
 import geopandas as gpd
-import pandas as pd
 
 from gapmap.config import Config
-from gapmap.io import provenance, read_geo, read_parquet, write_csv, write_json, write_parquet
+from gapmap.contracts import (
+    COVERAGE,
+    DEMAND,
+    GAP_COMMUNITIES,
+    SERVICES,
+    SERVICES_GEOCODED,
+    SERVICES_LOCATED,
+    TRAVEL,
+    read_stage,
+    write_stage,
+)
+from gapmap.io import provenance, read_geo, write_csv, write_json
 
 log = logging.getLogger(__name__)
 
@@ -83,7 +93,7 @@ def stage_ingest(config: Config) -> str:
 
     p = StagePaths.of(config)
     result = ingest(config)
-    write_parquet(result.services, p.services)
+    write_stage(result.services, p.services, SERVICES)
     write_csv(result.rejected, p.rejected)
     _record(config, "ingest", _listing_inputs(config), rows_read=result.rows_read,
             accepted=result.rows_read - len(result.rejected), rejected=len(result.rejected),
@@ -95,9 +105,9 @@ def stage_geocode(config: Config) -> str:
     from gapmap.geocode import geocode_report, geocode_services, placement_summary
 
     p = StagePaths.of(config)
-    services = read_parquet(p.services)
+    services = read_stage(p.services, SERVICES)
     gdf = geocode_services(services, config)
-    write_parquet(gdf, p.geocoded)
+    write_stage(gdf, p.geocoded, SERVICES_GEOCODED)
     report = geocode_report(gdf)
     write_csv(report, p.geocode_report)
     ambiguous = int(gdf["ambiguous"].sum())
@@ -116,13 +126,14 @@ def stage_regions(config: Config) -> str:
     from gapmap.regions import assign_regions, within_scope
 
     p = StagePaths.of(config)
-    located = assign_regions(read_parquet(p.geocoded), config)  # type: ignore[arg-type]
+    located = assign_regions(read_stage(p.geocoded, SERVICES_GEOCODED), config)
     located = within_scope(located, config, area_level=True)
-    write_parquet(located, p.located)
+    write_stage(located, p.located, SERVICES_LOCATED)
     write_service_tables(located, p.services_csv)
     counts = located["region_method"].value_counts().to_dict()
     _record(config, "regions", [p.geocoded, config.inputs.opp_regions], region_method=counts)
-    return "regions: " + ", ".join(f"{k} {v}" for k, v in sorted(counts.items()))
+    return "regions: " + (", ".join(f"{k} {v}" for k, v in sorted(counts.items()))
+                          or "no services")
 
 
 def stage_demand(config: Config) -> str:
@@ -131,7 +142,7 @@ def stage_demand(config: Config) -> str:
 
     p = StagePaths.of(config)
     demand = within_scope(assign_regions(build_demand(config), config), config)
-    write_parquet(demand, p.demand)
+    write_stage(demand, p.demand, DEMAND)
     total = int(demand["pop2021"].sum())
     inputs = _reference_inputs(config)
     if config.demand.path is not None:
@@ -177,16 +188,17 @@ def stage_travel(config: Config) -> str:
     p = StagePaths.of(config)
     graph = RoadGraph.load(p.nodes, p.edges)
     engine = TravelEngine(graph, config.network)
-    demand = read_parquet(p.demand)
-    services = _with_fly_in_flag(read_parquet(p.located), config)
-    travel = nearest_service_times(engine, demand, services, config.need_types)  # type: ignore
-    write_parquet(travel, p.travel)
+    demand = read_stage(p.demand, DEMAND)
+    services = _with_fly_in_flag(read_stage(p.located, SERVICES_LOCATED), config)
+    travel = nearest_service_times(engine, demand, services, config.need_types)
+    write_stage(travel, p.travel, TRAVEL)
     counts = travel["access"].value_counts().to_dict()
     _record(config, "travel", [p.nodes, p.edges, p.demand, p.located], access=counts)
-    return "travel: " + ", ".join(f"{k} {v}" for k, v in sorted(counts.items()))
+    return "travel: " + (", ".join(f"{k} {v}" for k, v in sorted(counts.items()))
+                         or "no demand points")
 
 
-def _with_fly_in_flag(services: Any, config: Config) -> Any:
+def _with_fly_in_flag(services: gpd.GeoDataFrame, config: Config) -> gpd.GeoDataFrame:
     """The services with ``access`` set: fly-in ones get no drive time (see travel)."""
     from gapmap.demand import remote_communities
     from gapmap.travel import flag_fly_in_services
@@ -204,16 +216,15 @@ def stage_catchments(config: Config) -> str:
 
     p = StagePaths.of(config)
     engine = TravelEngine(RoadGraph.load(p.nodes, p.edges), config.network)
-    services = _with_fly_in_flag(read_parquet(p.located), config)
+    services = _with_fly_in_flag(read_stage(p.located, SERVICES_LOCATED), config)
     cov = config.coverage
     builder = CatchmentBuilder(engine, buffer_m=cov.catchment_buffer_m,
                                simplify_m=cov.catchment_simplify_m)
     bands = cov.catchment_bands_min
     workers = min(4, os.cpu_count() or 1)
-    per_service = service_catchments(engine, services, bands, builder=builder,  # type: ignore
-                                     workers=workers)
-    per_need = need_catchments(engine, services, config.need_types, bands,  # type: ignore
-                               builder=builder, workers=workers)
+    per_service = service_catchments(engine, services, bands, builder=builder, workers=workers)
+    per_need = need_catchments(engine, services, config.need_types, bands, builder=builder,
+                               workers=workers)
     write_geopackage({"service_catchments": per_service, "need_catchments": per_need},
                      p.catchments)
     _record(config, "catchments", [p.nodes, p.edges, p.located],
@@ -227,12 +238,12 @@ def stage_gaps(config: Config) -> str:
     from gapmap.gaps import gap_tables, total_label
 
     p = StagePaths.of(config)
-    travel = read_parquet(p.travel)
-    demand = read_parquet(p.demand)
-    services = read_parquet(p.located)
+    travel = read_stage(p.travel, TRAVEL)
+    demand = read_stage(p.demand, DEMAND)
+    services = read_stage(p.located, SERVICES_LOCATED)
     cov, gaps = gap_tables(travel, demand, services, config)
-    write_csv(cov, p.coverage)
-    write_csv(gaps, p.gaps)
+    write_stage(cov, p.coverage, COVERAGE)
+    write_stage(gaps, p.gaps, GAP_COMMUNITIES)
     _record(config, "gaps", [p.travel, p.demand, p.located])
     where = total_label(config)
     tot = cov[cov["opp_region"] == where].set_index("need_type")
@@ -254,9 +265,9 @@ def stage_maps(config: Config) -> str:
     from gapmap.outputs.maps import write_maps
 
     p = StagePaths.of(config)
-    paths = write_maps(read_parquet(p.located), read_parquet(p.demand),  # type: ignore
-                       pd.read_csv(p.gaps), _census_divisions_in_scope(config), config,
-                       travel=read_parquet(p.travel))
+    paths = write_maps(read_stage(p.located, SERVICES_LOCATED), read_stage(p.demand, DEMAND),
+                       read_stage(p.gaps, GAP_COMMUNITIES), _census_divisions_in_scope(config),
+                       config, travel=read_stage(p.travel, TRAVEL))
     return "maps: " + ", ".join(f"{x.name} ({x.stat().st_size / 1e6:.1f} MB)" for x in paths)
 
 
@@ -268,8 +279,8 @@ def stage_report(config: Config) -> str:
     extra = ({"need_catchments": read_geo(p.catchments, layer="need_catchments")}
              if p.catchments.is_file() else {})
     path = write_reports(
-        services=read_parquet(p.located), demand=read_parquet(p.demand),  # type: ignore
-        coverage=pd.read_csv(p.coverage), gaps=pd.read_csv(p.gaps, dtype={"demand_id": str}),
+        services=read_stage(p.located, SERVICES_LOCATED), demand=read_stage(p.demand, DEMAND),
+        coverage=read_stage(p.coverage, COVERAGE), gaps=read_stage(p.gaps, GAP_COMMUNITIES),
         cds=_census_divisions_in_scope(config), remote=remote_communities(config),
         highways=read_geo(config.inputs.highways), config=config, extra_layers=extra)
     inputs = [p.located, p.demand, p.coverage, p.gaps, p.travel, *_reference_inputs(config)]

@@ -20,6 +20,7 @@ from functools import lru_cache
 import geopandas as gpd
 import pandas as pd
 
+from gapmap import contracts
 from gapmap.config import Config
 from gapmap.errors import ConfigError, SchemaError
 from gapmap.io import read_geo, read_table, require_columns
@@ -27,7 +28,7 @@ from gapmap.io import read_geo, read_table, require_columns
 log = logging.getLogger(__name__)
 
 OPP_REGIONS: tuple[str, ...] = ("North East", "North West", "East", "West", "Central")
-REGION_COLUMNS = ["cduid", "cd_name", "opp_region", "region_confidence", "region_method"]
+REGION_COLUMNS = [c.name for c in contracts.REGION_COLUMNS]  # declared in gapmap.contracts
 
 
 def slug(region: str) -> str:

@@ -61,6 +61,7 @@ from scipy.spatial import cKDTree
 
 from gapmap.config import NetworkSettings
 from gapmap.contracts import POINT_PRECISIONS
+from gapmap.errors import SchemaError
 from gapmap.network import RoadGraph, geodesic_m, lambert_scale
 from gapmap.taxonomy import offers_each
 
@@ -115,7 +116,7 @@ def _points_xy(gdf: gpd.GeoSeries | gpd.GeoDataFrame) -> tuple[np.ndarray, np.nd
     """The points' own x and y (NaN for a missing point) and their CRS."""
     geom = gdf.geometry if isinstance(gdf, gpd.GeoDataFrame) else gdf
     if geom.crs is None:
-        raise ValueError("Cannot project points with no CRS; set one first")
+        raise SchemaError("Cannot project points with no CRS; set one first")
     return geom.x.to_numpy(dtype=float), geom.y.to_numpy(dtype=float), geom.crs
 
 

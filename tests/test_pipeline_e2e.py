@@ -164,10 +164,10 @@ def test_rerun_is_idempotent(run):
     assert stamps == {f"{generated_on()}T00:00:00Z"}
 
 
-def test_cli_error_is_one_line_with_status_1(tmp_path, capsys):
+def test_cli_error_is_one_line_with_status_3(tmp_path, capsys):
     bad = tmp_path / "bad.toml"
     bad.write_text("[inputs]\nlistings = []\n")
-    assert main(["ingest", "--config", str(bad)]) == 1
+    assert main(["ingest", "--config", str(bad)]) == 3  # ConfigError (README: Exit codes)
     err = capsys.readouterr().err.strip().splitlines()
     assert len(err) == 1 and err[0].startswith("gapmap: error:") and "bad.toml" in err[0]
 

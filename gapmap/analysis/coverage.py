@@ -27,15 +27,12 @@ from collections.abc import Callable, Mapping, Sequence
 import numpy as np
 import pandas as pd
 
-from gapmap.contracts import POINT_PRECISIONS
+from gapmap.contracts import COVERAGE, GAP_COMMUNITIES, POINT_PRECISIONS
 from gapmap.regions import serves_region
 from gapmap.taxonomy import offers
 
-COVERAGE_COLUMNS = [
-    "opp_region", "need_type", "threshold_min", "pop2021", "pop_covered", "pct_covered",
-    "pop_covered_estimate", "pop_outside", "pop_no_all_season_road", "pop_beyond_road_network",
-    "points_not_enumerated", "services_placed", "services_area_level",
-]
+COVERAGE_COLUMNS = COVERAGE.names
+"""The coverage table's columns, declared in :data:`gapmap.contracts.COVERAGE`."""
 
 
 def _with_demand(travel: pd.DataFrame, demand: pd.DataFrame,
@@ -43,7 +40,7 @@ def _with_demand(travel: pd.DataFrame, demand: pd.DataFrame,
     cols = ["demand_id", "name", "kind", "pop2021", "opp_region", "cd_name", "enumerated",
             "air_hub", "remote_community"]
     t = travel.merge(pd.DataFrame(demand[cols]), on="demand_id", how="left", validate="m:1")
-    t["threshold_min"] = t["need_type"].map(_threshold_of(thresholds_min))
+    t["threshold_min"] = t["need_type"].map(_threshold_of(thresholds_min)).astype(float)
     t["covered"] = t["access"].isin(["road", "estimate"]) & (t["travel_min"] <= t["threshold_min"])
     return t
 
@@ -128,9 +125,6 @@ def gap_communities(travel: pd.DataFrame, demand: pd.DataFrame, *,
     g = g.sort_values(["need_type", "opp_region", "pop2021", "name"],
                       ascending=[True, True, False, True])
     g["rank"] = g.groupby(["need_type", "opp_region"]).cumcount() + 1
-    cols = ["need_type", "opp_region", "rank", "demand_id", "name", "kind", "cd_name",
-            "pop2021", "enumerated", "travel_min", "threshold_min", "service_id", "access",
-            "air_hub", "note"]
-    out = g[cols].reset_index(drop=True)
+    out = g[GAP_COMMUNITIES.names].reset_index(drop=True)
     out["travel_min"] = out["travel_min"].round(1)
     return out

@@ -11,6 +11,7 @@ from pathlib import Path
 
 import geopandas as gpd
 
+from gapmap.errors import ConfidentialityError
 from gapmap.io import write_csv
 
 SHARED_SERVICE_COLUMNS = [
@@ -32,7 +33,7 @@ def shared_services(services: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
     fine = services["geocode_precision"].isin(["exact", "street", "postal", "fsa"])
     if (conf & fine).any():
         bad = services.loc[conf & fine, "service_id"].tolist()
-        raise AssertionError(f"confidential services placed finer than their town: {bad}")
+        raise ConfidentialityError(f"confidential services placed finer than their town: {bad}")
     out = services[SHARED_SERVICE_COLUMNS + ["geometry"]].copy()
     return gpd.GeoDataFrame(out, geometry="geometry", crs=services.crs)
 

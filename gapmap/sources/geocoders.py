@@ -27,7 +27,7 @@ from pathlib import Path
 from typing import Any, Protocol
 
 from gapmap.config import NominatimSettings
-from gapmap.errors import GeocodeError, SchemaError
+from gapmap.errors import ConfigError, GeocodeError, SchemaError
 from gapmap.io import read_table, require_columns
 
 log = logging.getLogger(__name__)
@@ -391,7 +391,7 @@ class NominatimClient:
         self.cache: QueryCache | None = None
         if self.mode != "off":
             if settings.cache is None:
-                raise ValueError("a Nominatim cache path is required")
+                raise ConfigError("geocode.nominatim.cache: a Nominatim cache path is required")
             self.cache = QueryCache(settings.cache)
         self.throttle = Throttle(settings.min_delay_s, clock=clock, sleep=sleep)
         self.sleep = sleep
