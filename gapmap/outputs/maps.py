@@ -50,8 +50,7 @@ from scipy.spatial import cKDTree
 
 from gapmap import __version__
 from gapmap.config import Config
-from gapmap.contracts import POINT_PRECISIONS
-from gapmap.errors import SchemaError
+from gapmap.contracts import ACCESS_VALUES, access_text, check_withheld, is_placed
 from gapmap.gaps import total_label
 from gapmap.io import generated_on, read_geo, read_table, require_columns, write_text
 from gapmap.outputs.webassets import MAP_CSS, MAP_JS, inline_assets, leaflet_icon_uris
@@ -71,17 +70,9 @@ GAP_COLOURS: tuple[tuple[float, str], ...] = ((90.0, "#fdae61"), (180.0, "#f46d4
                                               (float("inf"), "#a50026"))
 """Gap communities: drive time (min) up to which each colour applies."""
 NO_TIME_COLOUR = "#4d004b"
-ACCESS_TEXT = {
-    "road": "", "estimate": "estimate (long local-road connector)",
-    "no_all_season_road": "no all-season road: fly-in or winter road",
-    "beyond_road_network": "beyond the road network: no drive time",
-    "unreachable": "no road path to a service", "no_service": "no placed service of this need",
-}
 OPTIONAL_POPUP_FIELDS = (("hours", "Hours"), ("languages", "Languages"),
                          ("eligibility", "Eligibility"))
 """Listing columns shown in a popup when the services table has them."""
-WITHHELD_OK = frozenset({"town", "rural_fsa", "area", "none"})
-"""Precisions a confidential service may have: its town or coarser."""
 OSM_TILES = "https://tile.openstreetmap.org/{z}/{x}/{y}.png"
 OSM_ATTRIBUTION = ('&copy; <a href="https://www.openstreetmap.org/copyright">OpenStreetMap'
                    '</a> contributors')
@@ -176,18 +167,6 @@ def service_popup(row: pd.Series) -> str:
     return "<br>".join(parts)
 
 
-def check_withheld(services: pd.DataFrame) -> None:
-    """Raise :class:`SchemaError` if a confidential service is placed finer than its town."""
-    conf = services["confidential"].astype(bool)
-    fine = ~services["geocode_precision"].isin(WITHHELD_OK)
-    if (conf & fine).any():
-        bad = services.loc[conf & fine, ["service_id", "geocode_precision"]]
-        raise SchemaError("services: confidential service(s) placed finer than their town, "
-                          "refusing to map them: " + ", ".join(
-                              f"{r.service_id} ({r.geocode_precision})"
-                              for r in bad.itertuples()))
-
-
 # -- geometry for display ------------------------------------------------------------------
 
 def _round(coords: np.ndarray) -> list[list[float]]:
@@ -269,7 +248,7 @@ def map_data(region: str | None, services: gpd.GeoDataFrame, demand: gpd.GeoData
     the panel says that travel times are not available.
     """
     basemap = basemap or Basemap.load(config)
-    check_withheld(services)
+    check_withheld(services, refusing="map them")
     if region:
         cds_here = cds[cds["opp_region"] == region]
         svc = services[serves_region(services["opp_region"], region)]
@@ -285,8 +264,7 @@ def map_data(region: str | None, services: gpd.GeoDataFrame, demand: gpd.GeoData
     needs = list(config.need_types)
     svc = svc[svc["need_types"].fillna("").str.split(";").map(
         lambda ns: any(n in needs for n in ns)).astype(bool)]  # the run's need types only
-    placed_mask = svc["geocode_precision"].isin(POINT_PRECISIONS) & svc.geometry.notna()
-    placed_mask &= ~svc.geometry.is_empty
+    placed_mask = is_placed(svc)
     placed = svc[placed_mask]
     unplaced = svc[~placed_mask]
     dem = dem.reset_index(drop=True)
@@ -321,7 +299,7 @@ def map_data(region: str | None, services: gpd.GeoDataFrame, demand: gpd.GeoData
         records.append(rec)
 
     # communities and their nearest service per need
-    access_codes = list(ACCESS_TEXT)
+    access_codes = list(ACCESS_VALUES)
     comm: dict[str, Any] = {
         "n": [_e(v) for v in dem["name"]], "d": [_e(v) for v in dem["cd_name"]],
         "p": [int(v) for v in dem["pop2021"]],
@@ -394,7 +372,7 @@ def map_data(region: str | None, services: gpd.GeoDataFrame, demand: gpd.GeoData
                    "th": config.coverage.threshold(n)} for n in needs],
         "services": records,
         "comm": comm, "travel": travel_cols, "gaps": gap_lists,
-        "access": [_e(ACCESS_TEXT.get(a, a.replace("_", " "))) for a in access_codes],
+        "access": [_e(access_text(a)) for a in access_codes],
         "accessCodes": [_e(a) for a in access_codes],
         "towns": {"n": [_e(v) for v in towns["name"]],
                   "p": [int(v) for v in towns["population"]],

@@ -27,6 +27,7 @@ from pathlib import Path
 from typing import Any, Protocol
 
 from gapmap.config import NominatimSettings
+from gapmap.contracts import POINT_PRECISIONS, PRECISIONS
 from gapmap.errors import GeocodeError, SchemaError
 from gapmap.io import read_table, require_columns
 
@@ -43,7 +44,8 @@ Read: ``service_id`` or ``address`` (+ ``city``) to match, ``lat``/``lon`` (both
 row not filled in yet, skipped), ``precision`` (blank = ``exact``) and ``note``. The other
 columns are what the report tells the analyst and are ignored on read.
 """
-OVERRIDE_PRECISIONS = ("exact", "street", "postal", "fsa", "town", "rural_fsa")
+OVERRIDE_PRECISIONS: tuple[str, ...] = tuple(p for p in PRECISIONS if p in POINT_PRECISIONS)
+"""The precisions an override may state: those that place a point, best first."""
 
 
 def _ascii_fold(text: str) -> str:
