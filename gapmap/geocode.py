@@ -62,7 +62,13 @@ import shapely
 from pyproj import Transformer
 
 from gapmap.config import Config, GeocodeSettings
-from gapmap.contracts import GEOCODE_ISSUES, PRECISIONS, TOWN_OR_BETTER, precision_rank
+from gapmap.contracts import (
+    GEOCODE_ISSUES,
+    PRECISIONS,
+    TOWN_OR_BETTER,
+    is_placed,
+    precision_rank,
+)
 from gapmap.io import read_geo, read_table
 from gapmap.sources.geocoders import (
     OVERRIDE_COLUMNS,
@@ -753,10 +759,10 @@ def geocode_services(services: pd.DataFrame, config: Config,
     geo = pd.DataFrame(rows, index=services.index)
     df = pd.concat([services.drop(columns=[c for c in GEOCODE_COLUMNS if c in services]),
                     geo], axis=1)
-    placed = df["geo_lat"].notna()
-    geom = [shapely.Point(x, y) if ok else None
-            for x, y, ok in zip(df["geo_lon"], df["geo_lat"], placed, strict=True)]
     df = df.drop(columns=["lat", "lon"]).rename(columns={"geo_lat": "lat", "geo_lon": "lon"})
+    placed = is_placed(df[["geocode_precision", "lat"]])  # a point precision and a point
+    geom = [shapely.Point(x, y) if ok else None
+            for x, y, ok in zip(df["lon"], df["lat"], placed, strict=True)]
     gdf = gpd.GeoDataFrame(df, geometry=geom, crs=4326)
     gdf.attrs["nominatim"] = nominatim.summary() if nominatim is not None else "Nominatim off"
     log.info("geocoded %d services: %s", len(gdf), describe_precision(gdf))
