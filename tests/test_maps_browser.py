@@ -101,7 +101,7 @@ class OpenMap:
 
     def index_of(self, name: str) -> int:
         return int(self.page.evaluate(
-            "n => gapmap.data.services.findIndex(s => s.n === n)", html.escape(name)))
+            "n => gapmap.data.services.name.indexOf(n)", html.escape(name)))
 
     def click_marker(self, i: int) -> None:
         """Bring a service's marker out of its cluster, then click it as a user would."""
@@ -255,7 +255,7 @@ def test_clicking_a_town_lists_the_nearest_service_of_each_need(opened: OpenMap)
     page = opened.page
     opened.reset()
     town = page.evaluate("""() => { const t = gapmap.data.towns;
-        const i = t.c.findIndex(c => c >= 0); return t.n[i]; }""")
+        const i = t.community.findIndex(c => c >= 0); return t.name[i]; }""")
     page.fill(".gm-search input", html.unescape(town))
     page.press(".gm-search input", "Enter")
     panel = page.locator(".gm-panel")
