@@ -23,7 +23,7 @@ from typing import Any
 import pandas as pd
 import pytest
 
-from gapmap.contracts import POINT_PRECISIONS
+from gapmap.contracts import is_placed
 from gapmap.io import read_parquet
 from gapmap.pipeline import StagePaths
 from gapmap.regions import OPP_REGIONS, serves_region, slug
@@ -118,7 +118,7 @@ def _expected_services(cfg: Any, name: str) -> pd.DataFrame:
     s = read_parquet(StagePaths.of(cfg).located)
     if name != "ontario":
         s = s[serves_region(s["opp_region"], REGION_OF[name])]
-    s = s[s["geocode_precision"].isin(POINT_PRECISIONS) & s.geometry.notna()]
+    s = s[is_placed(s)]
     if cfg.confidential_display == "hide":
         s = s[~s["confidential"].astype(bool)]
     return s.sort_values("service_id")
