@@ -633,11 +633,11 @@ class GeocodeChain:
         out["ambiguous"] = st.ambiguous
         out["geocode_candidates"] = "; ".join(st.candidates)
         out["geocode_note"] = "; ".join(n for n in st.notes if n)
-        out["geocode_issues"] = self._issues(st, str(out["geocode_precision"]))
+        out["geocode_issues"] = self._issue_codes(st, str(out["geocode_precision"]))
         return out
 
     @staticmethod
-    def _issues(st: _State, precision: str) -> str:
+    def _issue_codes(st: _State, precision: str) -> str:
         """The row's issue codes, most urgent first: those its providers and checks recorded,
         plus what its final precision is (:data:`_PRECISION_ISSUES`). An address Nominatim
         did not place is no issue once the row is placed at street level or better anyway."""
