@@ -54,9 +54,9 @@ import numpy as np
 import pandas as pd
 import shapely
 
-from gapmap.contracts import POINT_PRECISIONS
+from gapmap.contracts import counts_by_road, is_fly_in, is_placed
 from gapmap.taxonomy import offers_each
-from gapmap.travel import SourceGraph, TravelEngine, placed_mask
+from gapmap.travel import SourceGraph, TravelEngine
 
 log = logging.getLogger(__name__)
 
@@ -465,11 +465,9 @@ def service_catchments(engine: TravelEngine, services: gpd.GeoDataFrame,
     bands = _bands(bands_min)
     builder = builder or CatchmentBuilder(engine)
     s = engine.settings
-    remote = (services["access"].astype(str).to_numpy() == "no_all_season_road"
-              if "access" in services.columns else np.zeros(len(services), dtype=bool))
-    physical = (services["geocode_precision"].isin(POINT_PRECISIONS).to_numpy()
-                & services.geometry.notna().to_numpy())
-    placed = placed_mask(services)
+    remote = is_fly_in(services).to_numpy()
+    physical = is_placed(services).to_numpy()
+    placed = counts_by_road(services).to_numpy()
     rows: list[dict] = []
     polys: list[shapely.Geometry] = []
     areas: list[np.ndarray] = []
@@ -537,7 +535,7 @@ def need_catchments(engine: TravelEngine, services: gpd.GeoDataFrame,
     bands = _bands(bands_min)
     builder = builder or CatchmentBuilder(engine)
     s = engine.settings
-    placed = services[placed_mask(services)]
+    placed = services[counts_by_road(services)]
     offered = offers_each(placed["need_types"], need_types)  # services x needs
     snap = engine.snap(placed) if len(placed) else None
     graph = SourceGraph(engine, snap) if snap is not None else None

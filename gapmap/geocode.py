@@ -40,8 +40,10 @@ Output contract (GeoDataFrame, EPSG:4326): the services columns plus ``geometry`
 None), ``lat``/``lon`` (the placed point, NaN when unplaced), ``geocode_precision``,
 ``geocode_source``, ``geocode_note``, ``matched_place``, ``area_cduids`` (``;``-joined),
 ``ambiguous`` (bool), ``geocode_candidates`` (``;``-joined candidate places of an
-ambiguous name), ``geocode_check`` (``agrees`` | ``disagrees`` | ``unchecked``) and
-``geocode_check_note``.
+ambiguous name), ``geocode_check`` (``agrees`` | ``disagrees`` | ``unchecked``),
+``geocode_check_note`` and ``geocode_issues`` (``;``-joined codes from
+:data:`gapmap.contracts.GEOCODE_ISSUES`, most urgent first, recorded by the provider or step
+where each issue arises; ``geocode_note`` says the same in words, and is never read back).
 """
 
 from __future__ import annotations
@@ -61,7 +63,13 @@ from pyproj import Transformer
 
 from gapmap import contracts
 from gapmap.config import Config, GeocodeSettings
-from gapmap.contracts import PRECISIONS, TOWN_OR_BETTER
+from gapmap.contracts import (
+    GEOCODE_ISSUES,
+    PRECISIONS,
+    TOWN_OR_BETTER,
+    is_placed,
+    precision_rank,
+)
 from gapmap.io import read_geo, read_table
 from gapmap.sources.geocoders import (
     OVERRIDE_COLUMNS,
@@ -76,6 +84,8 @@ log = logging.getLogger(__name__)
 
 CHECK_VALUES = ("agrees", "disagrees", "unchecked")
 GEOCODE_COLUMNS = [c.name for c in contracts.GEOCODE_COLUMNS]  # declared in gapmap.contracts
+_PRECISION_ISSUES = {"none": "failed", "rural_fsa": "rural_fsa", "area": "area"}
+"""Issues that the final precision itself is: not placed, a regional point, an area."""
 
 _TO_M = Transformer.from_crs(4326, 3347, always_xy=True)
 _PREFIXES = re.compile(
@@ -444,6 +454,13 @@ class _State:
     candidates: list[str] = field(default_factory=list)
     place_kind: str = ""
     area_name: str = ""
+    issues: set[str] = field(default_factory=set)
+
+    def flag(self, issue: str) -> None:
+        """Record an issue code (one of :data:`~gapmap.contracts.GEOCODE_ISSUES`)."""
+        if issue not in GEOCODE_ISSUES:
+            raise ValueError(f"unknown geocode issue {issue!r}; add it to GEOCODE_ISSUES")
+        self.issues.add(issue)
 
 
 class GeocodeChain:
@@ -489,6 +506,7 @@ class GeocodeChain:
             return None
         if not self.gaz.in_ontario(lat, lon):
             st.notes.append(f"listed point ({lat}, {lon}) lies outside Ontario: ignored")
+            st.flag("listed_point_rejected")
             return None
         cs = _text(st.row, "coordinate_source")
         host = self.gaz.is_host_site(cs)
@@ -529,6 +547,8 @@ class GeocodeChain:
             return _Placed(ans.lat, ans.lon, "street", src, note=ans.label)
         if ans.note:
             st.notes.append(ans.note)
+        if ans.issue:
+            st.flag(ans.issue)
         return None
 
     def _postal(self, st: _State) -> _Placed | None:
@@ -551,6 +571,7 @@ class GeocodeChain:
                            note=m.note)
         if m.ambiguous:
             st.ambiguous = True
+            st.flag("ambiguous")
             st.candidates = [f"{p.name} {self.gaz.describe(p)}" for p in m.candidates]
             st.notes.append(m.note)
         elif fold(name) in self.gaz.cd_names:
@@ -575,7 +596,7 @@ class GeocodeChain:
             "geo_lat": np.nan, "geo_lon": np.nan, "geocode_precision": "none",
             "geocode_source": "", "geocode_note": "", "matched_place": "", "area_cduids": "",
             "ambiguous": False, "geocode_candidates": "", "geocode_check": "unchecked",
-            "geocode_check_note": ""}
+            "geocode_check_note": "", "geocode_issues": ""}
         placed: _Placed | None = None
         by = ""
         for name in self.settings.order:
@@ -604,12 +625,27 @@ class GeocodeChain:
             self._unused_override_note(st, by)
             out["geocode_check"], out["geocode_check_note"] = self.check(
                 row, placed.lat, placed.lon, by)
+            if out["geocode_check"] == "disagrees":
+                st.flag("disagrees")
         elif out["geocode_precision"] == "none" and not st.notes:
             st.notes.append("no coordinates, postal code or town")
         out["ambiguous"] = st.ambiguous
         out["geocode_candidates"] = "; ".join(st.candidates)
         out["geocode_note"] = "; ".join(n for n in st.notes if n)
+        out["geocode_issues"] = self._issue_codes(st, str(out["geocode_precision"]))
         return out
+
+    @staticmethod
+    def _issue_codes(st: _State, precision: str) -> str:
+        """The row's issue codes, most urgent first: those its providers and checks recorded,
+        plus what its final precision is (:data:`_PRECISION_ISSUES`). An address Nominatim
+        did not place is no issue once the row is placed at street level or better anyway."""
+        issues = set(st.issues)
+        if precision in _PRECISION_ISSUES:
+            issues.add(_PRECISION_ISSUES[precision])
+        if precision_rank(precision) <= precision_rank("street"):
+            issues.discard("address_not_geocoded")
+        return ";".join(sorted(issues, key=GEOCODE_ISSUES.index))
 
     def _unused_override_note(self, st: _State, by: str) -> None:
         """Say so when an override exists but an earlier provider placed the row."""
@@ -723,10 +759,10 @@ def geocode_services(services: pd.DataFrame, config: Config,
                        columns=["geo_lat", "geo_lon", *GEOCODE_COLUMNS])
     df = pd.concat([services.drop(columns=[c for c in GEOCODE_COLUMNS if c in services]),
                     geo], axis=1)
-    placed = df["geo_lat"].notna()
-    geom = [shapely.Point(x, y) if ok else None
-            for x, y, ok in zip(df["geo_lon"], df["geo_lat"], placed, strict=True)]
     df = df.drop(columns=["lat", "lon"]).rename(columns={"geo_lat": "lat", "geo_lon": "lon"})
+    placed = is_placed(df[["geocode_precision", "lat"]])  # a point precision and a point
+    geom = [shapely.Point(x, y) if ok else None
+            for x, y, ok in zip(df["lon"], df["lat"], placed, strict=True)]
     gdf = gpd.GeoDataFrame(df, geometry=geom, crs=4326)
     gdf.attrs["nominatim"] = nominatim.summary() if nominatim is not None else "Nominatim off"
     log.info("geocoded %d services: %s", len(gdf), describe_precision(gdf))
@@ -735,30 +771,9 @@ def geocode_services(services: pd.DataFrame, config: Config,
 
 # -- the report ----------------------------------------------------------------------------
 
-ISSUES: tuple[str, ...] = ("failed", "ambiguous", "disagrees", "listed_point_rejected",
-                           "address_not_geocoded", "rural_fsa", "area")
-"""Why a row is in the geocode report, most urgent first."""
-
-
 def _issues(r: pd.Series) -> list[str]:
-    note = str(r["geocode_note"])
-    found = []
-    if r["geocode_precision"] == "none":
-        found.append("failed")
-    if bool(r["ambiguous"]):
-        found.append("ambiguous")
-    if r.get("geocode_check") == "disagrees":
-        found.append("disagrees")
-    if "outside Ontario: ignored" in note:
-        found.append("listed_point_rejected")
-    if re.search(r"Nominatim (failed|found no match|matched|answer|not asked)|not in the "
-                 r"cache", note) and r["geocode_precision"] not in ("exact", "street"):
-        found.append("address_not_geocoded")
-    if r["geocode_precision"] == "rural_fsa":
-        found.append("rural_fsa")
-    if r["geocode_precision"] == "area":
-        found.append("area")
-    return found
+    """The row's issue codes, as the geocode chain recorded them (``geocode_issues``)."""
+    return [i for i in str(r["geocode_issues"]).split(";") if i]
 
 
 def geocode_report(gdf: pd.DataFrame) -> pd.DataFrame:
@@ -766,7 +781,8 @@ def geocode_report(gdf: pd.DataFrame) -> pd.DataFrame:
 
     Columns :data:`~gapmap.sources.geocoders.OVERRIDE_COLUMNS`: ``lat``, ``lon``, ``precision`` and
     ``note`` are blank for the analyst to fill in; ``issue`` (``;``-joined, from
-    :data:`ISSUES`) and ``reason`` say what went wrong; ``candidates`` lists the places an
+    :data:`~gapmap.contracts.GEOCODE_ISSUES`: the ``geocode_issues`` the chain recorded) and
+    ``reason`` (the notes) say what went wrong; ``candidates`` lists the places an
     ambiguous name could be. Saved as CSV and named in ``geocode.overrides``, the filled-in
     rows place their services on the next run (source ``override``); rows left blank are
     ignored. Every ambiguous name is in it.
@@ -792,7 +808,7 @@ def geocode_report(gdf: pd.DataFrame) -> pd.DataFrame:
             "geocode_source": r["geocode_source"],
             "candidates": r.get("geocode_candidates", ""), "source": r.get("source", ""),
             "source_row": r.get("source_row", ""),
-            "_rank": ISSUES.index(issues[0]),
+            "_rank": GEOCODE_ISSUES.index(issues[0]),
         })
     report = pd.DataFrame(rows, columns=[*OVERRIDE_COLUMNS, "_rank"])
     report = report.sort_values(["_rank", "service_id"], kind="stable")
@@ -813,7 +829,8 @@ def names_a_place(gdf: pd.DataFrame) -> pd.Series:
     has_address = (address != "") & (address != WITHHELD)
     has_postal = gdf["postal_code"].fillna("").astype(str) != ""
     listed = gdf["geocode_source"].astype(str).str.startswith("listing") | \
-        gdf["geocode_note"].astype(str).str.contains("listed point", regex=False)
+        gdf["geocode_issues"].astype(str).str.split(";").map(
+            lambda codes: "listed_point_rejected" in codes)
     town = gdf["place_kind"] == "town"
     return (has_address | has_postal | listed | town) & (gdf["geocode_precision"] != "area")
 
@@ -836,7 +853,7 @@ def placement_summary(gdf: pd.DataFrame, report: pd.DataFrame | None = None) -> 
     ]
     if report is not None:
         counts = {i: int(report["issue"].str.split(";").map(lambda xs, i=i: i in xs).sum())
-                  for i in ISSUES}
+                  for i in GEOCODE_ISSUES}
         lines.append(f"report: {len(report)} rows to review ("
                      + ", ".join(f"{i} {c}" for i, c in counts.items() if c) + ")")
     return "\n".join(line for line in lines if line)

@@ -31,8 +31,9 @@ time, like the communities themselves.
 
 Output contract (DataFrame, one row per demand point and need type): ``demand_id``,
 ``need_type``, ``travel_min`` (NaN when there is no time), ``service_id`` (nearest),
-``access`` (``road`` | ``estimate`` | ``beyond_road_network`` | ``no_all_season_road`` |
-``unreachable`` (no path on the graph) | ``no_service`` (none of that need is placed)),
+``access`` (:data:`gapmap.contracts.ACCESS_VALUES`: ``road`` | ``estimate`` |
+``beyond_road_network`` | ``no_all_season_road`` | ``unreachable`` (no path on the graph) |
+``no_service`` (none of that need is placed); worded by :func:`gapmap.contracts.access_text`),
 ``route`` (``network`` | ``local`` | ``""``).
 """
 
@@ -60,15 +61,13 @@ from scipy.sparse.csgraph import dijkstra
 from scipy.spatial import cKDTree
 
 from gapmap.config import NetworkSettings
-from gapmap.contracts import POINT_PRECISIONS
+from gapmap.contracts import ACCESS_VALUES, counts_by_road, is_fly_in
 from gapmap.errors import SchemaError
 from gapmap.network import RoadGraph, geodesic_m, lambert_scale
 from gapmap.taxonomy import offers_each
 
 log = logging.getLogger(__name__)
 
-ACCESS_VALUES = ("road", "estimate", "beyond_road_network", "no_all_season_road", "unreachable",
-                 "no_service")
 _EPS_S = 1e-3  # csgraph needs strictly positive weights
 
 
@@ -427,18 +426,6 @@ class SourceGraph:
         return out
 
 
-def placed_mask(services: gpd.GeoDataFrame) -> np.ndarray:
-    """Which services count for physical coverage.
-
-    Placed at a point (not only an area), and not flagged ``no_all_season_road`` when the
-    frame has an ``access`` column: a service in a fly-in community gets no drive time.
-    """
-    keep = services["geocode_precision"].isin(POINT_PRECISIONS) & services.geometry.notna()
-    if "access" in services.columns:
-        keep &= services["access"].astype(str) != "no_all_season_road"
-    return keep.to_numpy(dtype=bool)
-
-
 def flag_fly_in_services(services: gpd.GeoDataFrame, remote: gpd.GeoDataFrame, *,
                          within_km: float) -> gpd.GeoDataFrame:
     """A copy of ``services`` with ``access``: ``no_all_season_road`` for a service within
@@ -462,11 +449,6 @@ def flag_fly_in_services(services: gpd.GeoDataFrame, remote: gpd.GeoDataFrame, *
             log.info("%d services in communities with no all-season road: %s",
                      int(fly_in.sum()), ", ".join(out.loc[fly_in, "service_id"].astype(str)))
     return out
-
-
-def placed_services(services: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
-    """The services that count for physical coverage (see :func:`placed_mask`)."""
-    return services[placed_mask(services)]
 
 
 class _LocalPairs:
@@ -511,13 +493,14 @@ def nearest_service_times(engine: TravelEngine, demand: gpd.GeoDataFrame,
     """Time from every demand point to the nearest placed service of each need type.
 
     ``demand`` needs ``demand_id`` and ``access``; ``services`` needs ``service_id``,
-    ``need_types`` and ``geocode_precision`` (and may have ``access``, see
-    :func:`placed_services`). Area-level and unplaced services count for no physical
-    coverage. The columns of the result are in the module docstring. The searches of the
-    need types run in up to ``workers`` processes (see :meth:`SourceGraph.nearest_at`).
+    ``need_types`` and ``geocode_precision`` (and may have ``access``). Only the services
+    :func:`gapmap.contracts.counts_by_road` keeps count: area-level, unplaced and fly-in
+    services count for no physical coverage. The columns of the result are in the module
+    docstring. The searches of the need types run in up to ``workers`` processes (see
+    :meth:`SourceGraph.nearest_at`).
     """
     s = engine.settings
-    placed = placed_services(services)
+    placed = services[counts_by_road(services)]
     d_snap = engine.snap(demand)
     d_quality = d_snap.quality(s)
     remote = demand["access"].to_numpy() == "no_all_season_road"
@@ -643,13 +626,11 @@ def travel_time_matrix(engine: TravelEngine, demand: gpd.GeoDataFrame,
     d_snap = engine.snap(demand)
     d_quality = d_snap.quality(s).astype(object)
     d_quality[demand["access"].to_numpy() == "no_all_season_road"] = "no_all_season_road"
-    is_placed = placed_mask(services)
+    is_placed = counts_by_road(services).to_numpy()
     out = np.full((len(demand), len(services)), np.inf)
     local = np.zeros(out.shape, dtype=bool)
     s_quality = np.full(len(services), "unplaced", dtype=object)
-    if "access" in services.columns:
-        s_quality[services["access"].astype(str).to_numpy() == "no_all_season_road"] = \
-            "no_all_season_road"
+    s_quality[is_fly_in(services).to_numpy()] = "no_all_season_road"
     if is_placed.any():
         pos = np.nonzero(is_placed)[0]
         s_snap = engine.snap(services.iloc[pos])

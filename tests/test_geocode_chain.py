@@ -8,7 +8,7 @@ import pytest
 from pyproj import Geod
 
 from gapmap.config import GEOCODE_PROVIDERS, load_config
-from gapmap.contracts import PRECISIONS
+from gapmap.contracts import GEOCODE_ISSUES, PRECISIONS
 from gapmap.errors import ConfigError
 from gapmap.geocode import (
     Gazetteer,
@@ -246,6 +246,7 @@ def test_report_is_a_blank_overrides_file(shipped):
     assert tuple(report.columns) == OVERRIDE_COLUMNS
     assert (report["lat"] == "").all() and (report["lon"] == "").all()
     assert report["issue"].str.len().gt(0).all()
+    assert set(report["issue"].str.split(";").explode()) <= set(GEOCODE_ISSUES)
 
 
 def test_shipped_listings_geocode_offline_at_town_or_better(shipped):

@@ -5,11 +5,13 @@ from __future__ import annotations
 import dataclasses
 import json
 import re
+from pathlib import Path
 
 import folium
 import pandas as pd
 import pytest
 
+from gapmap.contracts import access_text
 from gapmap.errors import MapAssetError, SchemaError
 from gapmap.io import read_parquet
 from gapmap.outputs.maps import (
@@ -173,6 +175,13 @@ def test_maps_are_self_contained_and_small(small_run):
     assert len(maps["ontario.html"].encode()) <= 3e6
 
 
+def _rows(table: dict[str, list]) -> list[dict]:
+    """A table of the page's data (named columns of equal length) as rows."""
+    lengths = {len(v) for v in table.values()}
+    assert len(lengths) == 1, "a table's columns differ in length"
+    return [dict(zip(table, values, strict=True)) for values in zip(*table.values(), strict=True)]
+
+
 def _page_data(text: str) -> dict:
     m = re.search(r'<script type="application/json" id="gapmap-data">(.*?)</script>', text,
                   re.S)
@@ -185,14 +194,15 @@ def test_confidential_service_only_at_its_town_and_marked(small_run):
     for name, text in _maps(small_run).items():
         assert lat not in text and lon not in text, name
         # no service point lies within a kilometre of the exact one (not even rounded)
-        for s in _page_data(text)["services"]:
-            if "y" in s:
-                dy, dx = (s["y"] - float(lat)) * 111, (s["x"] - float(lon)) * 77
-                assert dy * dy + dx * dx > 1, (name, s["n"])
+        for s in _rows(_page_data(text)["services"]):
+            if s["lat"] is not None:
+                dy, dx = (s["lat"] - float(lat)) * 111, (s["lon"] - float(lon)) * 77
+                assert dy * dy + dx * dx > 1, (name, s["name"])
     data = _page_data(_maps(small_run)["north-east.html"])
-    conf = [s for s in data["services"] if s["n"].startswith("Test Safe House")]
-    assert len(conf) == 1 and conf[0]["f"] == 1 and "Location withheld" in conf[0]["h"]
-    assert "Hidden Lane" not in conf[0]["h"] and "P3E" not in conf[0]["h"]
+    conf = [s for s in _rows(data["services"]) if s["name"].startswith("Test Safe House")]
+    assert len(conf) == 1 and conf[0]["confidential"] == 1
+    assert "Location withheld" in conf[0]["popup"]
+    assert "Hidden Lane" not in conf[0]["popup"] and "P3E" not in conf[0]["popup"]
 
 
 def test_hide_leaves_confidential_services_off_the_map_and_out_of_the_panel(small_run):
@@ -204,22 +214,74 @@ def test_hide_leaves_confidential_services_off_the_map_and_out_of_the_panel(smal
     text = json.dumps(data)
     assert "Test Safe House" not in text and "Fixture Women" not in text
     # a community whose nearest emergency shelter is the hidden one sees "confidential" (-2)
-    shelter = [n["c"] for n in data["needs"]].index("emergency_shelter")
-    assert -2 in data["travel"][shelter]["s"]
+    shelter = [n["code"] for n in data["needs"]].index("emergency_shelter")
+    assert data["travel"] is not None
+    assert -2 in data["travel"][shelter]["service"]
 
 
 def test_every_map_has_its_layers_legend_search_and_footer(small_run):
     for name, text in _maps(small_run).items():
         data = _page_data(text)
         assert len(data["needs"]) == 14 and len(data["gaps"]) == 14
-        assert data["travel"] and len(data["travel"][0]["t"]) == len(data["comm"]["n"])
-        assert data["base"]["province"] and data["base"]["cds"] and data["base"]["hwy"]
-        assert data["towns"]["n"], name
+        assert data["travel"]
+        assert len(data["travel"][0]["minutes"]) == len(data["communities"]["name"])
+        base = data["base"]
+        assert base["province"] and base["censusDivisions"] and base["highways"]
+        assert data["towns"]["name"], name
         assert data["footer"]["vintage"] == "test fixture"
         assert data["footer"]["config"] == "test"
         assert data["footer"]["fingerprint"] == small_run.fingerprint()
         assert re.fullmatch(r"\d{4}-\d\d-\d\d", data["footer"]["generated"])
         assert "OpenStreetMap" in data["osm"]["attribution"]
+
+
+def _keys(typed_dict: type) -> set[str]:
+    return set(typed_dict.__annotations__)
+
+
+def test_the_page_data_has_the_declared_shape_and_every_table_is_rectangular(small_run):
+    from gapmap.outputs import maps
+
+    tables = {"services": maps.ServiceTable, "communities": maps.CommunityTable,
+              "towns": maps.TownTable}
+    for name, text in _maps(small_run).items():
+        data = _page_data(text)
+        assert set(data) == _keys(maps.MapData), name
+        for key, declared in tables.items():
+            assert set(data[key]) == _keys(declared), (name, key)
+            assert len(_rows(data[key])) == len(next(iter(data[key].values())))
+        assert set(data["base"]) == _keys(maps.BaseLayers)
+        assert set(data["footer"]) == _keys(maps.Footer)
+        assert set(data["access"]) == _keys(maps.AccessWords)
+        # the maps word each access as the gap table does
+        assert data["access"]["text"] == [maps._e(access_text(c))
+                                          for c in data["access"]["codes"]]
+        assert all(set(n) == _keys(maps.Need) for n in data["needs"])
+        assert all(set(c) == _keys(maps.GapColour) for c in data["gapColours"])
+        assert all(set(r) == _keys(maps.RegionOutline) for r in data["base"]["regions"])
+        n_comm = len(data["communities"]["name"])
+        for travel in data["travel"]:
+            assert set(travel) == _keys(maps.TravelColumns)
+            assert {len(v) for v in travel.values()} == {n_comm}
+        for gaps in data["gaps"]:
+            assert set(gaps) == _keys(maps.GapTable)
+            assert all(0 <= g["community"] < n_comm for g in _rows(gaps))
+
+
+def test_the_script_reads_the_data_by_the_declared_names_and_documents_them():
+    from gapmap.outputs import maps
+
+    script = (Path(maps.__file__).parent / "static" / "map.js").read_text(encoding="utf-8")
+    header = script[:script.index("*/")]
+    assert "gapmap/outputs/maps.py" in header and "MapData" in header
+    read = set(re.findall(r"\bD\.(\w+)", script))
+    assert read <= _keys(maps.MapData), read - _keys(maps.MapData)
+    declared = set().union(*(_keys(t) for t in (
+        maps.MapData, maps.Need, maps.ServiceTable, maps.CommunityTable, maps.TravelColumns,
+        maps.GapTable, maps.AccessWords, maps.TownTable, maps.BaseLayers, maps.RegionOutline,
+        maps.GapColour, maps.OsmLayer, maps.Footer)))
+    missing = {k for k in declared if not re.search(rf"\b{k}\b", header)}
+    assert not missing, f"map.js's header does not mention {sorted(missing)}"
 
 
 def test_map_without_travel_table_still_renders(small_run):

@@ -23,7 +23,7 @@ from typing import Any
 import pandas as pd
 import pytest
 
-from gapmap.contracts import POINT_PRECISIONS
+from gapmap.contracts import is_placed
 from gapmap.io import read_parquet
 from gapmap.pipeline import StagePaths
 from gapmap.regions import OPP_REGIONS, serves_region, slug
@@ -101,7 +101,7 @@ class OpenMap:
 
     def index_of(self, name: str) -> int:
         return int(self.page.evaluate(
-            "n => gapmap.data.services.findIndex(s => s.n === n)", html.escape(name)))
+            "n => gapmap.data.services.name.indexOf(n)", html.escape(name)))
 
     def click_marker(self, i: int) -> None:
         """Bring a service's marker out of its cluster, then click it as a user would."""
@@ -118,7 +118,7 @@ def _expected_services(cfg: Any, name: str) -> pd.DataFrame:
     s = read_parquet(StagePaths.of(cfg).located)
     if name != "ontario":
         s = s[serves_region(s["opp_region"], REGION_OF[name])]
-    s = s[s["geocode_precision"].isin(POINT_PRECISIONS) & s.geometry.notna()]
+    s = s[is_placed(s)]
     if cfg.confidential_display == "hide":
         s = s[~s["confidential"].astype(bool)]
     return s.sort_values("service_id")
@@ -255,7 +255,7 @@ def test_clicking_a_town_lists_the_nearest_service_of_each_need(opened: OpenMap)
     page = opened.page
     opened.reset()
     town = page.evaluate("""() => { const t = gapmap.data.towns;
-        const i = t.c.findIndex(c => c >= 0); return t.n[i]; }""")
+        const i = t.community.findIndex(c => c >= 0); return t.name[i]; }""")
     page.fill(".gm-search input", html.unescape(town))
     page.press(".gm-search input", "Enter")
     panel = page.locator(".gm-panel")

@@ -27,7 +27,14 @@ from collections.abc import Callable, Mapping, Sequence
 import numpy as np
 import pandas as pd
 
-from gapmap.contracts import COVERAGE, GAP_COMMUNITIES, POINT_PRECISIONS
+from gapmap.contracts import (
+    ACCESS_VALUES,
+    COVERAGE,
+    GAP_COMMUNITIES,
+    TIMED_ACCESS,
+    access_text,
+    is_placed,
+)
 from gapmap.regions import serves_region
 from gapmap.taxonomy import offers
 
@@ -41,7 +48,7 @@ def _with_demand(travel: pd.DataFrame, demand: pd.DataFrame,
             "air_hub", "remote_community"]
     t = travel.merge(pd.DataFrame(demand[cols]), on="demand_id", how="left", validate="m:1")
     t["threshold_min"] = t["need_type"].map(_threshold_of(thresholds_min)).astype(float)
-    t["covered"] = t["access"].isin(["road", "estimate"]) & (t["travel_min"] <= t["threshold_min"])
+    t["covered"] = t["access"].isin(TIMED_ACCESS) & (t["travel_min"] <= t["threshold_min"])
     return t
 
 
@@ -68,7 +75,7 @@ def coverage_by_region(travel: pd.DataFrame, demand: pd.DataFrame, services: pd.
     """
     t = _with_demand(travel, demand, thresholds_min)
     threshold = _threshold_of(thresholds_min)
-    placed = services["geocode_precision"].isin(POINT_PRECISIONS)
+    placed = is_placed(services)
     rows = []
     everyone = total_label
     for need in (list(thresholds_min) if need_types is None else need_types):
@@ -109,14 +116,7 @@ def gap_communities(travel: pd.DataFrame, demand: pd.DataFrame, *,
     """
     t = _with_demand(travel, demand, thresholds_min)
     g = t[~t["covered"]].copy()
-    notes = {
-        "no_all_season_road": "no all-season road: fly-in or winter road",
-        "beyond_road_network": "beyond the road network: no drive time given",
-        "unreachable": "no road path to a service on the network",
-        "no_service": "no placed service of this need anywhere",
-        "estimate": "travel time is an estimate (long local-road connector)",
-        "road": "",
-    }
+    notes = {a: access_text(a) for a in ACCESS_VALUES}
     g["note"] = g["access"].map(notes).fillna("")
     g.loc[~g["enumerated"].astype(bool), "note"] = (
         g["note"] + "; not enumerated in 2021 (population unknown, not zero)").str.lstrip("; ")

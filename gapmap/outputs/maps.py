@@ -18,7 +18,8 @@ What a map shows:
   listed without a point; search by service or town; a print view; a footer with the data
   vintage, the generation date and the config's name and fingerprint.
 
-The page carries its data as one JSON block that the inlined ``static/map.js`` draws.
+The page carries its data as one JSON block that the inlined ``static/map.js`` draws, by
+the names :class:`MapData` declares (long lists as tables of named columns).
 Safety: every piece of listing text is HTML-escaped here, in Python, before it enters the
 page, and the JSON is written so that nothing in it can end its ``<script>`` element;
 website links are kept only for ``http``/``https``. Confidential services arrive placed no
@@ -36,7 +37,7 @@ import logging
 import re
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, TypedDict
 from urllib.parse import urlsplit
 
 import folium
@@ -50,8 +51,7 @@ from scipy.spatial import cKDTree
 
 from gapmap import __version__
 from gapmap.config import Config
-from gapmap.contracts import POINT_PRECISIONS
-from gapmap.errors import SchemaError
+from gapmap.contracts import ACCESS_VALUES, access_text, check_withheld, is_placed
 from gapmap.gaps import total_label
 from gapmap.io import generated_on, read_geo, read_table, require_columns, write_text
 from gapmap.outputs.webassets import MAP_CSS, MAP_JS, inline_assets, leaflet_icon_uris
@@ -71,17 +71,9 @@ GAP_COLOURS: tuple[tuple[float, str], ...] = ((90.0, "#fdae61"), (180.0, "#f46d4
                                               (float("inf"), "#a50026"))
 """Gap communities: drive time (min) up to which each colour applies."""
 NO_TIME_COLOUR = "#4d004b"
-ACCESS_TEXT = {
-    "road": "", "estimate": "estimate (long local-road connector)",
-    "no_all_season_road": "no all-season road: fly-in or winter road",
-    "beyond_road_network": "beyond the road network: no drive time",
-    "unreachable": "no road path to a service", "no_service": "no placed service of this need",
-}
 OPTIONAL_POPUP_FIELDS = (("hours", "Hours"), ("languages", "Languages"),
                          ("eligibility", "Eligibility"))
 """Listing columns shown in a popup when the services table has them."""
-WITHHELD_OK = frozenset({"town", "rural_fsa", "area", "none"})
-"""Precisions a confidential service may have: its town or coarser."""
 OSM_TILES = "https://tile.openstreetmap.org/{z}/{x}/{y}.png"
 OSM_ATTRIBUTION = ('&copy; <a href="https://www.openstreetmap.org/copyright">OpenStreetMap'
                    '</a> contributors')
@@ -176,18 +168,6 @@ def service_popup(row: pd.Series) -> str:
     return "<br>".join(parts)
 
 
-def check_withheld(services: pd.DataFrame) -> None:
-    """Raise :class:`SchemaError` if a confidential service is placed finer than its town."""
-    conf = services["confidential"].astype(bool)
-    fine = ~services["geocode_precision"].isin(WITHHELD_OK)
-    if (conf & fine).any():
-        bad = services.loc[conf & fine, ["service_id", "geocode_precision"]]
-        raise SchemaError("services: confidential service(s) placed finer than their town, "
-                          "refusing to map them: " + ", ".join(
-                              f"{r.service_id} ({r.geocode_precision})"
-                              for r in bad.itertuples()))
-
-
 # -- geometry for display ------------------------------------------------------------------
 
 def _round(coords: np.ndarray) -> list[list[float]]:
@@ -256,12 +236,330 @@ class Basemap:
 
 
 # -- the page's data -----------------------------------------------------------------------
+#
+# The page carries one JSON object, MapData, that static/map.js draws. Its shape is declared
+# once, by the TypedDicts below; map.js's opening comment follows it and points here.
+
+
+class Need(TypedDict):
+    """One need type of the run, in the order of ``needs`` (a need's position is its index
+    everywhere else)."""
+
+    code: str  # need type, e.g. "medical_care"
+    label: str  # its name for people
+    colour: str  # CSS colour of its services
+    thresholdMin: float  # its coverage threshold, minutes
+
+
+class ServiceTable(TypedDict):
+    """Table, one row per service the page names: those on the map, those listed for its
+    region without a point, and those named in a community's panel only."""
+
+    name: list[str]
+    organization: list[str]
+    city: list[str]
+    needs: list[list[int]]  # positions in ``needs``
+    popup: list[str]  # the popup's HTML
+    lat: list[float | None]  # None: not drawn on this map
+    lon: list[float | None]
+    confidential: list[int]  # 1: shown at its town, location withheld
+    listedWithoutPoint: list[int]  # 1: listed for this map's region but on no point
+
+
+class CommunityTable(TypedDict):
+    """Table, one row per community (demand point) of the map."""
+
+    name: list[str]
+    cdName: list[str]  # its census division
+    population: list[int]  # 2021
+    enumerated: list[int]  # 0: not enumerated in 2021 (population unknown)
+    lat: list[float]
+    lon: list[float]
+    remoteName: list[str]  # the community's name when it has no all-season road, else ""
+    airHub: list[str]  # its nearest air hub, or ""
+    subdivision: list[int]  # 1: a census subdivision (searchable), 0: a tract
+
+
+class TravelColumns(TypedDict):
+    """Table per need (in ``needs`` order), one row per community (``communities`` order):
+    the nearest service of that need."""
+
+    minutes: list[int | None]  # drive time, rounded; None: no drive time
+    service: list[int]  # row in ``services``; -1: none, -2: a confidential service hidden
+    access: list[int]  # position in ``access.codes``
+
+
+class GapTable(TypedDict):
+    """Table per need (in ``needs`` order), one row per community outside its threshold
+    (those with no all-season road are drawn as such, not listed here)."""
+
+    community: list[int]  # row in ``communities``
+    minutes: list[int | None]
+    access: list[int]  # position in ``access.codes``
+
+
+class AccessWords(TypedDict):
+    """The travel table's ``access`` values and their words (:func:`access_text`)."""
+
+    codes: list[str]
+    text: list[str]
+
+
+class TownTable(TypedDict):
+    """Table, one row per basemap town, most populous first."""
+
+    name: list[str]
+    population: list[int]
+    lat: list[float]
+    lon: list[float]
+    community: list[int]  # row in ``communities`` of the nearest (within 25 km), or -1
+
+
+class RegionOutline(TypedDict):
+    name: str
+    polygons: list[Any]
+
+
+class BaseLayers(TypedDict):
+    """The vector basemap. Polygons are Leaflet multipolygons ``[[ring, hole, ...], ...]``,
+    lines Leaflet polylines; every point ``[lat, lon]``."""
+
+    province: list[Any]
+    regions: list[RegionOutline]
+    censusDivisions: list[Any]
+    highways: list[Any]  # King's Highways other than expressways
+    expressways: list[Any]
+
+
+class GapColour(TypedDict):
+    uptoMin: float | None  # this colour up to this drive time; None: no upper bound
+    colour: str
+
+
+class OsmLayer(TypedDict):
+    url: str
+    attribution: str
+
+
+class Footer(TypedDict):
+    vintage: str
+    generated: str  # the run's date, YYYY-MM-DD
+    config: str
+    fingerprint: str
+    version: str
+
+
+class MapData(TypedDict):
+    """Everything one map page draws: the JSON that ``static/map.js`` reads, by these names.
+
+    A *table* is an object of equal-length arrays, one per named column: the page's long
+    lists write each column name once, not once per row. Every listing string is
+    HTML-escaped (:func:`_e`); coordinates are rounded to :data:`COORD_DECIMALS` + 1.
+    """
+
+    title: str
+    region: str  # the region mapped, or the whole run's label ("Ontario")
+    bounds: list[list[float]]  # [[south, west], [north, east]]
+    needs: list[Need]
+    services: ServiceTable
+    communities: CommunityTable
+    travel: list[TravelColumns] | None  # None: no travel table, the panel says so
+    gaps: list[GapTable]
+    access: AccessWords
+    towns: TownTable
+    base: BaseLayers
+    gapColours: list[GapColour]
+    noTimeColour: str  # gap communities with no drive time
+    osm: OsmLayer  # optional OpenStreetMap tiles (online only)
+    attribution: str  # the shipped data's attribution
+    icons: dict[str, str]  # Leaflet's default marker images as data: URIs
+    confidential: str  # maps.confidential: "town" or "hide"
+    footer: Footer
+
+
+@dataclass(frozen=True)
+class _Scope:
+    """The rows of one map: its census divisions, services, communities and gap rows."""
+
+    cds: gpd.GeoDataFrame
+    services: gpd.GeoDataFrame  # the run's need types only; hidden confidential ones left out
+    demand: gpd.GeoDataFrame  # index 0..n-1: a community's row in the page
+    gaps: pd.DataFrame
+    hidden_ids: frozenset[str]  # confidential services left off (maps.confidential = hide)
+    needs: list[str]
+
+
+def _scope(region: str | None, services: gpd.GeoDataFrame, demand: gpd.GeoDataFrame,
+           gaps: pd.DataFrame, cds: gpd.GeoDataFrame, config: Config) -> _Scope:
+    if region:
+        cds = cds[cds["opp_region"] == region]
+        svc = services[serves_region(services["opp_region"], region)]
+        demand = demand[demand["opp_region"] == region]
+        gaps = gaps[gaps["opp_region"] == region]
+    else:
+        svc = services
+    hidden: frozenset[str] = frozenset()
+    if config.confidential_display == "hide":
+        hidden = frozenset(services.loc[services["confidential"].astype(bool), "service_id"])
+        svc = svc[~svc["confidential"].astype(bool)]
+    needs = list(config.need_types)
+    svc = svc[svc["need_types"].fillna("").str.split(";").map(
+        lambda ns: any(n in needs for n in ns)).astype(bool)]  # the run's need types only
+    return _Scope(cds=cds, services=svc, demand=demand.reset_index(drop=True), gaps=gaps,
+                  hidden_ids=hidden, needs=needs)
+
+
+class _AccessCodes:
+    """Positions in ``access.codes``: :data:`ACCESS_VALUES`, then any other value met."""
+
+    def __init__(self) -> None:
+        self.codes = list(ACCESS_VALUES)
+
+    def __call__(self, value: object) -> int:
+        v = str(value) if value is not None and value == value else "no_service"
+        if v not in self.codes:
+            self.codes.append(v)
+        return self.codes.index(v)
+
+    def words(self) -> AccessWords:
+        return {"codes": [_e(a) for a in self.codes],
+                "text": [_e(access_text(a)) for a in self.codes]}
+
+
+def _service_rows(scope: _Scope, services: gpd.GeoDataFrame, travel: pd.DataFrame | None
+                  ) -> tuple[pd.DataFrame, set[str], set[str]]:
+    """The services the page names, in its order (placed, listed without a point, named in
+    a panel only), with the ids of those on the map and of those listed without a point."""
+    svc = scope.services
+    placed_here = is_placed(svc)
+    placed, unplaced = svc[placed_here], svc[~placed_here]
+    referenced: list[str] = []
+    if travel is not None:
+        t_here = travel[travel["demand_id"].isin(scope.demand["demand_id"])]
+        referenced = sorted(set(t_here["service_id"].dropna().astype(str)) - {""}
+                            - scope.hidden_ids)
+    by_id = services.drop_duplicates("service_id").set_index("service_id", drop=False)
+    listed = set(svc["service_id"])
+    others = [s for s in referenced if s in by_id.index and s not in listed]
+    rows = pd.concat([placed, unplaced, by_id.loc[others]])
+    return rows, set(placed["service_id"]), set(unplaced["service_id"])
+
+
+def _service_table(rows: pd.DataFrame, on_map: set[str], listed_only: set[str],
+                   needs: list[str]) -> ServiceTable:
+    need_pos = {n: i for i, n in enumerate(needs)}
+    table: ServiceTable = {"name": [], "organization": [], "city": [], "needs": [],
+                           "popup": [], "lat": [], "lon": [], "confidential": [],
+                           "listedWithoutPoint": []}
+    for _, r in rows.iterrows():
+        point = r["service_id"] in on_map
+        table["name"].append(_e(r["name"]))
+        table["organization"].append(_e(r["organization"]))
+        table["city"].append(_e(r["city"]))
+        table["needs"].append([need_pos[n] for n in str(r["need_types"]).split(";")
+                               if n in need_pos])
+        table["popup"].append(service_popup(r))
+        table["lat"].append(_r(r.geometry.y) if point else None)
+        table["lon"].append(_r(r.geometry.x) if point else None)
+        table["confidential"].append(int(bool(r["confidential"])))
+        table["listedWithoutPoint"].append(int(r["service_id"] in listed_only))
+    return table
+
+
+def _community_table(dem: gpd.GeoDataFrame) -> CommunityTable:
+    return {
+        "name": [_e(v) for v in dem["name"]], "cdName": [_e(v) for v in dem["cd_name"]],
+        "population": [int(v) for v in dem["pop2021"]],
+        "enumerated": [int(bool(v)) for v in dem["enumerated"]],
+        "lat": [_r(g.y) for g in dem.geometry], "lon": [_r(g.x) for g in dem.geometry],
+        "remoteName": [_e(v) if a == "no_all_season_road" else "" for v, a in zip(
+            dem["remote_community"].fillna(""), dem["access"], strict=True)],
+        "airHub": [_e(v) for v in dem["air_hub"].fillna("")],
+        "subdivision": [int(k == "subdivision") for k in dem["kind"]],
+    }
+
+
+def _minutes(values: pd.Series) -> list[int | None]:
+    return [None if not np.isfinite(v) else int(round(v)) for v in values.astype(float)]
+
+
+def _travel_columns(travel: pd.DataFrame, scope: _Scope, service_row: dict[str, int],
+                    access: _AccessCodes) -> list[TravelColumns]:
+    """Per need, each community's nearest service (see :class:`TravelColumns`)."""
+    ids = pd.Index(scope.demand["demand_id"])
+    t_here = travel[travel["demand_id"].isin(ids)].sort_values("travel_min")
+    t_here = t_here.drop_duplicates(["demand_id", "need_type"])
+    out: list[TravelColumns] = []
+    for need in scope.needs:
+        tn = t_here[t_here["need_type"] == need].set_index("demand_id").reindex(ids)
+        out.append({
+            "minutes": _minutes(tn["travel_min"]),
+            "service": [service_row.get(str(s), -2 if str(s) in scope.hidden_ids else -1)
+                        for s in tn["service_id"].fillna("")],
+            "access": [access(a) for a in tn["access"]]})
+    return out
+
+
+def _gap_tables(scope: _Scope, access: _AccessCodes) -> list[GapTable]:
+    """Per need, the communities outside its threshold that have a road."""
+    at = {d: i for i, d in enumerate(scope.demand["demand_id"])}
+    out: list[GapTable] = []
+    for need in scope.needs:
+        g = scope.gaps[(scope.gaps["need_type"] == need)
+                       & (scope.gaps["access"] != "no_all_season_road")]
+        g = g[g["demand_id"].isin(at)]
+        out.append({"community": [at[d] for d in g["demand_id"]],
+                    "minutes": _minutes(g["travel_min"]),
+                    "access": [access(a) for a in g["access"]]})
+    return out
+
+
+def _town_table(basemap: Basemap, area: shapely.Geometry, dem: gpd.GeoDataFrame
+                ) -> TownTable:
+    """The basemap's towns in the map's area, each linked to its nearest community."""
+    towns = basemap.towns[basemap.towns.within(area.buffer(0.02))]
+    town_comm = [-1] * len(towns)
+    if len(towns) and len(dem):
+        tree = cKDTree(np.asarray(dem.to_crs(3347).geometry.get_coordinates()))
+        dist, which = tree.query(np.asarray(towns.to_crs(3347).geometry.get_coordinates()))
+        town_comm = [int(w) if d <= 25_000 else -1 for d, w in zip(dist, which, strict=True)]
+    return {"name": [_e(v) for v in towns["name"]],
+            "population": [int(v) for v in towns["population"]],
+            "lat": [_r(g.y) for g in towns.geometry], "lon": [_r(g.x) for g in towns.geometry],
+            "community": town_comm}
+
+
+def _base_layers(outline: gpd.GeoDataFrame, cds: gpd.GeoDataFrame, basemap: Basemap,
+                 region: str | None) -> BaseLayers:
+    """The province, region outlines, census divisions and King's Highways, simplified."""
+    minx, miny, maxx, maxy = outline.total_bounds
+    frame = shapely.box(minx - 0.5, miny - 0.5, maxx + 0.5, maxy + 0.5)
+    hw = basemap.highways[basemap.highways.intersects(frame)].copy()
+    hw["geometry"] = hw.geometry.intersection(frame)
+    expressway = hw["category"].fillna("") == "expressway"
+    tol = DISPLAY_TOLERANCE_DEG
+    return {
+        "province": _polygons(basemap.province.geometry, tol * (1 if region is None else 4)),
+        "regions": [{"name": _e(r["opp_region"]),
+                     "polygons": _polygons(gpd.GeoSeries([r.geometry]), tol)}
+                    for _, r in outline.iterrows()],
+        "censusDivisions": _polygons(cds.geometry, tol),
+        "highways": _lines(hw.loc[~expressway].geometry, tol),
+        "expressways": _lines(hw.loc[expressway].geometry, tol),
+    }
+
+
+def _footer(config: Config) -> Footer:
+    return {"vintage": _e(config.data_vintage or "not stated"), "generated": generated_on(),
+            "config": _e(config.name), "fingerprint": config.fingerprint(),
+            "version": __version__}
+
 
 def map_data(region: str | None, services: gpd.GeoDataFrame, demand: gpd.GeoDataFrame,
              gaps: pd.DataFrame, cds: gpd.GeoDataFrame, config: Config, *,
              travel: pd.DataFrame | None = None, basemap: Basemap | None = None
-             ) -> dict[str, Any]:
-    """Everything one map draws, as JSON-able values; every listing string HTML-escaped.
+             ) -> MapData:
+    """Everything one map draws (:class:`MapData`); every listing string HTML-escaped.
 
     ``region=None`` is the map of the whole run, titled by :func:`gapmap.gaps.total_label`
     (``Ontario`` province-wide). ``travel`` (columns ``demand_id``, ``need_type``,
@@ -269,147 +567,33 @@ def map_data(region: str | None, services: gpd.GeoDataFrame, demand: gpd.GeoData
     the panel says that travel times are not available.
     """
     basemap = basemap or Basemap.load(config)
-    check_withheld(services)
-    if region:
-        cds_here = cds[cds["opp_region"] == region]
-        svc = services[serves_region(services["opp_region"], region)]
-        dem = demand[demand["opp_region"] == region]
-        gp = gaps[gaps["opp_region"] == region]
-    else:
-        cds_here, svc, dem, gp = cds, services, demand, gaps
-    hidden_ids: set[str] = set()
-    if config.confidential_display == "hide":
-        conf = services["confidential"].astype(bool)
-        hidden_ids = set(services.loc[conf, "service_id"])
-        svc = svc[~svc["confidential"].astype(bool)]
-    needs = list(config.need_types)
-    svc = svc[svc["need_types"].fillna("").str.split(";").map(
-        lambda ns: any(n in needs for n in ns)).astype(bool)]  # the run's need types only
-    placed_mask = svc["geocode_precision"].isin(POINT_PRECISIONS) & svc.geometry.notna()
-    placed_mask &= ~svc.geometry.is_empty
-    placed = svc[placed_mask]
-    unplaced = svc[~placed_mask]
-    dem = dem.reset_index(drop=True)
-
-    # services: the ones on the map, those listed without a point, those a panel names
-    referenced: list[str] = []
-    if travel is not None:
-        t_here = travel[travel["demand_id"].isin(dem["demand_id"])]
-        referenced = sorted(set(t_here["service_id"].dropna().astype(str)) - {""} - hidden_ids)
-    by_id = services.drop_duplicates("service_id").set_index("service_id", drop=False)
-    listed = set(svc["service_id"])
-    others = [s for s in referenced if s in by_id.index and s not in listed]
-    rows = pd.concat([placed, unplaced, by_id.loc[others]])
-    index = {sid: i for i, sid in enumerate(rows["service_id"])}
-    on_map = set(placed["service_id"])
-    listed_only = set(unplaced["service_id"])
-    need_pos = {n: i for i, n in enumerate(needs)}
-    records = []
-    for _, r in rows.iterrows():
-        point = r["service_id"] in on_map
-        rec: dict[str, Any] = {
-            "n": _e(r["name"]), "o": _e(r["organization"]), "c": _e(r["city"]),
-            "k": [need_pos[n] for n in str(r["need_types"]).split(";") if n in need_pos],
-            "h": service_popup(r),
-        }
-        if point:
-            rec["y"], rec["x"] = _r(r.geometry.y), _r(r.geometry.x)
-        if bool(r["confidential"]):
-            rec["f"] = 1
-        if r["service_id"] in listed_only:
-            rec["u"] = 1  # listed for this region without a point
-        records.append(rec)
-
-    # communities and their nearest service per need
-    access_codes = list(ACCESS_TEXT)
-    comm: dict[str, Any] = {
-        "n": [_e(v) for v in dem["name"]], "d": [_e(v) for v in dem["cd_name"]],
-        "p": [int(v) for v in dem["pop2021"]],
-        "e": [int(bool(v)) for v in dem["enumerated"]],
-        "y": [_r(g.y) for g in dem.geometry], "x": [_r(g.x) for g in dem.geometry],
-        "r": [_e(v) if a == "no_all_season_road" else ""
-              for v, a in zip(dem["remote_community"].fillna(""), dem["access"], strict=True)],
-        "h": [_e(v) for v in dem["air_hub"].fillna("")],
-        "s": [int(k == "subdivision") for k in dem["kind"]],
-    }
-    pos = pd.Series(np.arange(len(dem)), index=dem["demand_id"].to_numpy())
-
-    def acc(value: object) -> int:
-        v = str(value) if value is not None and value == value else "no_service"
-        if v not in access_codes:
-            access_codes.append(v)
-        return access_codes.index(v)
-
-    travel_cols: list[dict[str, list[Any]]] | None = None
-    if travel is not None:
-        travel_cols = []
-        t_here = travel[travel["demand_id"].isin(pos.index)].sort_values("travel_min")
-        t_here = t_here.drop_duplicates(["demand_id", "need_type"])
-        for need in needs:
-            tn = t_here[t_here["need_type"] == need].set_index("demand_id").reindex(pos.index)
-            minutes = [None if not np.isfinite(v) else int(round(v))
-                       for v in tn["travel_min"].astype(float)]
-            sids = [index.get(str(s), -2 if str(s) in hidden_ids else -1)
-                    for s in tn["service_id"].fillna("")]
-            travel_cols.append({"t": minutes, "s": sids, "a": [acc(a) for a in tn["access"]]})
-
-    gap_lists = []
-    at = {d: i for i, d in enumerate(dem["demand_id"])}
-    for need in needs:
-        g = gp[(gp["need_type"] == need) & (gp["access"] != "no_all_season_road")]
-        g = g[g["demand_id"].isin(pos.index)]
-        gap_lists.append([[at[d], None if not np.isfinite(t) else round(float(t)),
-                           acc(a)]
-                          for d, t, a in zip(g["demand_id"], g["travel_min"].astype(float),
-                                             g["access"], strict=True)])
-
-    # basemap
-    outline = cds_here.dissolve(by="opp_region", as_index=False)
-    area = outline.union_all()
-    minx, miny, maxx, maxy = area.bounds
-    towns = basemap.towns[basemap.towns.within(area.buffer(0.02))]
-    town_comm = [-1] * len(towns)
-    if len(towns) and len(dem):
-        tree = cKDTree(np.asarray(dem.to_crs(3347).geometry.get_coordinates()))
-        dist, which = tree.query(np.asarray(towns.to_crs(3347).geometry.get_coordinates()))
-        town_comm = [int(w) if d <= 25_000 else -1 for d, w in zip(dist, which, strict=True)]
-    frame = shapely.box(minx - 0.5, miny - 0.5, maxx + 0.5, maxy + 0.5)
-    hw = basemap.highways[basemap.highways.intersects(frame)].copy()
-    hw["geometry"] = hw.geometry.intersection(frame)
-    expressway = hw["category"].fillna("") == "expressway"
-    tol = DISPLAY_TOLERANCE_DEG
-    base = {
-        "province": _polygons(basemap.province.geometry, tol * (1 if region is None else 4)),
-        "regions": [{"n": _e(r["opp_region"]), "g": _polygons(gpd.GeoSeries([r.geometry]), tol)}
-                    for _, r in outline.iterrows()],
-        "cds": _polygons(cds_here.geometry, tol),
-        "hwy": _lines(hw.loc[~expressway].geometry, tol),
-        "exp": _lines(hw.loc[expressway].geometry, tol),
-    }
+    check_withheld(services, refusing="map them")
+    scope = _scope(region, services, demand, gaps, cds, config)
+    rows, on_map, listed_only = _service_rows(scope, services, travel)
+    service_row = {sid: i for i, sid in enumerate(rows["service_id"])}
+    access = _AccessCodes()
+    travel_cols = (None if travel is None
+                   else _travel_columns(travel, scope, service_row, access))
+    gap_tables = _gap_tables(scope, access)
+    outline = scope.cds.dissolve(by="opp_region", as_index=False)
+    minx, miny, maxx, maxy = outline.total_bounds
     where = region or total_label(config)  # the whole run: "Ontario", or e.g. Ottawa's CD
     return {
         "title": _e(f"gapmap: {where}"), "region": _e(where),
         "bounds": [[_r(miny), _r(minx)], [_r(maxy), _r(maxx)]],
-        "needs": [{"c": n, "l": _e(label(n)), "k": NEED_COLOURS.get(n, "#333333"),
-                   "th": config.coverage.threshold(n)} for n in needs],
-        "services": records,
-        "comm": comm, "travel": travel_cols, "gaps": gap_lists,
-        "access": [_e(ACCESS_TEXT.get(a, a.replace("_", " "))) for a in access_codes],
-        "accessCodes": [_e(a) for a in access_codes],
-        "towns": {"n": [_e(v) for v in towns["name"]],
-                  "p": [int(v) for v in towns["population"]],
-                  "y": [_r(g.y) for g in towns.geometry], "x": [_r(g.x) for g in towns.geometry],
-                  "c": town_comm},
-        "base": base,
-        "gapColours": [[None if not np.isfinite(u) else u, c] for u, c in GAP_COLOURS],
-        "noTime": NO_TIME_COLOUR,
+        "needs": [{"code": n, "label": _e(label(n)), "colour": NEED_COLOURS.get(n, "#333333"),
+                   "thresholdMin": config.coverage.threshold(n)} for n in scope.needs],
+        "services": _service_table(rows, on_map, listed_only, scope.needs),
+        "communities": _community_table(scope.demand),
+        "travel": travel_cols, "gaps": gap_tables, "access": access.words(),
+        "towns": _town_table(basemap, outline.union_all(), scope.demand),
+        "base": _base_layers(outline, scope.cds, basemap, region),
+        "gapColours": [{"uptoMin": None if not np.isfinite(u) else u, "colour": c}
+                       for u, c in GAP_COLOURS],
+        "noTimeColour": NO_TIME_COLOUR,
         "osm": {"url": OSM_TILES, "attribution": OSM_ATTRIBUTION},
-        "attribution": _e(DATA_ATTRIBUTION),
-        "icons": leaflet_icon_uris(),
-        "confidential": config.confidential_display,
-        "footer": {"vintage": _e(config.data_vintage or "not stated"),
-                   "generated": generated_on(), "config": _e(config.name),
-                   "fingerprint": config.fingerprint(), "version": __version__},
+        "attribution": _e(DATA_ATTRIBUTION), "icons": leaflet_icon_uris(),
+        "confidential": config.confidential_display, "footer": _footer(config),
     }
 
 

@@ -11,7 +11,7 @@ from pathlib import Path
 
 import geopandas as gpd
 
-from gapmap.errors import ConfidentialityError
+from gapmap.contracts import check_withheld
 from gapmap.io import write_csv
 
 SHARED_SERVICE_COLUMNS = [
@@ -27,13 +27,10 @@ def shared_services(services: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
     """The services as shared: no postal code, and for confidential rows no address.
 
     Confidential rows are placed no finer than their town upstream; this is the last
-    guard: it fails loudly if one ever arrives with a finer precision.
+    guard: a confidential row with a finer precision stops the run
+    (:func:`gapmap.contracts.check_withheld` raises :class:`~gapmap.errors.SchemaError`).
     """
-    conf = services["confidential"].astype(bool)
-    fine = services["geocode_precision"].isin(["exact", "street", "postal", "fsa"])
-    if (conf & fine).any():
-        bad = services.loc[conf & fine, "service_id"].tolist()
-        raise ConfidentialityError(f"confidential services placed finer than their town: {bad}")
+    check_withheld(services, refusing="share them")
     out = services[SHARED_SERVICE_COLUMNS + ["geometry"]].copy()
     return gpd.GeoDataFrame(out, geometry="geometry", crs=services.crs)
 

@@ -27,6 +27,7 @@ from pathlib import Path
 from typing import Any, Protocol
 
 from gapmap.config import NominatimSettings
+from gapmap.contracts import POINT_PRECISIONS, PRECISIONS
 from gapmap.errors import ConfigError, GeocodeError, SchemaError
 from gapmap.io import read_table, require_columns
 
@@ -43,7 +44,8 @@ Read: ``service_id`` or ``address`` (+ ``city``) to match, ``lat``/``lon`` (both
 row not filled in yet, skipped), ``precision`` (blank = ``exact``) and ``note``. The other
 columns are what the report tells the analyst and are ignored on read.
 """
-OVERRIDE_PRECISIONS = ("exact", "street", "postal", "fsa", "town", "rural_fsa")
+OVERRIDE_PRECISIONS: tuple[str, ...] = tuple(p for p in PRECISIONS if p in POINT_PRECISIONS)
+"""The precisions an override may state: those that place a point, best first."""
 
 
 def _ascii_fold(text: str) -> str:
@@ -334,19 +336,25 @@ class Geocoder(Protocol):
 
 @dataclass
 class AddressAnswer:
-    """What Nominatim said about one address: a street-level point, or why there is none."""
+    """What Nominatim said about one address: a street-level point, or why there is none
+    (``note``, in words; ``issue``, the code from :data:`~gapmap.contracts.GEOCODE_ISSUES`
+    that the geocode report reads)."""
 
     lat: float | None = None
     lon: float | None = None
     label: str = ""
     note: str = ""
     from_cache: bool = False
+    issue: str = ""
 
     @property
     def placed(self) -> bool:
         return self.lat is not None
 
 
+_NOT_GEOCODED = "address_not_geocoded"
+"""The issue code (:data:`~gapmap.contracts.GEOCODE_ISSUES`) of an address Nominatim was
+asked about but did not place."""
 _STREET_LEVEL_TYPES = {"house", "building", "apartments", "office", "hospital", "school",
                        "college", "university", "courthouse", "townhall", "clinic",
                        "community_centre"}
@@ -440,12 +448,15 @@ class NominatimClient:
         found, raw = self.cache.get(key)
         if not found:
             if self.mode == "cached":
-                return AddressAnswer(note=f"Nominatim: {key!r} not in the cache (mode cached)")
+                return AddressAnswer(note=f"Nominatim: {key!r} not in the cache (mode cached)",
+                                     issue=_NOT_GEOCODED)
             if self.disabled_reason:
-                return AddressAnswer(note=f"Nominatim not asked: {self.disabled_reason}")
+                return AddressAnswer(note=f"Nominatim not asked: {self.disabled_reason}",
+                                     issue=_NOT_GEOCODED)
             ok, raw, why = self._ask(query)
             if not ok:
-                return AddressAnswer(note=f"Nominatim failed for {key!r}: {why}")
+                return AddressAnswer(note=f"Nominatim failed for {key!r}: {why}",
+                                     issue=_NOT_GEOCODED)
             self.cache.put(key, query, raw, self.endpoint)
         return self._judge(raw, key, in_ontario, from_cache=found)
 
@@ -454,16 +465,16 @@ class NominatimClient:
         where = " (cached)" if from_cache else ""
         if raw is None:
             return AddressAnswer(note=f"Nominatim found no match for {key!r}{where}",
-                                 from_cache=from_cache)
+                                 from_cache=from_cache, issue=_NOT_GEOCODED)
         lat, lon = float(raw["lat"]), float(raw["lon"])
         street, kind = _street_level(raw)
         if not street:
             return AddressAnswer(note=f"Nominatim matched {kind} for {key!r}{where}: not used",
-                                 from_cache=from_cache)
+                                 from_cache=from_cache, issue=_NOT_GEOCODED)
         if not in_ontario(lat, lon):
             return AddressAnswer(note=f"Nominatim answer for {key!r} lies outside Ontario "
                                       f"({lat:.4f}, {lon:.4f}){where}: not used",
-                                 from_cache=from_cache)
+                                 from_cache=from_cache, issue=_NOT_GEOCODED)
         return AddressAnswer(lat, lon, label=str(raw.get("display_name", ""))[:120],
                              from_cache=from_cache)
 

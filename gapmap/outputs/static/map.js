@@ -3,6 +3,27 @@
  * Nothing here fetches anything. Every string in the data that reaches the page through
  * innerHTML (names, towns, popups, labels) was HTML-escaped in Python; this script adds
  * only its own markup and numbers. Search compares escaped text with an escaped query.
+ *
+ * The data (D) is declared once, by the TypedDicts MapData and the ones it names in
+ * gapmap/outputs/maps.py; this script reads it by those names. A "table" is an object of
+ * equal-length arrays, one per named column; indexes are 0-based rows of another table.
+ *   title, region, bounds [[south, west], [north, east]], attribution, icons, confidential
+ *   needs[]       {code, label, colour, thresholdMin}; a need's index is its position here
+ *   services      table: name, organization, city, needs [need index], popup (HTML),
+ *                 lat, lon (null: not on this map), confidential (0/1),
+ *                 listedWithoutPoint (0/1)
+ *   communities   table: name, cdName, population, enumerated (0/1), lat, lon,
+ *                 remoteName ("" unless no all-season road), airHub, subdivision (0/1)
+ *   travel[need]  table over communities: minutes (null: none), service (services row;
+ *                 -1 none, -2 a hidden confidential service), access (index in access.codes);
+ *                 travel is null when the map has no travel table
+ *   gaps[need]    table: community (communities row), minutes, access
+ *   access        {codes: [travel access values], text: [their words]}
+ *   towns         table: name, population, lat, lon, community (row, or -1)
+ *   base          {province, regions [{name, polygons}], censusDivisions, highways,
+ *                 expressways}: Leaflet polygons and polylines of [lat, lon]
+ *   gapColours[]  {uptoMin (null: no bound), colour}; noTimeColour
+ *   osm           {url, attribution}; footer {vintage, generated, config, fingerprint, version}
  */
 (function () {
   "use strict";
@@ -23,13 +44,24 @@
   function fmt(n) { return Number(n).toLocaleString("en-CA"); }
   function minutes(t) { return t === null ? "" : (t < 1 ? "&lt;1 min" : fmt(t) + " min"); }
   function radius(pop) { return Math.min(28, 3 + Math.sqrt(Math.max(pop, 0)) / 15); }
+  // a table {column: [values]} as rows [{column: value}]
+  function rows(table) {
+    var names = Object.keys(table), out = [];
+    var n = names.length ? table[names[0]].length : 0;
+    for (var i = 0; i < n; i++) {
+      var row = {};
+      for (var j = 0; j < names.length; j++) { row[names[j]] = table[names[j]][i]; }
+      out.push(row);
+    }
+    return out;
+  }
   function swatch(colour, cls) {
     return '<span class="gm-sw ' + (cls || "") + '" style="background:' + colour + '"></span>';
   }
 
   function gapmapInit(map, D) {
     var L = window.L;
-    var needs = D.needs, S = D.services, C = D.comm, T = D.towns;
+    var needs = D.needs, S = rows(D.services), C = D.communities, T = D.towns;
     var api = { map: map, data: D };
     window.gapmap = api;
 
@@ -52,12 +84,12 @@
     var dots = L.canvas({ pane: "gm-points", padding: 0.2, tolerance: 3 });
 
     function gapColour(t) {
-      if (t === null) { return D.noTime; }
+      if (t === null) { return D.noTimeColour; }
       for (var i = 0; i < D.gapColours.length; i++) {
-        var upto = D.gapColours[i][0];
-        if (upto === null || t <= upto) { return D.gapColours[i][1]; }
+        var upto = D.gapColours[i].uptoMin;
+        if (upto === null || t <= upto) { return D.gapColours[i].colour; }
       }
-      return D.noTime;
+      return D.noTimeColour;
     }
 
     // -- basemap: vector layers drawn from the file ------------------------------------
@@ -65,17 +97,17 @@
       pane: "gm-base", color: "#6f6f6f", weight: 1.2, fillColor: "#fbfaf5", fillOpacity: 1,
       interactive: false
     }).addTo(map);
-    var cds = L.polygon(D.base.cds, {
+    var cds = L.polygon(D.base.censusDivisions, {
       pane: "gm-base", color: "#a3a3a3", weight: 0.8, fill: false, interactive: false
     }).addTo(map);
     var regions = L.layerGroup(D.base.regions.map(function (r) {
-      return L.polygon(r.g, { pane: "gm-base", color: "#1b1b1b", weight: 2.5, fill: false,
+      return L.polygon(r.polygons, { pane: "gm-base", color: "#1b1b1b", weight: 2.5, fill: false,
                                interactive: false });
     })).addTo(map);
     var highways = L.layerGroup([
-      L.polyline(D.base.hwy, { pane: "gm-base", color: "#e08a3c", weight: 1.6,
+      L.polyline(D.base.highways, { pane: "gm-base", color: "#e08a3c", weight: 1.6,
                                interactive: false }),
-      L.polyline(D.base.exp, { pane: "gm-base", color: "#c0392b", weight: 2.6,
+      L.polyline(D.base.expressways, { pane: "gm-base", color: "#c0392b", weight: 2.6,
                                interactive: false })
     ]).addTo(map);
     var osm = L.tileLayer(D.osm.url, { attribution: D.osm.attribution, maxZoom: 19 });
@@ -86,17 +118,19 @@
     var towns = L.layerGroup().addTo(map);
     var labels = L.layerGroup().addTo(map);
     var townLabels = [];
-    for (var ti = 0; ti < T.n.length; ti++) {
+    for (var ti = 0; ti < T.name.length; ti++) {
       (function (i) {
-        var dot = L.circleMarker([T.y[i], T.x[i]], {
+        var dot = L.circleMarker([T.lat[i], T.lon[i]], {
           renderer: dots, radius: 2.5, color: "#333", weight: 1, fillColor: "#fff",
           fillOpacity: 1
-        }).bindTooltip(T.n[i] + (T.p[i] ? " (pop. " + fmt(T.p[i]) + ")" : ""));
-        dot.on("click", function () { if (T.c[i] >= 0) { showCommunity(T.c[i], -1, T.n[i]); } });
+        }).bindTooltip(T.name[i] + (T.population[i] ? " (pop. " + fmt(T.population[i]) + ")" : ""));
+        dot.on("click", function () {
+          if (T.community[i] >= 0) { showCommunity(T.community[i], -1, T.name[i]); }
+        });
         towns.addLayer(dot);
-        townLabels.push(L.marker([T.y[i], T.x[i]], {
+        townLabels.push(L.marker([T.lat[i], T.lon[i]], {
           pane: "gm-labels", interactive: false, keyboard: false,
-          icon: L.divIcon({ className: "gm-label", html: T.n[i], iconSize: null })
+          icon: L.divIcon({ className: "gm-label", html: T.name[i], iconSize: null })
         }));
       })(ti);
     }
@@ -106,9 +140,9 @@
       var boxes = [];
       var z = map.getZoom();
       for (var i = 0; i < townLabels.length; i++) {
-        if (z < 7 && T.p[i] < 1000) { continue; }
-        var p = map.project([T.y[i], T.x[i]], z);
-        var w = 6.2 * T.n[i].replace(/&[^;]+;/g, "x").length + 8;
+        if (z < 7 && T.population[i] < 1000) { continue; }
+        var p = map.project([T.lat[i], T.lon[i]], z);
+        var w = 6.2 * T.name[i].replace(/&[^;]+;/g, "x").length + 8;
         var b = [p.x + 4, p.y - 8, p.x + 4 + w, p.y + 6];
         var free = true;
         for (var j = 0; j < boxes.length && free; j++) {
@@ -125,17 +159,17 @@
     var communities = L.layerGroup().addTo(map);
     var remote = L.layerGroup().addTo(map);
     var plane = L.divIcon({ className: "gm-plane", html: "&#9992;", iconSize: [18, 18] });
-    for (var ci = 0; ci < C.n.length; ci++) {
+    for (var ci = 0; ci < C.name.length; ci++) {
       (function (i) {
         var layer;
-        if (C.r[i]) {
-          layer = L.marker([C.y[i], C.x[i]], { icon: plane, title: "" })
-            .bindTooltip(C.r[i] + ": no all-season road");
+        if (C.remoteName[i]) {
+          layer = L.marker([C.lat[i], C.lon[i]], { icon: plane, title: "" })
+            .bindTooltip(C.remoteName[i] + ": no all-season road");
           remote.addLayer(layer);
         } else {
-          layer = L.circleMarker([C.y[i], C.x[i]], {
+          layer = L.circleMarker([C.lat[i], C.lon[i]], {
             renderer: dots, radius: 2, stroke: false, fillColor: "#4a5a6a", fillOpacity: 0.55
-          }).bindTooltip(C.n[i]);
+          }).bindTooltip(C.name[i]);
           communities.addLayer(layer);
         }
         layer.on("click", function () { showCommunity(i, -1); });
@@ -158,11 +192,12 @@
       maxClusterRadius: 40, showCoverageOnHover: false, spiderfyOnMaxZoom: true
     }).addTo(map);
     var markers = S.map(function (s, i) {
-      if (s.y === undefined) { return null; }
-      s.k.sort(function (a, b) { return a - b; });
-      var m = L.marker([s.y, s.x], { icon: icon(needs[s.k[0]].k, s.f), title: "" });
-      m.bindPopup(s.h, { maxWidth: 320 });
-      m.bindTooltip(s.n + (s.f ? " (location withheld)" : ""));
+      if (s.lat === null) { return null; }
+      s.needs.sort(function (a, b) { return a - b; });
+      var m = L.marker([s.lat, s.lon], { icon: icon(needs[s.needs[0]].colour, s.confidential),
+                                         title: "" });
+      m.bindPopup(s.popup, { maxWidth: 320 });
+      m.bindTooltip(s.name + (s.confidential ? " (location withheld)" : ""));
       m.gmIndex = i;
       return m;
     });
@@ -173,9 +208,9 @@
       var visible = [];
       markers.forEach(function (m, i) {
         if (!m) { return; }
-        var k = S[i].k.filter(function (n) { return on[n]; });
+        var k = S[i].needs.filter(function (n) { return on[n]; });
         if (k.length) {
-          m.setIcon(icon(needs[k[0]].k, S[i].f));
+          m.setIcon(icon(needs[k[0]].colour, S[i].confidential));
           visible.push(m);
         }
       });
@@ -193,14 +228,14 @@
       layer.on("add", function () {
         if (drawn) { return; }
         drawn = true;
-        D.gaps[n].forEach(function (g) {
-          var i = g[0], t = g[1];
-          var text = t === null ? D.access[g[2]] : minutes(t) + (D.access[g[2]] ? ", " + D.access[g[2]] : "");
-          var c = L.circleMarker([C.y[i], C.x[i]], {
-            renderer: dots, radius: radius(C.p[i]), color: gapColour(t), weight: 1,
+        rows(D.gaps[n]).forEach(function (g) {
+          var i = g.community, t = g.minutes, words = D.access.text[g.access];
+          var text = t === null ? words : minutes(t) + (words ? ", " + words : "");
+          var c = L.circleMarker([C.lat[i], C.lon[i]], {
+            renderer: dots, radius: radius(C.population[i]), color: gapColour(t), weight: 1,
             fillColor: gapColour(t), fillOpacity: 0.55
-          }).bindTooltip("<b>" + C.n[i] + "</b><br>pop. " + fmt(C.p[i]) + "<br>" +
-                         need.l + ": " + text);
+          }).bindTooltip("<b>" + C.name[i] + "</b><br>pop. " + fmt(C.population[i]) + "<br>" +
+                         need.label + ": " + text);
           c.on("click", function () { showCommunity(i, n); });
           layer.addLayer(c);
         });
@@ -210,7 +245,7 @@
 
     // -- layer control, grouped, with all/none for the need boxes ----------------------
     function servicesWith(n) {
-      return markers.filter(function (m, i) { return m && S[i].k.indexOf(n) >= 0; }).length;
+      return markers.filter(function (m, i) { return m && S[i].needs.indexOf(n) >= 0; }).length;
     }
     // a heading before the first layer of each group; a click on it folds the group
     var Grouped = L.Control.Layers.extend({
@@ -252,16 +287,16 @@
     }
     group("Services by need", needLayers, false, true);
     needs.forEach(function (need, n) {
-      control.addOverlay(needLayers[n], swatch(need.k) + need.l +
+      control.addOverlay(needLayers[n], swatch(need.colour) + need.label +
                          ' <small>(' + servicesWith(n) + ')</small>');
     });
-    var sameTh = needs.every(function (need) { return need.th === needs[0].th; });
-    group("Gap communities" + (sameTh ? " (&gt; " + needs[0].th + " min)" : ""), gapLayers,
+    var sameTh = needs.every(function (need) { return need.thresholdMin === needs[0].thresholdMin; });
+    group("Gap communities" + (sameTh ? " (&gt; " + needs[0].thresholdMin + " min)" : ""), gapLayers,
           true, false);
     needs.forEach(function (need, n) {
-      control.addOverlay(gapLayers[n], swatch(gapColour(200), "gm-round") + need.l +
-                         (sameTh ? "" : " &gt; " + need.th + " min") +
-                         ' <small>(' + D.gaps[n].length + ')</small>');
+      control.addOverlay(gapLayers[n], swatch(gapColour(200), "gm-round") + need.label +
+                         (sameTh ? "" : " &gt; " + need.thresholdMin + " min") +
+                         ' <small>(' + D.gaps[n].community.length + ')</small>');
     });
     var baseLayers = [
       [communities, swatch("#4a5a6a", "gm-round gm-tiny") + "Communities (click: nearest services)"],
@@ -281,18 +316,18 @@
     var index = [];
     var KINDS = ["town", "community", "service"];
     S.forEach(function (s, i) {
-      if (s.y === undefined && !s.u) { return; }
-      index.push({ kind: "service", i: i, key: fold(s.n + " " + s.o + " " + s.c),
-                   html: s.n + ' <small>' + (s.c || "") + (s.y === undefined ? ", no point" : "") +
+      if (s.lat === null && !s.listedWithoutPoint) { return; }
+      index.push({ kind: "service", i: i, key: fold(s.name + " " + s.organization + " " + s.city),
+                   html: s.name + ' <small>' + (s.city || "") + (s.lat === null ? ", no point" : "") +
                          "</small>" });
     });
-    T.n.forEach(function (n, i) {
+    T.name.forEach(function (n, i) {
       index.push({ kind: "town", i: i, key: fold(n), html: n + " <small>town</small>" });
     });
-    C.n.forEach(function (n, i) {
-      if (C.s[i] || C.r[i]) {
-        index.push({ kind: "community", i: i, key: fold(C.r[i] || n),
-                     html: (C.r[i] || n) + " <small>community</small>" });
+    C.name.forEach(function (n, i) {
+      if (C.subdivision[i] || C.remoteName[i]) {
+        index.push({ kind: "community", i: i, key: fold(C.remoteName[i] || n),
+                     html: (C.remoteName[i] || n) + " <small>community</small>" });
       }
     });
     var Search = L.Control.extend({
@@ -310,10 +345,10 @@
           input.blur();
           if (h.kind === "service") { focusService(h.i); }
           else if (h.kind === "town") {
-            map.setView([T.y[h.i], T.x[h.i]], Math.max(map.getZoom(), 10));
-            if (T.c[h.i] >= 0) { showCommunity(T.c[h.i], -1, T.n[h.i]); }
+            map.setView([T.lat[h.i], T.lon[h.i]], Math.max(map.getZoom(), 10));
+            if (T.community[h.i] >= 0) { showCommunity(T.community[h.i], -1, T.name[h.i]); }
           } else {
-            map.setView([C.y[h.i], C.x[h.i]], Math.max(map.getZoom(), 10));
+            map.setView([C.lat[h.i], C.lon[h.i]], Math.max(map.getZoom(), 10));
             showCommunity(h.i, -1);
           }
         }
@@ -386,30 +421,32 @@
       if (i === -2) { return "<i>a confidential service</i>"; }
       if (i < 0) { return "<i>none placed</i>"; }
       var s = S[i];
-      return '<a href="#" data-s="' + i + '">' + s.n + "</a>" + (s.c ? " <small>" + s.c + "</small>" : "") +
-             (s.f ? ' <small class="gm-withheld">location withheld</small>' : "") +
-             (s.u ? " <small>(no point)</small>" : s.y === undefined ? " <small>(not on this map)</small>" : "");
+      return '<a href="#" data-s="' + i + '">' + s.name + "</a>" + (s.city ? " <small>" + s.city + "</small>" : "") +
+             (s.confidential ? ' <small class="gm-withheld">location withheld</small>' : "") +
+             (s.listedWithoutPoint ? " <small>(no point)</small>"
+                                   : s.lat === null ? " <small>(not on this map)</small>" : "");
     }
     function showCommunity(i, focus, via) {
-      var head = "<h3>" + (C.r[i] || C.n[i]) + "</h3><div class=gm-sub>" +
-                 (via ? "Town " + via + ": nearest community point " + C.n[i] + "<br>" : "") +
-                 (C.r[i] && C.r[i] !== C.n[i] ? C.n[i] + ", " : "") + C.d[i] + " &middot; " +
-                 (C.e[i] ? "pop. " + fmt(C.p[i]) : "not enumerated in 2021") + "</div>";
-      if (C.r[i]) {
+      var remoteName = C.remoteName[i], name = C.name[i];
+      var head = "<h3>" + (remoteName || name) + "</h3><div class=gm-sub>" +
+                 (via ? "Town " + via + ": nearest community point " + name + "<br>" : "") +
+                 (remoteName && remoteName !== name ? name + ", " : "") + C.cdName[i] + " &middot; " +
+                 (C.enumerated[i] ? "pop. " + fmt(C.population[i]) : "not enumerated in 2021") + "</div>";
+      if (remoteName) {
         head += '<p class=gm-note>No all-season road: no drive time.' +
-                (C.h[i] ? " Nearest air hub: " + C.h[i] + "." : "") + "</p>";
+                (C.airHub[i] ? " Nearest air hub: " + C.airHub[i] + "." : "") + "</p>";
       }
       if (!D.travel) {
         openPanel(head + "<p>Travel times are not in this map.</p>");
         return;
       }
       var rows = needs.map(function (need, n) {
-        var tr = D.travel[n], t = tr.t[i], a = tr.a[i];
-        var code = D.accessCodes[a];
-        var within = t !== null && (code === "road" || code === "estimate") && t <= need.th;
-        var when = t === null ? D.access[a] : minutes(t) + (code === "estimate" ? " (est.)" : "");
-        return "<tr" + (n === focus ? ' class="gm-focus"' : "") + "><td>" + swatch(need.k) +
-               need.l + "</td><td>" + (tr.s[i] === -1 && t === null ? "" : serviceLink(tr.s[i])) +
+        var tr = D.travel[n], t = tr.minutes[i], a = tr.access[i], service = tr.service[i];
+        var code = D.access.codes[a];
+        var within = t !== null && (code === "road" || code === "estimate") && t <= need.thresholdMin;
+        var when = t === null ? D.access.text[a] : minutes(t) + (code === "estimate" ? " (est.)" : "");
+        return "<tr" + (n === focus ? ' class="gm-focus"' : "") + "><td>" + swatch(need.colour) +
+               need.label + "</td><td>" + (service === -1 && t === null ? "" : serviceLink(service)) +
                '</td><td class="gm-t ' + (within ? "gm-ok" : "gm-far") + '">' + when + "</td></tr>";
       });
       openPanel(head + "<table><thead><tr><th>Need</th><th>Nearest service</th><th>Drive</th></tr>" +
@@ -420,12 +457,12 @@
     function focusService(i) {
       var m = markers[i];
       if (!m) {
-        openPanel("<h3>Service</h3><div class=gm-card>" + S[i].h + "</div>" +
-                  (S[i].u ? "<small>Listed for this region without a point on the map.</small>"
+        openPanel("<h3>Service</h3><div class=gm-card>" + S[i].popup + "</div>" +
+                  (S[i].listedWithoutPoint ? "<small>Listed for this region without a point on the map.</small>"
                           : "<small>Not on this map.</small>"));
         return;
       }
-      if (shown.indexOf(m) < 0) { map.addLayer(needLayers[S[i].k[0]]); }
+      if (shown.indexOf(m) < 0) { map.addLayer(needLayers[S[i].needs[0]]); }
       cluster.zoomToShowLayer(m, function () { m.openPopup(); });
     }
 
@@ -434,11 +471,12 @@
       options: { position: "bottomright" },
       onAdd: function () {
         var f = D.footer;
-        var unplaced = S.filter(function (s) { return s.u; });
+        var unplaced = S.filter(function (s) { return s.listedWithoutPoint; });
         var gaps = D.gapColours.map(function (g, j) {
-          var from = j ? D.gapColours[j - 1][0] : null;
-          return swatch(g[1], "gm-round") + (g[0] === null ? "&gt; " + from : "&le; " + g[0]) + " min";
-        }).join(" ") + " " + swatch(D.noTime, "gm-round") + "no drive time";
+          var from = j ? D.gapColours[j - 1].uptoMin : null;
+          return swatch(g.colour, "gm-round") +
+                 (g.uptoMin === null ? "&gt; " + from : "&le; " + g.uptoMin) + " min";
+        }).join(" ") + " " + swatch(D.noTimeColour, "gm-round") + "no drive time";
         var box = div("gm-legend");
         box.innerHTML =
           "<details open><summary><b>" + D.title + "</b></summary>" +
