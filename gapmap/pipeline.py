@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import Any
 
 import geopandas as gpd
+import pandas as pd
 
 from gapmap.config import Config
 from gapmap.contracts import (
@@ -175,10 +176,15 @@ def stage_network(config: Config) -> str:
     graph = load_graph(config.network)
     graph.save(p.nodes, p.edges)
     ncomp = len(set(graph.components()))
+    joins = graph.joins if graph.joins is not None else pd.DataFrame(columns=["kind"])
+    by_kind = {str(k): int(v) for k, v in joins["kind"].value_counts().sort_index().items()}
     _record(config, "network", _network_inputs(config), source=graph.source,
-            nodes=graph.n_nodes, edges=len(graph.edges), components=ncomp)
+            nodes=graph.n_nodes, edges=len(graph.edges), components=ncomp,
+            joins=by_kind, join_list=joins.to_dict(orient="records"))
+    joined = ("; lines joined where they meet: " + ", ".join(
+        f"{v} {k}{'s' if v != 1 else ''}" for k, v in by_kind.items())) if by_kind else ""
     return (f"network: {graph.source}: {graph.n_nodes} nodes, {len(graph.edges)} directed "
-            f"edges, {ncomp} components")
+            f"edges, {ncomp} components{joined}")
 
 
 def stage_travel(config: Config) -> str:

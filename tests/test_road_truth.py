@@ -168,3 +168,17 @@ def test_the_kings_highways_graph_lists_its_joins(ontario_config):
     for pair in ({"10", "7"}, {"400", "407"}, {"401", "403"}, {"427", "407"}, {"404", "407"},
                  {"89", "400"}):
         assert frozenset(pair) in pairs, pair
+
+
+def test_the_network_stage_records_each_join(small_config):
+    import json
+
+    from gapmap.pipeline import STAGES
+
+    message = STAGES["network"](small_config)
+    assert "17 crossings" in message and "7 ends" in message
+    record = json.loads((small_config.outputs.interim_dir / "network.json").read_text())
+    assert record["summary"]["joins"] == {"crossing": 17, "end": 7}
+    listed = record["summary"]["join_list"]
+    assert len(listed) == 24 and set(listed[0]) == {"kind", "line", "other_line", "lon", "lat",
+                                                    "gap_m"}
