@@ -12,6 +12,7 @@ import tomllib
 from pathlib import Path
 
 import geopandas as gpd
+import pandas as pd
 import pytest
 import shapely
 
@@ -322,6 +323,26 @@ def test_the_names_the_stages_read_are_kept(ontario_config):
     assert changed.confidential_display == "hide" and changed.inputs == cfg.inputs
 
 
+def test_the_shipped_configs_keep_their_effective_settings(ontario_config):
+    """Trimmed to what they change: the same settings as when they wrote every default."""
+    assert ontario_config.network.speed_kph == {"expressway": 100.0, "primary_highway": 80.0}
+    assert ontario_config.coverage.catchment_bands_min == (15.0, 30.0, 60.0, 120.0)
+    odhf = RAW / "ontario" / "healthcare_facilities_odhf_v1.1.csv"
+    assert ontario_config.inputs.hospitals == odhf
+    ottawa = load_config(ROOT / "configs" / "ottawa.toml")
+    n = ottawa.network
+    assert (n.source, n.fragment_rule(), n.connector_circuity, n.connector_speed_kph) == (
+        "rnf_file", "drop", 1.3, 40.0)
+    assert (n.estimate_beyond_km, n.beyond_network_km, n.local_route_km) == (2.0, 10.0, 2.0)
+    assert n.rnf_rank_speed_kph == {"1": 100.0, "2": 80.0, "3": 60.0, "4": 50.0, "5": 40.0}
+    assert n.rnf_class_speed_kph == {"12": 100.0, "25": 50.0}
+    assert n.rnf_exclude_classes == ("27",) and n.node_snap_m == 1.0
+    assert ottawa.coverage.default_threshold_min == 30.0
+    assert (ottawa.opp_regions_in_scope, ottawa.census_divisions_in_scope) == (
+        ("East",), ("3506",))
+    assert ottawa.demand.cduid_from_id and ottawa.demand.id_prefix == "db-"
+
+
 # -- defaults: the shipped data, wherever the config lives --------------------------------------
 
 
@@ -367,6 +388,30 @@ def test_a_missing_data_folder_is_named(tmp_path, monkeypatch):
     # a config naming every reference file needs no shipped folder
     full = write_config(tmp_path, [tmp_path / "x.csv"])
     assert load_config(full).inputs.census_tracts == RAW / "ontario" / "census_tracts_2021.csv"
+
+
+def test_a_config_of_run_and_one_listings_file_runs_the_whole_pipeline(tmp_path, monkeypatch,
+                                                                        capsys):
+    """The issue's done-when: ``[run]`` and one listings file run every stage on the shipped
+    data (limited to the Thunder Bay district to stay quick; hospitals on by default)."""
+    folder = tmp_path / "mine"
+    path = _minimal(folder)
+    path.write_text(path.read_text().replace('name = "mine"',
+                                             'name = "mine"\ncensus_divisions = ["3558"]'))
+    pd.DataFrame({"id": ["tb-1", "tb-2"], "name": ["Crisis line", "Shelter"],
+                  "need_types": ["crisis_support", "emergency_shelter"],
+                  "city": ["Thunder Bay", "Nipigon"], "confidential": ["false", "true"]}
+                 ).to_csv(folder / "my.csv", index=False)
+    monkeypatch.setenv("SOURCE_DATE_EPOCH", "1764806400")
+    assert main(["-q", "run", "--config", str(path)]) == 0, capsys.readouterr().err
+    processed = folder / "data" / "processed"
+    services = pd.read_csv(processed / "services.csv", dtype=str)
+    assert {"tb-1", "tb-2"} <= set(services["service_id"])
+    assert (services["source"] == "healthcare_facilities_odhf_v1.1.csv").sum() > 5
+    cov = pd.read_csv(processed / "coverage_by_region.csv")
+    total = cov[cov["opp_region"] == "mine (census division 3558)"]
+    assert len(total) == 14 and total["pop2021"].gt(100_000).all()
+    assert (folder / "maps" / "mine.html").is_file()
 
 
 # -- the settings reference --------------------------------------------------------------------
