@@ -6,6 +6,7 @@ models."""
 from __future__ import annotations
 
 import dataclasses
+import json
 import logging
 import re
 import tomllib
@@ -412,6 +413,10 @@ def test_a_config_of_run_and_one_listings_file_runs_the_whole_pipeline(tmp_path,
     total = cov[cov["opp_region"] == "mine (census division 3558)"]
     assert len(total) == 14 and total["pop2021"].gt(100_000).all()
     assert (folder / "maps" / "mine.html").is_file()
+    meta = json.loads((processed / "run_metadata.json").read_text())
+    assert meta["config_file"] == "run.toml"
+    assert meta["config"]["inputs"]["census_tracts"] == "<data>/ontario/census_tracts_2021.csv"
+    assert "<data>/ontario/census_tracts_2021.csv" in meta["inputs"]
 
 
 # -- the settings reference --------------------------------------------------------------------
