@@ -591,6 +591,10 @@ NominatimMode = Literal["off", "cached", "online"]
 NOMINATIM_MODES: tuple[str, ...] = get_args(NominatimMode)
 
 
+def _stripped(value: str) -> str:
+    return value.strip()
+
+
 def _host(value: str) -> str:
     host = value.strip().strip("/")
     if not host or "/" in host:
@@ -611,7 +615,7 @@ class NominatimSettings:
     mode: NominatimMode = Field(
         "off", description="`off`: never used; `cached`: answers from the cache file only, "
         "never the network; `online`: the cache first, then the server")
-    user_agent: Annotated[str, AfterValidator(str.strip)] = Field(
+    user_agent: Annotated[str, AfterValidator(_stripped)] = Field(
         "", description="identifies you to the server (usage policy), e.g. "
         "`gapmap/0.1 (you@your-org.ca)`; required for `online`")
     domain: Annotated[str, AfterValidator(_host)] = Field(
