@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import dataclasses
 import json
 import re
 from pathlib import Path
@@ -207,7 +206,7 @@ def test_confidential_service_only_at_its_town_and_marked(small_run):
 
 
 def test_hide_leaves_confidential_services_off_the_map_and_out_of_the_panel(small_run):
-    cfg = dataclasses.replace(small_run, confidential_display="hide")
+    cfg = small_run.updated(maps={"confidential": "hide"})
     p = StagePaths.of(cfg)
     travel = read_parquet(p.travel)
     data = map_data("North East", read_parquet(p.located), read_parquet(p.demand),
