@@ -181,7 +181,7 @@ def test_the_misspellings_the_issue_found_are_refused(tmp_path, toml, words):
 def test_a_misspelt_config_stops_the_cli_before_any_stage(tmp_path, capsys):
     path = tmp_path / "c.toml"
     path.write_text('[inputs]\nlistings = ["x.csv"]\n[covrage]\ndefault_threshold_min = 30\n')
-    assert main(["run", "--config", str(path)]) == 1
+    assert main(["run", "--config", str(path)]) == ConfigError.exit_code
     err = capsys.readouterr().err
     assert err.strip().endswith("[covrage]: unknown section; did you mean [coverage]?")
     assert not (tmp_path / "data").exists() and not (tmp_path / "maps").exists()
