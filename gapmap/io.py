@@ -205,24 +205,31 @@ def file_sha256(path: str | Path) -> str:
     return h.hexdigest()
 
 
-def _display_path(path: str | Path) -> str:
-    """A path relative to the working folder when inside it, so metadata is portable."""
-    p = Path(path).resolve()
-    try:
-        return str(p.relative_to(Path.cwd().resolve()))
-    except ValueError:
-        return str(p)
+def _display_path(path: str | Path, folder: Path) -> str:
+    """A path as run metadata records it, the same in any checkout: relative to ``folder``
+    (the config file's), or ``<data>/...`` for the shipped data (see
+    :func:`gapmap.config.portable_path`)."""
+    from gapmap.config import portable_path
+
+    return portable_path(path, folder)
 
 
 def provenance(config: Any, inputs: list[Path], *, stage: str) -> dict[str, Any]:
-    """How an output was made: stage, package version, config and its hash, input hashes."""
-    from gapmap import __version__
+    """How an output was made: stage, package version, config and its hash, input hashes.
 
+    Paths are written relative to the config file's folder (:func:`_display_path`), so the
+    same run in two checkouts records the same bytes.
+    """
+    from gapmap import __version__
+    from gapmap.config import file_digest
+
+    folder = config.folder
     return {
         "stage": stage,
         "gapmap_version": __version__,
-        "config_file": str(config.path) if config.path else None,
+        "config_file": config.path.name if config.path else None,
         "config_fingerprint": config.fingerprint(),
         "data_vintage": config.data_vintage,
-        "inputs": {_display_path(p): file_sha256(p) for p in inputs if Path(p).is_file()},
+        "inputs": {_display_path(p, folder): file_digest(p) for p in inputs
+                   if Path(p).is_file()},
     }

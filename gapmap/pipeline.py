@@ -268,7 +268,7 @@ def _census_divisions_in_scope(config: Config) -> gpd.GeoDataFrame:
 
 
 def stage_maps(config: Config) -> str:
-    from gapmap.outputs.maps import write_maps
+    from gapmap.maps import write_maps
 
     p = StagePaths.of(config)
     paths = write_maps(read_stage(p.located, SERVICES_LOCATED), read_stage(p.demand, DEMAND),
@@ -338,7 +338,7 @@ def make_variables(config: Config, *, cwd: Path | None = None) -> str:
     """Make variable assignments for the Makefile's file targets, from the config.
 
     ``INTERIM``, ``PROCESSED``, ``MAPS_DIR`` (the output folders), ``MAPS`` (the map files,
-    see :func:`gapmap.outputs.maps.map_files`) and the input files of :func:`make_inputs`. Paths
+    see :func:`gapmap.maps.map_files`) and the input files of :func:`make_inputs`. Paths
     under ``cwd`` (default: the current folder, where make runs) are written relative to it,
     so they match the targets a user types.
 
@@ -348,7 +348,7 @@ def make_variables(config: Config, *, cwd: Path | None = None) -> str:
         A path that make cannot handle (a space, ``#``, ``$``, ``:``, ...).
     """
     from gapmap.errors import ConfigError
-    from gapmap.outputs.maps import map_files
+    from gapmap.maps import map_files
 
     here = (cwd or Path.cwd()).resolve()
 

@@ -22,7 +22,7 @@ def write_config(tmp_path: Path, listings: list[Path], *, hospitals: bool = Fals
     """
     lst = ",\n    ".join(f'{{ path = "{p}" }}' for p in listings)
     hosp = (f'hospitals = "{RAW}/ontario/healthcare_facilities_odhf_v1.1.csv"'
-            if hospitals else "")
+            if hospitals else "hospitals = false")
     text = f"""
 [run]
 name = "test"

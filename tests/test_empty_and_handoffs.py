@@ -41,8 +41,8 @@ from gapmap.contracts import (
 )
 from gapmap.errors import InputFileError, SchemaError
 from gapmap.io import read_parquet, write_parquet
+from gapmap.maps import map_files
 from gapmap.network import RoadGraph
-from gapmap.outputs.maps import map_files
 from gapmap.outputs.tables import SHARED_SERVICE_COLUMNS
 from gapmap.pipeline import STAGES, StagePaths
 from gapmap.sources.geocoders import OVERRIDE_COLUMNS

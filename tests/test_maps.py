@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import dataclasses
 import json
 import re
 from pathlib import Path
@@ -14,6 +13,7 @@ import pytest
 from gapmap.contracts import access_text
 from gapmap.errors import MapAssetError, SchemaError
 from gapmap.io import read_parquet
+from gapmap.maps import basemap, map_settings
 from gapmap.outputs.maps import (
     _safe_url,
     build_map,
@@ -206,11 +206,12 @@ def test_confidential_service_only_at_its_town_and_marked(small_run):
 
 
 def test_hide_leaves_confidential_services_off_the_map_and_out_of_the_panel(small_run):
-    cfg = dataclasses.replace(small_run, confidential_display="hide")
+    cfg = small_run.updated(maps={"confidential": "hide"})
     p = StagePaths.of(cfg)
     travel = read_parquet(p.travel)
     data = map_data("North East", read_parquet(p.located), read_parquet(p.demand),
-                    pd.read_csv(p.gaps), census_divisions(cfg), cfg, travel=travel)
+                    pd.read_csv(p.gaps), census_divisions(cfg), map_settings(cfg),
+                    basemap=basemap(cfg), travel=travel)
     text = json.dumps(data)
     assert "Test Safe House" not in text and "Fixture Women" not in text
     # a community whose nearest emergency shelter is the hidden one sees "confidential" (-2)
@@ -287,7 +288,8 @@ def test_the_script_reads_the_data_by_the_declared_names_and_documents_them():
 def test_map_without_travel_table_still_renders(small_run):
     p = StagePaths.of(small_run)
     m = build_map("North West", read_parquet(p.located), read_parquet(p.demand),
-                  pd.read_csv(p.gaps), census_divisions(small_run), small_run)
+                  pd.read_csv(p.gaps), census_divisions(small_run), map_settings(small_run),
+                  basemap=basemap(small_run))
     text = render_deterministic(m)
     assert _page_data(text)["travel"] is None
     check_self_contained(text)

@@ -73,7 +73,7 @@ def test_every_block_point_lies_inside_its_block(blocks):
 
 
 def test_blocks_and_census_tracts_agree_on_ottawas_population(ontario_config):
-    scoped = dataclasses.replace(ontario_config, census_divisions_in_scope=("3506",))
+    scoped = ontario_config.updated(run={"census_divisions": ("3506",)})
     tracts = within_scope(assign_regions(build_demand(scoped), scoped), scoped)
     assert (tracts["kind"] == "tract").all() and len(tracts) > 150
     assert int(tracts["pop2021"].sum()) == OTTAWA_POP2021
@@ -175,7 +175,7 @@ def test_ottawa_pipeline_runs_up_to_gaps(ottawa_config, tmp_path):
 
 
 def test_unknown_census_division_in_scope_is_named(ottawa_config):
-    bad = dataclasses.replace(ottawa_config, census_divisions_in_scope=("3599",))
+    bad = ottawa_config.updated(run={"census_divisions": ("3599",)})
     demand = build_demand(bad).head(3)
     with pytest.raises(ConfigError, match="3599"):
         within_scope(assign_regions(demand, bad), bad)

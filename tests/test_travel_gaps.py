@@ -211,9 +211,9 @@ def test_gaps_stage_turns_the_config_into_the_measures_arguments(tmp_path):
     assert list(thresholds(cfg)) == list(cfg.need_types)
     assert total_label(cfg) == "Ontario"
     # a run limited to some census divisions: its total row is not "Ontario"
-    city = replace(cfg, name="mycity", census_divisions_in_scope=("3506", "3507"))
+    city = cfg.updated(run={"name": "mycity", "census_divisions": ("3506", "3507")})
     assert total_label(city) == "mycity (census divisions 3506, 3507)"
-    assert total_label(replace(city, census_divisions_in_scope=("3506",))) == \
+    assert total_label(city.updated(run={"census_divisions": ("3506",)})) == \
         "mycity (census division 3506)"
 
 

@@ -35,6 +35,7 @@ import html
 import json
 import logging
 import re
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, TypedDict
@@ -50,12 +51,10 @@ from jinja2 import Template
 from scipy.spatial import cKDTree
 
 from gapmap import __version__
-from gapmap.config import Config
 from gapmap.contracts import ACCESS_VALUES, access_text, check_withheld, is_placed
-from gapmap.gaps import total_label
 from gapmap.io import generated_on, read_geo, read_table, require_columns, write_text
 from gapmap.outputs.webassets import MAP_CSS, MAP_JS, inline_assets, leaflet_icon_uris
-from gapmap.regions import OPP_REGIONS, serves_region, slug
+from gapmap.regions import serves_region, slug
 from gapmap.taxonomy import label
 
 log = logging.getLogger(__name__)
@@ -209,6 +208,24 @@ def _r(x: float) -> float:
 
 
 @dataclass(frozen=True)
+class MapSettings:
+    """What the maps take from a run's settings; the maps stage (:mod:`gapmap.maps`) builds
+    it from the Config."""
+
+    run_name: str
+    need_types: tuple[str, ...]
+    thresholds_min: Mapping[str, float]
+    """Each need type's threshold, minutes."""
+    whole_run: str
+    """The title of the map of the whole run: ``Ontario``, or e.g. Ottawa's census division
+    (:func:`gapmap.gaps.total_label`)."""
+    confidential: str = "town"
+    """``town``: confidential services shown at their town; ``hide``: left off the maps."""
+    data_vintage: str = ""
+    fingerprint: str = ""
+
+
+@dataclass(frozen=True)
 class Basemap:
     """The vector basemap read once for all the maps of a run (EPSG:4326)."""
 
@@ -218,19 +235,24 @@ class Basemap:
     """``name``, ``population``, point geometry."""
 
     @classmethod
-    def load(cls, config: Config) -> Basemap:
-        towns = read_table(config.inputs.places_geonames)
-        require_columns(towns, ["name", "lat", "lon", "population"],
-                        str(config.inputs.places_geonames))
+    def load(cls, *, province: Path, highways: Path, towns: Path) -> Basemap:
+        """Read the province outline, the highways and the towns (GeoNames columns ``name``,
+        ``lat``, ``lon``, ``population``)."""
+        towns_table = read_table(towns)
+        require_columns(towns_table, ["name", "lat", "lon", "population"], str(towns))
+        return cls._of(read_geo(province), read_geo(highways), towns_table)
+
+    @classmethod
+    def _of(cls, province: gpd.GeoDataFrame, highways: gpd.GeoDataFrame,
+            towns: pd.DataFrame) -> Basemap:
         pop = pd.to_numeric(towns["population"], errors="coerce").fillna(0).astype(int)
         towns_gdf = gpd.GeoDataFrame(
             {"name": towns["name"], "population": pop},
             geometry=gpd.points_from_xy(pd.to_numeric(towns["lon"]),
                                         pd.to_numeric(towns["lat"])), crs=4326)
-        highways = read_geo(config.inputs.highways)
         if "category" not in highways.columns:
-            highways["category"] = ""
-        return cls(province=read_geo(config.inputs.province), highways=highways,
+            highways = highways.assign(category="")
+        return cls(province=province, highways=highways,
                    towns=towns_gdf.sort_values(["population", "name"], ascending=[False, True],
                                                kind="stable").reset_index(drop=True))
 
@@ -390,7 +412,7 @@ class _Scope:
 
 
 def _scope(region: str | None, services: gpd.GeoDataFrame, demand: gpd.GeoDataFrame,
-           gaps: pd.DataFrame, cds: gpd.GeoDataFrame, config: Config) -> _Scope:
+           gaps: pd.DataFrame, cds: gpd.GeoDataFrame, settings: MapSettings) -> _Scope:
     if region:
         cds = cds[cds["opp_region"] == region]
         svc = services[serves_region(services["opp_region"], region)]
@@ -399,10 +421,10 @@ def _scope(region: str | None, services: gpd.GeoDataFrame, demand: gpd.GeoDataFr
     else:
         svc = services
     hidden: frozenset[str] = frozenset()
-    if config.confidential_display == "hide":
+    if settings.confidential == "hide":
         hidden = frozenset(services.loc[services["confidential"].astype(bool), "service_id"])
         svc = svc[~svc["confidential"].astype(bool)]
-    needs = list(config.need_types)
+    needs = list(settings.need_types)
     svc = svc[svc["need_types"].fillna("").str.split(";").map(
         lambda ns: any(n in needs for n in ns)).astype(bool)]  # the run's need types only
     return _Scope(cds=cds, services=svc, demand=demand.reset_index(drop=True), gaps=gaps,
@@ -549,26 +571,24 @@ def _base_layers(outline: gpd.GeoDataFrame, cds: gpd.GeoDataFrame, basemap: Base
     }
 
 
-def _footer(config: Config) -> Footer:
-    return {"vintage": _e(config.data_vintage or "not stated"), "generated": generated_on(),
-            "config": _e(config.name), "fingerprint": config.fingerprint(),
+def _footer(settings: MapSettings) -> Footer:
+    return {"vintage": _e(settings.data_vintage or "not stated"), "generated": generated_on(),
+            "config": _e(settings.run_name), "fingerprint": settings.fingerprint,
             "version": __version__}
 
 
 def map_data(region: str | None, services: gpd.GeoDataFrame, demand: gpd.GeoDataFrame,
-             gaps: pd.DataFrame, cds: gpd.GeoDataFrame, config: Config, *,
-             travel: pd.DataFrame | None = None, basemap: Basemap | None = None
-             ) -> MapData:
+             gaps: pd.DataFrame, cds: gpd.GeoDataFrame, settings: MapSettings, *,
+             basemap: Basemap, travel: pd.DataFrame | None = None) -> MapData:
     """Everything one map draws (:class:`MapData`); every listing string HTML-escaped.
 
-    ``region=None`` is the map of the whole run, titled by :func:`gapmap.gaps.total_label`
+    ``region=None`` is the map of the whole run, titled ``settings.whole_run``
     (``Ontario`` province-wide). ``travel`` (columns ``demand_id``, ``need_type``,
     ``travel_min``, ``service_id``, ``access``) feeds the nearest-services panel; without it
     the panel says that travel times are not available.
     """
-    basemap = basemap or Basemap.load(config)
     check_withheld(services, refusing="map them")
-    scope = _scope(region, services, demand, gaps, cds, config)
+    scope = _scope(region, services, demand, gaps, cds, settings)
     rows, on_map, listed_only = _service_rows(scope, services, travel)
     service_row = {sid: i for i, sid in enumerate(rows["service_id"])}
     access = _AccessCodes()
@@ -577,12 +597,12 @@ def map_data(region: str | None, services: gpd.GeoDataFrame, demand: gpd.GeoData
     gap_tables = _gap_tables(scope, access)
     outline = scope.cds.dissolve(by="opp_region", as_index=False)
     minx, miny, maxx, maxy = outline.total_bounds
-    where = region or total_label(config)  # the whole run: "Ontario", or e.g. Ottawa's CD
+    where = region or settings.whole_run  # the whole run: "Ontario", or e.g. Ottawa's CD
     return {
         "title": _e(f"gapmap: {where}"), "region": _e(where),
         "bounds": [[_r(miny), _r(minx)], [_r(maxy), _r(maxx)]],
         "needs": [{"code": n, "label": _e(label(n)), "colour": NEED_COLOURS.get(n, "#333333"),
-                   "thresholdMin": config.coverage.threshold(n)} for n in scope.needs],
+                   "thresholdMin": float(settings.thresholds_min[n])} for n in scope.needs],
         "services": _service_table(rows, on_map, listed_only, scope.needs),
         "communities": _community_table(scope.demand),
         "travel": travel_cols, "gaps": gap_tables, "access": access.words(),
@@ -593,7 +613,7 @@ def map_data(region: str | None, services: gpd.GeoDataFrame, demand: gpd.GeoData
         "noTimeColour": NO_TIME_COLOUR,
         "osm": {"url": OSM_TILES, "attribution": OSM_ATTRIBUTION},
         "attribution": _e(DATA_ATTRIBUTION), "icons": leaflet_icon_uris(),
-        "confidential": config.confidential_display, "footer": _footer(config),
+        "confidential": settings.confidential, "footer": _footer(settings),
     }
 
 
@@ -628,11 +648,10 @@ class _Map(folium.Map):
 
 
 def build_map(region: str | None, services: gpd.GeoDataFrame, demand: gpd.GeoDataFrame,
-              gaps: pd.DataFrame, cds: gpd.GeoDataFrame, config: Config, *,
-              travel: pd.DataFrame | None = None, basemap: Basemap | None = None
-              ) -> folium.Map:
+              gaps: pd.DataFrame, cds: gpd.GeoDataFrame, settings: MapSettings, *,
+              basemap: Basemap, travel: pd.DataFrame | None = None) -> folium.Map:
     """One map: all of Ontario (``region=None``) or one OPP region (see :func:`map_data`)."""
-    data = map_data(region, services, demand, gaps, cds, config, travel=travel,
+    data = map_data(region, services, demand, gaps, cds, settings, travel=travel,
                     basemap=basemap)
     (s, w), (n, e) = data["bounds"]
     m = _Map(location=[(s + n) / 2, (w + e) / 2], zoom_start=6, tiles=None,
@@ -667,29 +686,28 @@ def render_deterministic(m: folium.Map) -> str:
     return inline_assets(text)
 
 
-def map_files(config: Config) -> list[tuple[str | None, Path]]:
+def map_files(maps_dir: Path, *, run_name: str, regions: Sequence[str],
+              one_map: bool = False) -> list[tuple[str | None, Path]]:
     """The maps a run writes: (OPP region, or None for the whole run; file path).
 
-    ``ontario.html`` and one per OPP region in scope; a run limited to some census divisions
-    (``run.census_divisions``, e.g. a city) writes one map named after the run
-    (``ottawa.html``): a map per region would repeat it.
+    ``ontario.html`` and one per OPP region in ``regions``; with ``one_map`` (a run limited
+    to some census divisions, e.g. a city) one map named after the run (``ottawa.html``):
+    a map per region would repeat it.
     """
-    out_dir = config.outputs.maps_dir
-    if config.census_divisions_in_scope:
-        return [(None, out_dir / f"{slug(config.name) or 'map'}.html")]
-    regions = list(config.opp_regions_in_scope or OPP_REGIONS)
-    return [(None, out_dir / "ontario.html"), *((r, out_dir / f"{slug(r)}.html") for r in regions)]
+    if one_map:
+        return [(None, maps_dir / f"{slug(run_name) or 'map'}.html")]
+    return [(None, maps_dir / "ontario.html"),
+            *((r, maps_dir / f"{slug(r)}.html") for r in regions)]
 
 
-def write_maps(services: gpd.GeoDataFrame, demand: gpd.GeoDataFrame, gaps: pd.DataFrame,
-               cds: gpd.GeoDataFrame, config: Config, *,
+def write_maps(files: Sequence[tuple[str | None, Path]], services: gpd.GeoDataFrame,
+               demand: gpd.GeoDataFrame, gaps: pd.DataFrame, cds: gpd.GeoDataFrame,
+               settings: MapSettings, *, basemap: Basemap,
                travel: pd.DataFrame | None = None) -> list[Path]:
-    """Write the maps of :func:`map_files` (``ontario.html`` and one per OPP region, or one
-    map named after a run limited to some census divisions) into the maps folder."""
-    basemap = Basemap.load(config)
+    """Write each map of ``files`` (see :func:`map_files`)."""
     written = []
-    for region, path in map_files(config):
-        m = build_map(region, services, demand, gaps, cds, config, travel=travel,
+    for region, path in files:
+        m = build_map(region, services, demand, gaps, cds, settings, travel=travel,
                       basemap=basemap)
         write_text(render_deterministic(m), path)
         log.info("map %s: %.1f MB", path, path.stat().st_size / 1e6)
@@ -697,5 +715,5 @@ def write_maps(services: gpd.GeoDataFrame, demand: gpd.GeoDataFrame, gaps: pd.Da
     return written
 
 
-__all__ = ["Basemap", "build_map", "check_withheld", "json_for_html", "map_data", "map_files",
-           "phone_html", "render_deterministic", "service_popup", "write_maps"]
+__all__ = ["Basemap", "MapSettings", "build_map", "check_withheld", "json_for_html", "map_data",
+           "map_files", "phone_html", "render_deterministic", "service_popup", "write_maps"]

@@ -22,8 +22,8 @@ import numpy as np
 import pandas as pd
 import shapely
 
-from gapmap.config import NetworkSettings
-from gapmap.errors import InputFileError, NetworkError
+from gapmap.config import KINGS_HIGHWAYS_SPEED_KPH, NetworkSettings, nearest
+from gapmap.errors import ConfigError, InputFileError, NetworkError
 from gapmap.io import atomic_path, read_geo, require_columns
 from gapmap.network import (
     _GEOD,
@@ -50,7 +50,14 @@ def kings_highways_graph(path: Path, settings: NetworkSettings, *,
     """
     lines = read_geo(path)
     require_columns(lines, ["category"], str(path))
-    unknown = set(lines["category"].astype(str)) - set(settings.speed_kph)
+    categories = set(lines["category"].astype(str))
+    # a configured category the file lacks is a misspelling (the defaults may go unused)
+    for key in sorted(set(settings.speed_kph) - categories - set(KINGS_HIGHWAYS_SPEED_KPH)):
+        near = nearest(key, categories)
+        raise ConfigError(f"[network] speed_kph.{key}: no road category {key!r} in {path}; "
+                          + (f"did you mean {near}?" if near else
+                             f"its categories: {', '.join(sorted(categories))}"))
+    unknown = categories - set(settings.speed_kph)
     if unknown:
         log.warning("%s: road categories without a configured speed use %s km/h: %s", path,
                     settings.default_speed_kph, ", ".join(sorted(unknown)))

@@ -1,0 +1,50 @@
+"""Maps: the stage that writes the self-contained HTML maps of a run.
+
+It turns the run's :class:`~gapmap.config.Config` into what :mod:`gapmap.outputs.maps`
+takes (:class:`~gapmap.outputs.maps.MapSettings`, the basemap's files, the list of maps) and
+writes ``ontario.html`` and one map per OPP region in scope, or, for a run limited to some
+census divisions (``run.census_divisions``, e.g. a city), one map named after the run.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import geopandas as gpd
+import pandas as pd
+
+from gapmap.config import Config
+from gapmap.gaps import thresholds, total_label
+from gapmap.outputs.maps import Basemap, MapSettings
+from gapmap.outputs.maps import map_files as _map_files
+from gapmap.outputs.maps import write_maps as _write_maps
+from gapmap.regions import OPP_REGIONS
+
+
+def map_settings(config: Config) -> MapSettings:
+    """What the maps take from the run's settings."""
+    return MapSettings(run_name=config.name, need_types=tuple(config.need_types),
+                       thresholds_min=thresholds(config), whole_run=total_label(config),
+                       confidential=config.confidential_display,
+                       data_vintage=config.data_vintage, fingerprint=config.fingerprint())
+
+
+def basemap(config: Config) -> Basemap:
+    """The vector basemap: the province outline, the King's Highways and the towns."""
+    i = config.inputs
+    return Basemap.load(province=i.province, highways=i.highways, towns=i.places_geonames)
+
+
+def map_files(config: Config) -> list[tuple[str | None, Path]]:
+    """The maps the run writes: (OPP region, or None for the whole run; file path)."""
+    return _map_files(config.outputs.maps_dir, run_name=config.name,
+                      regions=list(config.opp_regions_in_scope or OPP_REGIONS),
+                      one_map=bool(config.census_divisions_in_scope))
+
+
+def write_maps(services: gpd.GeoDataFrame, demand: gpd.GeoDataFrame, gaps: pd.DataFrame,
+               cds: gpd.GeoDataFrame, config: Config, *,
+               travel: pd.DataFrame | None = None) -> list[Path]:
+    """Write the run's maps (:func:`map_files`) into its maps folder."""
+    return _write_maps(map_files(config), services, demand, gaps, cds, map_settings(config),
+                       basemap=basemap(config), travel=travel)
