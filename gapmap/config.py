@@ -458,6 +458,11 @@ class NetworkSettings:
         "rapid transit, Ottawa's Transitway)")
     node_snap_m: Positive = Field(1.0, description="road vertices closer than this are one "
                                   "node")
+    join_lines_within_m: NonNegative = Field(
+        140.0, description="`kings_highways`: lines that cross are joined at the crossing, "
+        "and a loose line end this close to another line is carried on to it; 140 m is twice "
+        "the farthest a vertex moves when rounded to the file's 0.001° (69 m at 42° N); 0 "
+        "joins crossings only. OSM and Road Network Files carry their own junctions")
     connector_circuity: Annotated[float, Strict(), Field(ge=1)] = Field(
         1.3, description="local-road connector: the straight line to the nearest node × "
         "this (road distance ≈ 1.2-1.4 × straight line in planning studies)")

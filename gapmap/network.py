@@ -256,7 +256,7 @@ def join_where_lines_meet(lines: gpd.GeoDataFrame, *, end_within_m: float,
             e = c[end_pos]
             if (owner[vtree.query_ball_point(e, 1e-6)] != k).any():
                 continue  # another line's vertex: already a junction
-            cand = tree.query(shapely.Point(e).buffer(end_within_m))
+            cand = tree.query(shapely.Point(e), predicate="dwithin", distance=end_within_m)
             best = None
             for o in cand:
                 if o == k:

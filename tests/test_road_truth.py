@@ -182,3 +182,19 @@ def test_the_network_stage_records_each_join(small_config):
     listed = record["summary"]["join_list"]
     assert len(listed) == 24 and set(listed[0]) == {"kind", "line", "other_line", "lon", "lat",
                                                     "gap_m"}
+
+
+def test_the_join_distance_is_a_setting(ontario_config):
+    from gapmap.network import load_graph
+
+    net = ontario_config.network
+    near = load_graph(replace(net, join_lines_within_m=20)).joins
+    assert near is not None
+    ends = near[near["kind"] == "end"]
+    assert (near["kind"] == "crossing").sum() == 17
+    # within 20 m: 406 ends on the QEW itself, 403 stops 15.5 m short of it
+    assert sorted(ends["line"]) == ["Highway 403", "Highway 406"]
+    assert (ends["gap_m"] <= 20).all()
+    # 0: crossings only (406's end lies 4 cm off the QEW)
+    exact = load_graph(replace(net, join_lines_within_m=0)).joins
+    assert exact is not None and set(exact["kind"]) == {"crossing"}

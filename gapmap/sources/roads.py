@@ -61,7 +61,7 @@ def kings_highways_graph(path: Path, settings: NetworkSettings, *,
     if unknown:
         log.warning("%s: road categories without a configured speed use %s km/h: %s", path,
                     settings.default_speed_kph, ", ".join(sorted(unknown)))
-    lines, joins = join_where_lines_meet(lines, end_within_m=140.0)
+    lines, joins = join_where_lines_meet(lines, end_within_m=settings.join_lines_within_m)
     graph = graph_from_lines(lines, class_column="category", speed_kph=settings.speed_kph,
                              default_speed_kph=settings.default_speed_kph,
                              node_snap_m=settings.node_snap_m, label_column="label",
