@@ -16,12 +16,12 @@ SRC := $(wildcard gapmap/*.py gapmap/*/*.py)
 # GEOCODE_INPUTS, DEMAND_INPUTS, NETWORK_INPUTS) to $(MAKEVARS), remade when the config or
 # the code changes. Targets that build no pipeline file do without it.
 MAKEVARS ?= build/make/$(subst /,_,$(CONFIG)).mk
-NO_PIPELINE := help install chromium test lint typecheck check bench clean distclean run ottawa
+NO_PIPELINE := help install chromium test lint typecheck check bench docs clean distclean run ottawa
 ifneq ($(filter-out $(NO_PIPELINE),$(MAKECMDGOALS)),)
 include $(MAKEVARS)
 endif
 
-.PHONY: help all install chromium test lint typecheck check clean distclean run ottawa catchments bench
+.PHONY: help all install chromium test lint typecheck check clean distclean run ottawa catchments bench docs
 
 help: ## list the targets
 	@grep -hE '^[a-zA-Z_-]+:.*## ' $(MAKEFILE_LIST) | \
@@ -102,6 +102,9 @@ typecheck: $(BIN)/gapmap ## mypy
 	$(BIN)/mypy gapmap
 
 check: lint typecheck test ## lint, type-check and test
+
+docs: $(BIN)/gapmap ## regenerate docs/settings.md from the settings' models (a test holds them equal)
+	$(BIN)/python -m gapmap.config > docs/settings.md.tmp && mv docs/settings.md.tmp docs/settings.md
 
 bench: $(BIN)/gapmap ## benchmark (not a test): gapmap vs osmnx+networkx, ~7 min
 	$(BIN)/python bench/bench_travel.py
