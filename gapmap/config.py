@@ -87,13 +87,9 @@ def file_digest(path: str | Path) -> str | None:
     Not cached: on the shipped data a fingerprint hashes 1.9 MB (Ontario) to 14.6 MB
     (Ottawa) in 3-13 ms, about 0.2 s of a run that asks for it some 17 times.
     """
-    if not Path(path).is_file():
-        return None
-    h = hashlib.sha256()
-    with open(path, "rb") as f:
-        for chunk in iter(lambda: f.read(1 << 20), b""):
-            h.update(chunk)
-    return h.hexdigest()
+    from gapmap.io import file_sha256
+
+    return file_sha256(path) if Path(path).is_file() else None
 
 
 # -- names and their suggestions ----------------------------------------------------------------

@@ -198,6 +198,7 @@ def write_geopackage(layers: Mapping[str, pd.DataFrame], path: str | Path) -> Pa
 
 
 def file_sha256(path: str | Path) -> str:
+    """SHA-256 of a file's bytes, read a megabyte at a time."""
     h = hashlib.sha256()
     with open(path, "rb") as f:
         for chunk in iter(lambda: f.read(1 << 20), b""):
@@ -221,7 +222,6 @@ def provenance(config: Any, inputs: list[Path], *, stage: str) -> dict[str, Any]
     same run in two checkouts records the same bytes.
     """
     from gapmap import __version__
-    from gapmap.config import file_digest
 
     folder = config.folder
     return {
@@ -230,6 +230,6 @@ def provenance(config: Any, inputs: list[Path], *, stage: str) -> dict[str, Any]
         "config_file": config.path.name if config.path else None,
         "config_fingerprint": config.fingerprint(),
         "data_vintage": config.data_vintage,
-        "inputs": {_display_path(p, folder): file_digest(p) for p in inputs
+        "inputs": {_display_path(p, folder): file_sha256(p) for p in inputs
                    if Path(p).is_file()},
     }
