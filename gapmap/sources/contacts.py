@@ -19,6 +19,7 @@ DEFAULT_REGION = "CA"
 """Numbers written without a country code are read as Canadian (North American)."""
 _BARE_DOMAIN = re.compile(r"^(?:www\.)?[a-z0-9-]+(?:\.[a-z0-9-]+)*\.[a-z]{2,}(?:[/?#]\S*)?$",
                           re.I)
+_POSTE = re.compile(r"\bposte\b", re.I)
 _HOST = re.compile(r"^[a-z0-9-]+(?:\.[a-z0-9-]+)*\.[a-z]{2,}\.?(?::\d{1,5})?$", re.I)
 
 
@@ -31,6 +32,7 @@ def parse_phones(text: str, region: str = DEFAULT_REGION) -> tuple[str, str]:
     text = (text or "").strip()
     if not text:
         return "", ""
+    text = _POSTE.sub("ext.", text)  # French: "poste 12"
     out: list[str] = []
     e164: list[str] = []
     pos = 0

@@ -45,6 +45,9 @@ SUFFIX_FORMATS = {
     ".xlsm": "xlsx", ".xls": "xls", ".ods": "ods", ".json": "json", ".geojson": "geojson",
     ".gpkg": "gpkg",
 }
+PREFERRED_SINGLE_BYTE = "cp1252"
+"""Of the code pages that decode a file to the same text, Windows' Western European one
+(what Excel in English or French Canada saves as "CSV") is taken."""
 _JUNK = re.compile(rb"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
 _JUNK_TEXT = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
 
@@ -152,6 +155,8 @@ def detect_encoding(data: bytes, path: Path) -> tuple[str, str]:
     if best is None:
         raise ListingFileError(f"{path}: cannot tell the text encoding; set encoding (e.g. "
                                "\"cp1252\" or \"utf-8\") in its inputs.listings entry")
+    if PREFERRED_SINGLE_BYTE in best.could_be_from_charset:
+        return PREFERRED_SINGLE_BYTE, "detected"  # the same text, the likelier code page
     return best.encoding, "detected"
 
 
