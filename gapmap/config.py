@@ -1,6 +1,6 @@
 """One run's settings: a typed model per TOML table, read from a file and validated.
 
-Each table of the config file (``[run]``, ``[inputs]``, ``[outputs]``, ``[network]``,
+Each table of the config file (``[run]``, ``[inputs]``, ``[ingest]``, ``[outputs]``, ``[network]``,
 ``[demand]``, ``[coverage]``, ``[geocode]``, ``[geocode.nominatim]``, ``[remote]``,
 ``[maps]``) is a frozen pydantic dataclass below: its fields are the table's settings, each
 with its type, range, default and description written once. :func:`load_config` refuses
@@ -345,8 +345,8 @@ class Listing:
         None, description="a text file's encoding, e.g. `cp1252`; default: detected "
         "(UTF-8 first, else charset-normalizer)")
     delimiter: Annotated[str, AfterValidator(_delimiter)] | None = Field(
-        None, description="a text file's delimiter (`,` `;` `|` or `tab`); default: "
-        "detected")
+        None, description="a text file's delimiter: `,` `;` `tab` or a vertical bar; "
+        "default: detected")
     columns: Annotated[dict[str, ListingColumn], AfterValidator(FrozenMapping)] = Field(
         default_factory=FrozenMapping, description="the file's headers that gapmap does not "
         "recognise, mapped to its columns, e.g. `{ \"Nom du programme\" = \"name\" }`; "

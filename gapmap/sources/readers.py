@@ -235,7 +235,7 @@ def _find_header(rows: list[tuple[int, list[str]]], recognise: Recognise,
 def _no_header(path: Path, rows: list[tuple[int, list[str]]], where: str,
                header_row: int | None) -> ListingFileError:
     first = next((cells for _, cells in rows if any(cells)), [])
-    found = ", ".join(repr(c) for c in first[:12] if c) or "nothing"
+    found = ", ".join(repr(c) for c in first[:12] if c) or "nothing readable as text"
     if header_row is not None:
         return ListingFileError(f"{path}{where}: no header on row {header_row}; the first "
                                 f"non-empty row holds {found}")
@@ -515,10 +515,10 @@ def _records_table(path: Path, records: list[tuple[dict[str, Any], Any]], recogn
             continue
         if geom is not None and not shapely.is_empty(geom):
             if geom.geom_type == "Point":
-                table.points[n] = (geom.y, geom.x, "listing geometry (point)")
+                table.points[n] = (geom.y, geom.x, "the file's geometry (a point)")
             else:
                 p = geom.representative_point()
-                table.points[n] = (p.y, p.x, f"listing geometry ({geom.geom_type}, a point "
+                table.points[n] = (p.y, p.x, f"the file's geometry ({geom.geom_type}, a point "
                                              "inside it)")
         table.rows.append((n, values))
     return table
