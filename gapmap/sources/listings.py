@@ -358,7 +358,7 @@ def read_listings(path: Path, region: str | None = None, *, options: ReadOptions
     found = column_map(table.header, columns)
     needed = ["name"] + ([] if need_type else ["need_types"])
     missing = [c for c in needed if c not in found.values()]
-    if missing:
+    if missing and table.header:  # a JSON file of no records has no header, and no rows
         raise _missing_columns_error(table, missing, found, f"{path} ({table.described})")
     rules = RowRules(vocabulary, need_type,
                      "" if "id" in found.values() else path.stem)

@@ -165,8 +165,12 @@ def _decoded_lines(data: bytes, encoding: str) -> list[str | None]:
     bytes. UTF-16/32 are decoded whole (their line breaks are not single bytes)."""
     if encoding.replace("_", "-").lower().startswith(("utf-16", "utf-32")):
         text = data.decode(encoding, errors="replace")
-        return [None if _JUNK_TEXT.search(ln.rstrip("\r\n")) else ln
-                for ln in text.splitlines(keepends=True)]
+        if text.startswith("\ufeff"):
+            text = text[1:]
+        parts = [ln + "\n" for ln in text.split("\n")]
+        if parts and parts[-1] in ("\n", "\r\n"):
+            parts.pop()
+        return [None if _JUNK_TEXT.search(ln.rstrip("\r\n")) else ln for ln in parts]
     out: list[str | None] = []
     for raw in data.split(b"\n"):
         body = raw[:-1] if raw.endswith(b"\r") else raw
