@@ -505,3 +505,15 @@ def test_dangerous_prefixes_come_out_inert_in_every_csv_and_raw_in_the_geopackag
 
     raw = gpd.read_file(tmp_path / "processed" / "gapmap.gpkg", layer="services")
     assert DANGEROUS[0] in set(raw["name"])
+
+
+def test_a_malformed_confidential_row_shows_nothing_of_itself_in_the_quarantine(tmp_path):
+    path = tmp_path / "conf.csv"
+    path.write_text("id,name,need_types,address,city,lat,lon,confidential\n"
+                    "c1,Safe house,emergency_shelter,9 Quiet Road,Sudbury,46.46502,-81.02917,"
+                    "true,one too many\n", encoding="utf-8")
+    result = ingest(load_config(write_config(tmp_path, [path])))
+    assert list(result.rejected["source_row"]) == ["2"]
+    text = result.rejected.to_csv(index=False)
+    for secret in ("9 Quiet Road", "46.46502", "81.02917", "Safe house"):
+        assert secret not in text

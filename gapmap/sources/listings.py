@@ -367,9 +367,10 @@ def read_listings(path: Path, region: str | None = None, *, options: ReadOptions
         (m.line, m) for m in table.malformed)]
     for line, item in sorted(entries, key=lambda e: e[0]):
         if isinstance(item, Malformed):
-            out.rejected.append({"raw_text": _clean_text(item.excerpt), "source": path.name,
-                                 "source_row": str(line), "field": "(row)",
-                                 "reason": item.reason})
+            # no text of the line: it may be a confidential listing's (file and line
+            # point back to it)
+            out.rejected.append({"source": path.name, "source_row": str(line),
+                                 "field": "(row)", "reason": item.reason})
             continue
         row = _listing_row(table, found, item, line, rules)
         unmapped: list[str] = []

@@ -57,11 +57,11 @@ Recognise = Callable[[Sequence[str]], set[str]]
 
 @dataclass(frozen=True)
 class Malformed:
-    """A line (row, record) that could not be read as a row: where, why, and its start."""
+    """A line (row, record) that could not be read as a row: where and why (not its text,
+    which may be a confidential listing's)."""
 
     line: int
     reason: str
-    excerpt: str = ""
 
 
 @dataclass
@@ -318,8 +318,7 @@ def _text_records(table: RawTable, lines: list[str | None], start: int, delimite
                 restart = pos[0]
                 break
             except csv.Error as exc:
-                table.malformed.append(Malformed(first + 1, f"broken quoting ({exc})",
-                                                 _excerpt(lines[first])))
+                table.malformed.append(Malformed(first + 1, f"broken quoting ({exc})"))
                 restart = first + 1
                 break
             spanned = pos[0] - first
@@ -329,11 +328,11 @@ def _text_records(table: RawTable, lines: list[str | None], start: int, delimite
             if problem and spanned > 1 and ("fields" in problem or "quote" in problem):
                 table.malformed.append(Malformed(
                     first + 1, f"broken quoting: a quote opened on this line is not closed "
-                    f"on it ({problem})", _excerpt(lines[first])))
+                    f"on it ({problem})"))
                 restart = first + 1
                 break
             if problem:
-                table.malformed.append(Malformed(first + 1, problem, _excerpt(lines[first])))
+                table.malformed.append(Malformed(first + 1, problem))
                 continue
             table.rows.append((first + 1, _aligned(rec, width)))
         i = restart if restart is not None and restart > i else max(pos[0], i + 1)
@@ -359,11 +358,6 @@ def _record_problem(values: Sequence[str], header: Sequence[str], width: int,
 def _aligned(values: Sequence[str], width: int) -> list[str]:
     out = [str(v) for v in values[:width]]
     return out + [""] * (width - len(out))
-
-
-def _excerpt(text: str | None, limit: int = 80) -> str:
-    text = (text or "").rstrip("\r\n")
-    return text if len(text) <= limit else text[:limit] + "…"
 
 
 # -- spreadsheets -----------------------------------------------------------------------------
@@ -423,8 +417,7 @@ def _from_sheets(path: Path, sheets: Mapping[str, Callable[[], list[list[Any]]]]
             if problem:
                 problem = problem.replace("fields where the header has",
                                           "cells where the header has")
-                table.malformed.append(Malformed(i + 1, problem,
-                                                 _excerpt(" | ".join(values))))
+                table.malformed.append(Malformed(i + 1, problem))
                 continue
             table.rows.append((i + 1, _aligned(values, width)))
         return table
