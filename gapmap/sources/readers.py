@@ -410,13 +410,15 @@ def _from_sheets(path: Path, sheets: Mapping[str, Callable[[], list[list[Any]]]]
         table = RawTable(path, header, described=f"{kind}, sheet {name!r}, header on row "
                                                  f"{index + 1}")
         for i in range(index + 1, len(grid)):
-            values = grid[i]
+            values = grid[i] + [""] * (width - len(grid[i]))  # empty cells at a row's end
             if not any(values):
                 continue
             problem = _record_problem(values, header, width, options.max_cell_chars)
+            if problem and "fields where" in problem:
+                last = max(k for k, v in enumerate(values) if str(v).strip()) + 1
+                problem = (f"a value in column {last}, past the header's last column "
+                           f"({width})")
             if problem:
-                problem = problem.replace("fields where the header has",
-                                          "cells where the header has")
                 table.malformed.append(Malformed(i + 1, problem))
                 continue
             table.rows.append((i + 1, _aligned(values, width)))
