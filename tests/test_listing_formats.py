@@ -517,3 +517,34 @@ def test_a_malformed_confidential_row_shows_nothing_of_itself_in_the_quarantine(
     text = result.rejected.to_csv(index=False)
     for secret in ("9 Quiet Road", "46.46502", "81.02917", "Safe house"):
         assert secret not in text
+
+
+def test_xls_goes_through_xlrd_sheet_by_sheet(tmp_path, monkeypatch):
+    # no XLS writer is installed: a stand-in for xlrd's book, with xlrd's own cell types
+    import xlrd
+
+    class Sheet:
+        name = "Liste"
+        rows = [["Titre"], [], ["id", "Nom", "Type de service", "Ville"],
+                ["x1", "Refuge", "refuge", "Sudbury"], [2.0, "Date row", "youth", 45000.0]]
+        nrows = len(rows)
+
+        def row_values(self, r):
+            return self.rows[r]
+
+        def cell_type(self, r, c):
+            return xlrd.XL_CELL_DATE if (r, c) == (4, 3) else xlrd.XL_CELL_TEXT
+
+    class Book:
+        datemode = 0
+
+        def sheets(self):
+            return [Sheet()]
+
+    monkeypatch.setattr(xlrd, "open_workbook", lambda path: Book())
+    path = tmp_path / "old.xls"
+    path.write_bytes(b"stand-in")
+    read = read_listings(path)
+    assert read.described == "XLS, sheet 'Liste', header on row 3"
+    assert [(r["service_id"], r["source_row"], r["city"]) for r in read.accepted] == [
+        ("x1", "4", "Sudbury"), ("2", "5", "2023-03-15")]
