@@ -143,6 +143,74 @@ def _unmapped_table(found: list[tuple[str, str, str]]) -> pd.DataFrame:
         ignore_index=True)
 
 
+@dataclass
+class _Gathered:
+    """What the sources gave, before it becomes tables."""
+
+    services: list[dict] = field(default_factory=list)
+    rejected: list[dict] = field(default_factory=list)
+    balances: list[SourceBalance] = field(default_factory=list)
+    unmapped: list[tuple[str, str, str]] = field(default_factory=list)
+    rows_read: int = 0
+    merged: int = 0
+    seen: dict[str, str] = field(default_factory=dict)
+
+    def add_listing(self, name: str, read: ListingsRead) -> None:
+        """One listing file's rows; an id seen in an earlier row or file is rejected here."""
+        balance = SourceBalance(name, read.described, read.rows_read,
+                                rejected=len(read.rejected))
+        self.rows_read += read.rows_read
+        self.rejected += read.rejected
+        self.unmapped += [(term, name, line) for term, line in read.unmapped]
+        for s in read.accepted:
+            if s["service_id"] in self.seen:
+                rej_row = {("id" if k == "service_id" else k): v for k, v in s.items()
+                           if k in SERVICE_COLUMNS}
+                self.rejected.append({**rej_row, "field": "id",
+                                      "reason": f"duplicate id {s['service_id']!r} "
+                                                f"(first in {self.seen[s['service_id']]})"})
+                balance.rejected += 1
+                continue
+            self.seen[s["service_id"]] = f"{s['source']} line {s['source_row']}"
+            self.services.append(s)
+            balance.accepted += 1
+        self.balances.append(balance)
+
+    def add_hospitals(self, config: Config) -> None:
+        from gapmap.io import read_geo
+
+        path = config.inputs.hospitals
+        if path is None:
+            return
+        province = read_geo(config.inputs.province)
+        acc, rej, n, m = read_odhf_hospitals(path, province, config.geocode.ontario_buffer_km)
+        self.rows_read += n
+        self.merged += m
+        self.rejected += rej
+        self.services += acc
+        self.balances.append(SourceBalance(path.name, "ODHF hospitals", n, len(acc),
+                                           len(rej), m))
+
+
+def _services_table(services: list[dict]) -> pd.DataFrame:
+    table = pd.DataFrame(services, columns=SERVICE_COLUMNS)
+    blank = [*OPTIONAL_TEXT, "phone_e164"]  # hospitals have none
+    table[blank] = table[blank].fillna("")
+    table["confidential"] = table["confidential"].astype(bool)
+    table["lat"] = table["lat"].astype(float)
+    table["lon"] = table["lon"].astype(float)
+    return table
+
+
+def _rejected_table(rejected: list[dict]) -> pd.DataFrame:
+    """The rejected rows as text, file, line, field and reason first."""
+    lead = ["source", "source_row", "field", "reason"]
+    if not rejected:
+        return pd.DataFrame(columns=lead)
+    df = pd.DataFrame(rejected)
+    return df[lead + [c for c in df.columns if c not in lead]].fillna("").astype(str)
+
+
 def ingest(config: Config) -> IngestResult:
     """Read every listing file in the config (and the ODHF hospitals) into one table.
 
@@ -156,69 +224,24 @@ def ingest(config: Config) -> IngestResult:
     ListingFileError
         A listing file cannot be read, unless ``[ingest] unreadable_files = "skip"``.
     """
-    from gapmap.io import read_geo
-
     vocabulary = VOCABULARY
     if config.ingest.vocabulary is not None:
         vocabulary = VOCABULARY.extended(config.ingest.vocabulary)
-    services: list[dict] = []
-    rejected: list[dict] = []
-    balances: list[SourceBalance] = []
-    unmapped: list[tuple[str, str, str]] = []
-    rows_read = merged = 0
-    seen: dict[str, str] = {}
+    got = _Gathered()
     for listing in config.inputs.listings:
         read = _read_listing(listing, config, vocabulary)
         if isinstance(read, SourceBalance):
-            balances.append(read)
-            continue
-        balance = SourceBalance(listing.path.name, read.described, read.rows_read,
-                                rejected=len(read.rejected))
-        rows_read += read.rows_read
-        rejected += read.rejected
-        unmapped += [(term, listing.path.name, line) for term, line in read.unmapped]
-        for s in read.accepted:
-            where = f"{s['source']} line {s['source_row']}"
-            if s["service_id"] in seen:
-                rej_row = {("id" if k == "service_id" else k): v for k, v in s.items()
-                           if k in SERVICE_COLUMNS}
-                rejected.append({**rej_row, "field": "id",
-                                 "reason": f"duplicate id {s['service_id']!r} "
-                                           f"(first in {seen[s['service_id']]})"})
-                balance.rejected += 1
-                continue
-            seen[s["service_id"]] = where
-            services.append(s)
-            balance.accepted += 1
-        balances.append(balance)
-    if config.inputs.hospitals is not None:
-        province = read_geo(config.inputs.province)
-        acc, rej, n, m = read_odhf_hospitals(config.inputs.hospitals, province,
-                                             config.geocode.ontario_buffer_km)
-        rows_read += n
-        merged += m
-        rejected += rej
-        services += acc
-        balances.append(SourceBalance(config.inputs.hospitals.name, "ODHF hospitals", n,
-                                      len(acc), len(rej), m))
-    table = pd.DataFrame(services, columns=SERVICE_COLUMNS)
-    blank = [*OPTIONAL_TEXT, "phone_e164"]  # hospitals have none
-    table[blank] = table[blank].fillna("")
-    table["confidential"] = table["confidential"].astype(bool)
-    table["lat"] = table["lat"].astype(float)
-    table["lon"] = table["lon"].astype(float)
-    rej_df = pd.DataFrame(rejected)
-    lead = ["source", "source_row", "field", "reason"]
-    if len(rej_df):
-        rej_df = rej_df[lead + [c for c in rej_df.columns if c not in lead]].fillna("")
-        rej_df = rej_df.astype(str)
-    else:
-        rej_df = pd.DataFrame(columns=lead)
-    result = IngestResult(table, rej_df, rows_read, merged, balances,
-                          _unmapped_table(unmapped))
+            got.balances.append(read)
+        else:
+            got.add_listing(listing.path.name, read)
+    got.add_hospitals(config)
+    table = _services_table(got.services)
+    rej_df = _rejected_table(got.rejected)
+    result = IngestResult(table, rej_df, got.rows_read, got.merged, got.balances,
+                          _unmapped_table(got.unmapped))
     if not len(table):
         log.warning("no services: %s; the outputs will list none",
-                    f"all {rows_read} rows were rejected" if rows_read else
+                    f"all {got.rows_read} rows were rejected" if got.rows_read else
                     "the listing files have no rows")
     for _, r in rej_df.iterrows():
         log.warning("rejected %s line %s, field %s: %s", r["source"], r["source_row"],
