@@ -548,3 +548,19 @@ def test_xls_goes_through_xlrd_sheet_by_sheet(tmp_path, monkeypatch):
     assert read.described == "XLS, sheet 'Liste', header on row 3"
     assert [(r["service_id"], r["source_row"], r["city"]) for r in read.accepted] == [
         ("x1", "4", "Sudbury"), ("2", "5", "2023-03-15")]
+
+
+def test_the_readmes_listings_example_is_a_valid_config():
+    import re
+    import tomllib
+
+    from gapmap.config import config_from_dict
+
+    from .conftest import ROOT
+
+    readme = (ROOT / "README.md").read_text(encoding="utf-8")
+    section = readme.split("## Bring your own listings", 1)[1]
+    block = re.search(r"```toml\n(.*?)```", section, re.S).group(1)
+    cfg = config_from_dict(tomllib.loads('[run]\nname = "x"\n' + block), base=ROOT)
+    assert len(cfg.inputs.listings) == 7
+    assert cfg.ingest.unreadable_files == "skip"
