@@ -9,7 +9,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 CONFIG ?= configs/ontario.toml
 GAPMAP := $(BIN)/gapmap --config $(CONFIG)
-SRC := $(wildcard gapmap/*.py gapmap/*/*.py)
+SRC := $(wildcard gapmap/*.py gapmap/*/*.py gapmap/vocabulary/*.csv)
 
 # The config knows its output folders and input files: `gapmap make-vars` writes them as Make
 # variables (INTERIM, PROCESSED, MAPS_DIR, MAPS, LISTINGS, REFERENCE, HIGHWAYS,

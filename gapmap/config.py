@@ -1,6 +1,6 @@
 """One run's settings: a typed model per TOML table, read from a file and validated.
 
-Each table of the config file (``[run]``, ``[inputs]``, ``[outputs]``, ``[network]``,
+Each table of the config file (``[run]``, ``[inputs]``, ``[ingest]``, ``[outputs]``, ``[network]``,
 ``[demand]``, ``[coverage]``, ``[geocode]``, ``[geocode.nominatim]``, ``[remote]``,
 ``[maps]``) is a frozen pydantic dataclass below: its fields are the table's settings, each
 with its type, range, default and description written once. :func:`load_config` refuses
@@ -282,14 +282,74 @@ class RunSettings:
 # -- [inputs] --------------------------------------------------------------------------------
 
 
+def _listing_columns() -> tuple[str, ...]:
+    from gapmap.sources.listings import LISTING_COLUMNS  # it imports this module: read late
+
+    return LISTING_COLUMNS
+
+
+ListingFormat = Literal["auto", "csv", "xlsx", "xls", "ods", "json", "geojson", "gpkg"]
+LISTING_FORMATS: tuple[str, ...] = get_args(ListingFormat)
+ListingColumn = Annotated[str, _Names("listing column", _listing_columns)]
+
+
+def _encoding(value: str) -> str:
+    import codecs
+
+    try:
+        return codecs.lookup(value).name
+    except LookupError:
+        raise PydanticCustomError("encoding", "is not an encoding Python knows (e.g. "
+                                  "utf-8, cp1252, latin-1, utf-16)") from None
+
+
+def _delimiter(value: str) -> str:
+    value = {"tab": "\t", "\\t": "\t"}.get(value.lower(), value)
+    if len(value) != 1 or value in "\"\r\n":
+        raise PydanticCustomError("delimiter", "must be one character such as \",\", \";\", "
+                                  "\"|\" or \"tab\"")
+    return value
+
+
+class FrozenMapping(dict[str, str]):
+    """A table of names in a frozen setting: compared and hashed by its items (the stages
+    cache on settings)."""
+
+    def __hash__(self) -> int:  # type: ignore[override]  # dict sets __hash__ = None
+        return hash(tuple(sorted(self.items())))
+
+
 @dataclass(frozen=True, kw_only=True, config=_TABLE)
 class Listing:
-    """One service-listing file and, optionally, the OPP region its rows belong to."""
+    """One service-listing file: where it is, and what gapmap cannot guess about it."""
 
-    path: FilePath = Field(description="the listings file (CSV in UTF-8, or XLSX)")
+    path: FilePath = Field(description="the listings file: CSV/TSV/TXT, XLSX, XLS, ODS, "
+                           "JSON, GeoJSON or GeoPackage")
     region: OppRegion | None = Field(
         None, description="the OPP region its rows belong to; helps tell repeated town "
                           "names apart")
+    format: ListingFormat = Field(
+        "auto", description="the file's format; `auto`: from its suffix (.csv/.tsv/.txt, "
+        ".xlsx/.xlsm, .xls, .ods, .json, .geojson, .gpkg)")
+    sheet: str | None = Field(
+        None, description="the sheet (XLSX, XLS, ODS) or layer (GeoPackage) to read; "
+        "default: the first one with a recognised header")
+    header_row: Annotated[int, Strict(), Field(ge=1)] | None = Field(
+        None, description="the header's line or row number (1 = first); default: found "
+        "among the first 30, title rows above it skipped")
+    encoding: Annotated[str, AfterValidator(_encoding)] | None = Field(
+        None, description="a text file's encoding, e.g. `cp1252`; default: detected "
+        "(UTF-8 first, else charset-normalizer)")
+    delimiter: Annotated[str, AfterValidator(_delimiter)] | None = Field(
+        None, description="a text file's delimiter: `,` `;` `tab` or a vertical bar; "
+        "default: detected")
+    columns: Annotated[dict[str, ListingColumn], AfterValidator(FrozenMapping)] = Field(
+        default_factory=FrozenMapping, description="the file's headers that gapmap does not "
+        "recognise, mapped to its columns, e.g. `{ \"Nom du programme\" = \"name\" }`; "
+        "English and French headers are recognised without it")
+    need_type: NeedCode | None = Field(
+        None, description="the need type of rows whose need-type cell is blank (or of "
+        "every row, when the file has no need-type column)")
 
 
 @dataclass(frozen=True, kw_only=True, config=_TABLE)
@@ -328,6 +388,25 @@ class Inputs:
         "the King's Highways (GPL-3.0): the default road graph, drawn on the maps")
     remote_communities: FilePath = _shipped(
         "ontario/remote_communities_curated.csv", "the communities with no all-season road")
+
+
+# -- [ingest] --------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, kw_only=True, config=_TABLE)
+class IngestSettings:
+    """``[ingest]``: how listing files are read (each file's own settings are in
+    `inputs.listings`)."""
+
+    vocabulary: OptionalPath = Field(
+        None, description="the analyst's vocabulary: a CSV (`need_type,term`, optionally "
+        "`kind,language,source`) adding terms to the shipped need-type vocabulary")
+    unreadable_files: Literal["stop", "skip"] = Field(
+        "stop", description="a listing file that cannot be read (encoding, delimiter, sheet, "
+        "columns): `stop` the run, or `skip` it with a warning and go on with the others")
+    max_cell_chars: Annotated[int, Strict(), Field(ge=100)] = Field(
+        32767, description="a longer cell rejects its row (32,767: a spreadsheet cell's "
+        "limit)")
 
 
 # -- [outputs] -------------------------------------------------------------------------------
@@ -714,6 +793,7 @@ class Config:
 
     run: RunSettings = _table_default(RunSettings)
     inputs: Inputs
+    ingest: IngestSettings = _table_default(IngestSettings)
     outputs: Outputs = _table_default(Outputs)
     network: NetworkSettings = _table_default(NetworkSettings)
     demand: DemandSettings = _table_default(DemandSettings)
@@ -802,7 +882,7 @@ class Config:
     def input_files(self) -> dict[str, Path]:
         """Every input file the settings name, by dotted key (the fingerprint hashes them)."""
         found = self._input_paths()
-        for key in ("demand.path", "network.path", "geocode.overrides",
+        for key in ("ingest.vocabulary", "demand.path", "network.path", "geocode.overrides",
                     "geocode.postal_codes"):
             table, name = key.split(".")
             value = getattr(getattr(self, table), name)

@@ -54,6 +54,12 @@ class StageFileError(SchemaError):
     names the file, the stage that wrote it and the column or the problem."""
 
 
+class ListingFileError(SchemaError):
+    """A listing file cannot be read as a table: its encoding, delimiter, sheet, header or
+    columns. The message names the file and the setting of its ``inputs.listings`` entry to
+    change; ``[ingest] unreadable_files = "skip"`` skips such a file instead of stopping."""
+
+
 class ConfidentialityError(SchemaError):
     """A confidential service reached an output with a location finer than its town.
 

@@ -1,10 +1,12 @@
 """Ingest: raw service listings -> one normalised services table, plus rejected rows.
 
-Accepted listing files are CSV or XLSX with at least ``id``, ``name`` and ``need_types``
-(``;``-separated need types, see :mod:`gapmap.taxonomy`), and any of ``organization``,
-``address``, ``city``, ``postal_code``, ``phone``, ``website``, ``lat``, ``lon``,
-``confidential``, ``coordinate_source``, ``source_url``, ``retrieved_note``. Hospitals from
-Statistics Canada's Open Database of Healthcare Facilities (ODHF) join as ``medical_care``.
+Listing files come in any format :mod:`gapmap.sources.readers` reads (CSV/TSV/TXT in any
+encoding and delimiter, XLSX, XLS, ODS, JSON, GeoJSON, GeoPackage) with at least a name and
+need types (``;``-, ``,``- or ``|``-separated, see :mod:`gapmap.taxonomy`), under gapmap's
+own headers or recognised English and French ones (:mod:`gapmap.sources.listings`).
+Hospitals from Statistics Canada's Open Database of Healthcare Facilities (ODHF) join as
+``medical_care``. Each source's balance (read = accepted + rejected, + merged for ODHF) is
+reported on its own line (:class:`SourceBalance`).
 
 Services table (one row per service), the contract the geocoder reads:
 
@@ -14,7 +16,9 @@ name, organization text
 need_types         ``;``-joined need-type codes, at least one
 address, city      text as listed; blank for a confidential listing (location withheld)
 postal_code        ``A1A 1A1`` or an FSA ``A1A``; blank when none or confidential
-phone, website     text
+phone              the phone field, each number in national format ("(807) 684-6751")
+phone_e164         its numbers in E.164 with extension (``+18076846751;ext=12``), ", "-joined
+website            an http(s) URL, or "" (a value that is not one is named in ``notes``)
 lat, lon           float degrees as listed, NaN when not given or confidential
 confidential       bool: location must never be shown finer than the town
 place_name         the town to geocode ("Barrie" from "Simcoe County (Barrie)"), or ""
@@ -33,19 +37,48 @@ with ``source``, ``source_row``, ``field`` and ``reason``.
 from __future__ import annotations
 
 import logging
-from dataclasses import dataclass
+from collections import Counter
+from dataclasses import dataclass, field
 
 import pandas as pd
 
-from gapmap.config import Config
+from gapmap.config import Config, Listing
 from gapmap.contracts import SERVICES
-from gapmap.sources.listings import OPTIONAL_TEXT, read_listings
+from gapmap.errors import ListingFileError
+from gapmap.sources.listings import OPTIONAL_TEXT, ListingsRead, read_listings
 from gapmap.sources.odhf import read_odhf_hospitals
+from gapmap.sources.readers import ReadOptions
+from gapmap.taxonomy import VOCABULARY, Vocabulary
 
 log = logging.getLogger(__name__)
 
 SERVICE_COLUMNS = SERVICES.names
 """The services table's columns, declared in :data:`gapmap.contracts.SERVICES`."""
+UNMAPPED_COLUMNS = ["term", "rows", "source", "lines"]
+"""``unmapped_terms.csv``: each need-type term no need type caught, how many rows gave it,
+in which file and on which lines."""
+
+
+@dataclass
+class SourceBalance:
+    """One source's balance: ``read = accepted + rejected (+ merged)``, or why it was
+    skipped."""
+
+    source: str
+    described: str = ""
+    read: int = 0
+    accepted: int = 0
+    rejected: int = 0
+    merged: int = 0
+    skipped: str = ""
+
+    def line(self) -> str:
+        if self.skipped:
+            return f"  {self.source}: SKIPPED, not read: {self.skipped}"
+        merged = f" + {self.merged} merged" if self.merged else ""
+        how = f" ({self.described})" if self.described else ""
+        return (f"  {self.source}{how}: read {self.read} rows = {self.accepted} accepted + "
+                f"{self.rejected} rejected{merged}")
 
 
 @dataclass
@@ -56,65 +89,159 @@ class IngestResult:
     rejected: pd.DataFrame
     rows_read: int
     rows_merged: int
+    sources: list[SourceBalance] = field(default_factory=list)
+    unmapped: pd.DataFrame = field(
+        default_factory=lambda: pd.DataFrame(columns=UNMAPPED_COLUMNS))
 
     def summary(self) -> str:
         accepted = self.rows_read - len(self.rejected)
-        return (f"read {self.rows_read} rows: {accepted} accepted + {len(self.rejected)} "
-                f"rejected; {len(self.services)} services after merging "
-                f"{self.rows_merged} repeated ODHF rows")
+        total = (f"read {self.rows_read} rows: {accepted} accepted + "
+                 f"{len(self.rejected)} rejected; {len(self.services)} services after merging "
+                 f"{self.rows_merged} repeated ODHF rows")
+        lines = [b.line() for b in self.sources]
+        if len(self.unmapped):
+            lines.append(f"  {len(self.unmapped)} need-type term(s) no need type caught: see "
+                         "unmapped_terms.csv")
+        return "\n".join([total, *lines])
+
+
+def _read_options(listing: Listing, config: Config) -> ReadOptions:
+    return ReadOptions(format=listing.format, sheet=listing.sheet,
+                       header_row=listing.header_row, encoding=listing.encoding,
+                       delimiter=listing.delimiter,
+                       max_cell_chars=config.ingest.max_cell_chars)
+
+
+def _read_listing(listing: Listing, config: Config, vocabulary: Vocabulary
+                  ) -> ListingsRead | SourceBalance:
+    """One listing file read, or, when it cannot be read and the config says skip, its
+    skipped balance."""
+    try:
+        return read_listings(listing.path, listing.region,
+                             options=_read_options(listing, config), columns=listing.columns,
+                             need_type=listing.need_type, vocabulary=vocabulary)
+    except ListingFileError as exc:
+        if config.ingest.unreadable_files != "skip":
+            raise
+        log.warning("SKIPPED listing file %s ([ingest] unreadable_files = \"skip\"): %s",
+                    listing.path.name, exc)
+        return SourceBalance(listing.path.name, skipped=str(exc))
+
+
+def _unmapped_table(found: list[tuple[str, str, str]]) -> pd.DataFrame:
+    """(term, source, line) -> one row per term and source, most frequent first."""
+    if not found:
+        return pd.DataFrame(columns=UNMAPPED_COLUMNS)
+    counts = Counter((t, s) for t, s, _ in found)
+    lines: dict[tuple[str, str], list[str]] = {}
+    for t, s, ln in found:
+        lines.setdefault((t, s), []).append(ln)
+    rows = [{"term": t, "rows": n, "source": s, "lines": ";".join(lines[(t, s)][:20])}
+            for (t, s), n in counts.items()]
+    return pd.DataFrame(rows, columns=UNMAPPED_COLUMNS).sort_values(
+        ["rows", "term", "source"], ascending=[False, True, True], kind="stable",
+        ignore_index=True)
+
+
+@dataclass
+class _Gathered:
+    """What the sources gave, before it becomes tables."""
+
+    services: list[dict] = field(default_factory=list)
+    rejected: list[dict] = field(default_factory=list)
+    balances: list[SourceBalance] = field(default_factory=list)
+    unmapped: list[tuple[str, str, str]] = field(default_factory=list)
+    rows_read: int = 0
+    merged: int = 0
+    seen: dict[str, str] = field(default_factory=dict)
+
+    def add_listing(self, name: str, read: ListingsRead) -> None:
+        """One listing file's rows; an id seen in an earlier row or file is rejected here."""
+        balance = SourceBalance(name, read.described, read.rows_read,
+                                rejected=len(read.rejected))
+        self.rows_read += read.rows_read
+        self.rejected += read.rejected
+        self.unmapped += [(term, name, line) for term, line in read.unmapped]
+        for s in read.accepted:
+            if s["service_id"] in self.seen:
+                rej_row = {("id" if k == "service_id" else k): v for k, v in s.items()
+                           if k in SERVICE_COLUMNS}
+                self.rejected.append({**rej_row, "field": "id",
+                                      "reason": f"duplicate id {s['service_id']!r} "
+                                                f"(first in {self.seen[s['service_id']]})"})
+                balance.rejected += 1
+                continue
+            self.seen[s["service_id"]] = f"{s['source']} line {s['source_row']}"
+            self.services.append(s)
+            balance.accepted += 1
+        self.balances.append(balance)
+
+    def add_hospitals(self, config: Config) -> None:
+        from gapmap.io import read_geo
+
+        path = config.inputs.hospitals
+        if path is None:
+            return
+        province = read_geo(config.inputs.province)
+        acc, rej, n, m = read_odhf_hospitals(path, province, config.geocode.ontario_buffer_km)
+        self.rows_read += n
+        self.merged += m
+        self.rejected += rej
+        self.services += acc
+        self.balances.append(SourceBalance(path.name, "ODHF hospitals", n, len(acc),
+                                           len(rej), m))
+
+
+def _services_table(services: list[dict]) -> pd.DataFrame:
+    table = pd.DataFrame(services, columns=SERVICE_COLUMNS)
+    blank = [*OPTIONAL_TEXT, "phone_e164"]  # hospitals have none
+    table[blank] = table[blank].fillna("")
+    table["confidential"] = table["confidential"].astype(bool)
+    table["lat"] = table["lat"].astype(float)
+    table["lon"] = table["lon"].astype(float)
+    return table
+
+
+def _rejected_table(rejected: list[dict]) -> pd.DataFrame:
+    """The rejected rows as text, file, line, field and reason first."""
+    lead = ["source", "source_row", "field", "reason"]
+    if not rejected:
+        return pd.DataFrame(columns=lead)
+    df = pd.DataFrame(rejected)
+    return df[lead + [c for c in df.columns if c not in lead]].fillna("").astype(str)
 
 
 def ingest(config: Config) -> IngestResult:
     """Read every listing file in the config (and the ODHF hospitals) into one table.
 
     A listing id repeated across files is rejected on its second appearance, so every
-    ``service_id`` is unique. Nothing is dropped silently: ``rows_read`` equals the
-    accepted rows plus the rejected ones.
-    """
-    from gapmap.io import read_geo
+    ``service_id`` is unique. Nothing is dropped silently: for every source, and in all,
+    the rows read equal the accepted rows plus the rejected ones (plus, for ODHF, the
+    repeated rows merged into one service).
 
-    services: list[dict] = []
-    rejected: list[dict] = []
-    rows_read = merged = 0
-    seen: dict[str, str] = {}
+    Raises
+    ------
+    ListingFileError
+        A listing file cannot be read, unless ``[ingest] unreadable_files = "skip"``.
+    """
+    vocabulary = VOCABULARY
+    if config.ingest.vocabulary is not None:
+        vocabulary = VOCABULARY.extended(config.ingest.vocabulary)
+    got = _Gathered()
     for listing in config.inputs.listings:
-        acc, rej, n = read_listings(listing.path, listing.region)
-        rows_read += n
-        rejected += rej
-        for s in acc:
-            where = f"{s['source']} line {s['source_row']}"
-            if s["service_id"] in seen:
-                rej_row = {("id" if k == "service_id" else k): v for k, v in s.items()
-                           if k in SERVICE_COLUMNS}
-                rejected.append({**rej_row, "field": "id",
-                                 "reason": f"duplicate id {s['service_id']!r} "
-                                           f"(first in {seen[s['service_id']]})"})
-                continue
-            seen[s["service_id"]] = where
-            services.append(s)
-    if config.inputs.hospitals is not None:
-        province = read_geo(config.inputs.province)
-        acc, rej, n, m = read_odhf_hospitals(config.inputs.hospitals, province,
-                                             config.geocode.ontario_buffer_km)
-        rows_read += n
-        merged += m
-        rejected += rej
-        services += acc
-    table = pd.DataFrame(services, columns=SERVICE_COLUMNS)
-    table[list(OPTIONAL_TEXT)] = table[list(OPTIONAL_TEXT)].fillna("")  # hospitals have none
-    table["confidential"] = table["confidential"].astype(bool)
-    table["lat"] = table["lat"].astype(float)
-    table["lon"] = table["lon"].astype(float)
-    rej_df = pd.DataFrame(rejected)
-    lead = ["source", "source_row", "field", "reason"]
-    if len(rej_df):
-        rej_df = rej_df[lead + [c for c in rej_df.columns if c not in lead]].astype(str)
-    else:
-        rej_df = pd.DataFrame(columns=lead)
-    result = IngestResult(table, rej_df, rows_read, merged)
+        read = _read_listing(listing, config, vocabulary)
+        if isinstance(read, SourceBalance):
+            got.balances.append(read)
+        else:
+            got.add_listing(listing.path.name, read)
+    got.add_hospitals(config)
+    table = _services_table(got.services)
+    rej_df = _rejected_table(got.rejected)
+    result = IngestResult(table, rej_df, got.rows_read, got.merged, got.balances,
+                          _unmapped_table(got.unmapped))
     if not len(table):
         log.warning("no services: %s; the outputs will list none",
-                    f"all {rows_read} rows were rejected" if rows_read else
+                    f"all {got.rows_read} rows were rejected" if got.rows_read else
                     "the listing files have no rows")
     for _, r in rej_df.iterrows():
         log.warning("rejected %s line %s, field %s: %s", r["source"], r["source_row"],

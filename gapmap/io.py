@@ -14,6 +14,7 @@ import hashlib
 import json
 import logging
 import os
+import re
 import tempfile
 from collections.abc import Callable, Iterator, Mapping
 from pathlib import Path
@@ -149,11 +150,45 @@ def write_parquet(df: pd.DataFrame, path: str | Path) -> Path:
     return _write(path, lambda tmp: df.to_parquet(tmp, index=False))
 
 
+FORMULA_PREFIXES = ("=", "+", "-", "@", "\t", "\r")
+"""A text cell starting with one of these is a formula (or turns into one) when a
+spreadsheet opens the file (OWASP, "CSV injection")."""
+_PLAIN_NUMBER = re.compile(r"^[+-]?(\d+(\.\d*)?|\.\d+)([eE][+-]?\d+)?$")
+
+
+def neutralise_text(value: object) -> object:
+    """One cell made inert for a spreadsheet: text starting with ``= + - @``, a tab or a
+    carriage return gets a leading ``'`` (shown, not run); plain numbers written as text
+    (``-79.38``) and anything that is not text are returned as they are."""
+    if isinstance(value, str) and value.startswith(FORMULA_PREFIXES) and \
+            not _PLAIN_NUMBER.match(value):
+        return "'" + value
+    return value
+
+
+def neutralise(df: pd.DataFrame) -> pd.DataFrame:
+    """A copy of ``df`` safe to open in a spreadsheet: every text cell and column name
+    passed through :func:`neutralise_text`; numeric, boolean and date columns untouched.
+
+    Every CSV gapmap writes goes through it (:func:`write_csv`), and every workbook writer
+    must; the GeoPackage keeps the raw text.
+    """
+    out = df.copy()
+    for name in out.columns:
+        col = out[name]
+        if pd.api.types.is_object_dtype(col.dtype) or pd.api.types.is_string_dtype(col.dtype):
+            out[name] = col.map(neutralise_text, na_action="ignore")
+    out.columns = [neutralise_text(c) if isinstance(c, str) else c for c in out.columns]
+    return out
+
+
 def write_csv(df: pd.DataFrame, path: str | Path) -> Path:
-    """Write CSV (UTF-8, no index) atomically; geometry, if any, is dropped."""
+    """Write CSV (UTF-8, no index) atomically, its text made inert for spreadsheets
+    (:func:`neutralise`); geometry, if any, is dropped."""
     if isinstance(df, gpd.GeoDataFrame):
         df = pd.DataFrame(df.drop(columns=df.geometry.name))
-    return _write(path, lambda tmp: df.to_csv(tmp, index=False, encoding="utf-8"))
+    safe = neutralise(df)
+    return _write(path, lambda tmp: safe.to_csv(tmp, index=False, encoding="utf-8"))
 
 
 def write_text(text: str, path: str | Path) -> Path:

@@ -8,6 +8,7 @@ output folders and the input files the config names, so its file targets follow 
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 import os
 import re
@@ -84,9 +85,11 @@ def _reference_inputs(config: Config) -> list[Path]:
 
 
 def _listing_inputs(config: Config) -> list[Path]:
-    """The files the ingest stage reads: the listings, then the ODHF hospitals file."""
+    """The files the ingest stage reads: the listings, the ODHF hospitals file, the
+    analyst's vocabulary."""
     i = config.inputs
-    return [*(li.path for li in i.listings), *([i.hospitals] if i.hospitals else [])]
+    return [*(li.path for li in i.listings), *([i.hospitals] if i.hospitals else []),
+            *([config.ingest.vocabulary] if config.ingest.vocabulary else [])]
 
 
 def stage_ingest(config: Config) -> str:
@@ -96,9 +99,12 @@ def stage_ingest(config: Config) -> str:
     result = ingest(config)
     write_stage(result.services, p.services, SERVICES)
     write_csv(result.rejected, p.rejected)
+    write_csv(result.unmapped, config.outputs.processed_dir / "unmapped_terms.csv")
     _record(config, "ingest", _listing_inputs(config), rows_read=result.rows_read,
             accepted=result.rows_read - len(result.rejected), rejected=len(result.rejected),
-            services=len(result.services), merged=result.rows_merged)
+            services=len(result.services), merged=result.rows_merged,
+            sources=[dataclasses.asdict(b) for b in result.sources],
+            unmapped_terms=int(result.unmapped["rows"].sum()) if len(result.unmapped) else 0)
     return result.summary()
 
 

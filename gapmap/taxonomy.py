@@ -1,19 +1,42 @@
 """The need-type vocabulary shared by listings, thresholds, reports and maps.
 
-Listings may name a need type by its code (``crisis_support``), its English or French label,
-or a common synonym; :func:`normalise_need` maps each to the code, and raises for anything
-else so that a typo never silently drops a service from the analysis.
+The vocabulary is a CSV shipped with the package (``gapmap/vocabulary/need_types.csv``):
+one row per term, columns ``need_type``, ``kind`` (``label``, ``description``, ``synonym``,
+``taxonomy``), ``language`` (``en``, ``fr``), ``term`` and ``source``. Each need type has an
+English and a French label and an English description; synonyms and directory taxonomy
+terms name it too. An analyst's own file (``[ingest] vocabulary``, the same columns, only
+``need_type`` and ``term`` required) adds terms to it (:meth:`Vocabulary.extended`); it
+cannot add need types, which the thresholds and maps share.
+
+Listings may name a need type by its code (``crisis_support``), a label, a synonym or a
+taxonomy term, in any case, with or without accents; :meth:`Vocabulary.normalise` maps each
+to the code, and raises for anything else so that a typo never silently drops a service
+from the analysis.
 """
 
 from __future__ import annotations
 
+import csv
+import io
 import re
 import unicodedata
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from importlib import resources
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
+
+from gapmap.errors import SchemaError
+
+VOCABULARY_COLUMNS = ("need_type", "kind", "language", "term", "source")
+"""The columns of a vocabulary file (an analyst's file needs ``need_type`` and ``term``)."""
+TERM_KINDS = ("label", "description", "synonym", "taxonomy")
+SHIPPED_VOCABULARY = "vocabulary/need_types.csv"
+"""The shipped vocabulary, as package data of ``gapmap``."""
+NEED_LIST_SEPARATORS = re.compile(r"[;|,\n]")
+"""What separates need types in one field: ``;``, ``|``, ``,`` or a line break."""
 
 
 @dataclass(frozen=True)
@@ -24,123 +47,169 @@ class NeedType:
     covers: str
 
 
-NEED_TYPES: tuple[NeedType, ...] = (
-    NeedType("crisis_support", "Crisis support", "Soutien en situation de crise",
-             "immediate victim support after a crime (victim services, crisis lines)"),
-    NeedType("emergency_shelter", "Emergency shelter", "Hébergement d'urgence",
-             "a safe bed tonight (VAW shelters, anti-trafficking safe houses)"),
-    NeedType("housing", "Transitional housing", "Logement de transition",
-             "transitional and second-stage housing"),
-    NeedType("sexual_assault_care", "Sexual assault care",
-             "Soins aux victimes d'agression sexuelle",
-             "hospital SA/DV treatment centres, sexual assault centres"),
-    NeedType("medical_care", "Medical care", "Soins médicaux", "hospitals and clinics"),
-    NeedType("counselling", "Counselling", "Counseling", "trauma counselling"),
-    NeedType("addiction_mental_health", "Addiction and mental health",
-             "Toxicomanie et santé mentale", "mental health and addiction services"),
-    NeedType("legal_support", "Legal support", "Soutien juridique",
-             "legal aid, community legal clinics, immigration law"),
-    NeedType("court_support", "Court support", "Soutien judiciaire",
-             "Victim/Witness Assistance Program at courthouses"),
-    NeedType("indigenous_services", "Indigenous services", "Services autochtones",
-             "Indigenous-led services, friendship centres, Indigenous health access centres"),
-    NeedType("interpretation", "Interpretation", "Interprétation",
-             "interpretation and translation"),
-    NeedType("settlement", "Settlement", "Établissement", "newcomer settlement services"),
-    NeedType("youth_services", "Youth services", "Services à la jeunesse",
-             "services for children and youth"),
-    NeedType("anti_trafficking", "Anti-trafficking", "Lutte contre la traite",
-             "specialised anti-human-trafficking supports"),
-)
-
-NEED_CODES: tuple[str, ...] = tuple(n.code for n in NEED_TYPES)
-BY_CODE: dict[str, NeedType] = {n.code: n for n in NEED_TYPES}
-
-_SYNONYMS: dict[str, str] = {
-    "victim services": "crisis_support",
-    "crisis line": "crisis_support",
-    "crisis": "crisis_support",
-    "services aux victimes": "crisis_support",
-    "shelter": "emergency_shelter",
-    "vaw shelter": "emergency_shelter",
-    "safe house": "emergency_shelter",
-    "refuge": "emergency_shelter",
-    "maison d'hebergement": "emergency_shelter",
-    "second stage housing": "housing",
-    "transitional housing": "housing",
-    "logement": "housing",
-    "sexual assault": "sexual_assault_care",
-    "sa/dv": "sexual_assault_care",
-    "agression sexuelle": "sexual_assault_care",
-    "hospital": "medical_care",
-    "health": "medical_care",
-    "sante": "medical_care",
-    "counseling": "counselling",
-    "therapy": "counselling",
-    "mental health": "addiction_mental_health",
-    "addiction": "addiction_mental_health",
-    "sante mentale": "addiction_mental_health",
-    "legal aid": "legal_support",
-    "legal": "legal_support",
-    "aide juridique": "legal_support",
-    "vwap": "court_support",
-    "victim/witness assistance": "court_support",
-    "indigenous": "indigenous_services",
-    "friendship centre": "indigenous_services",
-    "autochtone": "indigenous_services",
-    "translation": "interpretation",
-    "traduction": "interpretation",
-    "newcomer": "settlement",
-    "immigrant services": "settlement",
-    "youth": "youth_services",
-    "jeunesse": "youth_services",
-    "human trafficking": "anti_trafficking",
-    "traite de personnes": "anti_trafficking",
-}
-
-
-def _fold(text: str) -> str:
-    """Lower-case, strip accents, turn ``_``/``-`` into spaces and squeeze whitespace."""
+def fold(text: str) -> str:
+    """Lower-case, strip accents, turn ``_``/``-`` into spaces, curly apostrophes straight,
+    and squeeze whitespace: the form terms are compared in."""
     text = unicodedata.normalize("NFKD", text)
     text = "".join(c for c in text if not unicodedata.combining(c))
-    text = text.lower().replace("_", " ").replace("-", " ").replace("’", "'")
+    text = text.lower().replace("_", " ").replace("-", " ").replace("\u2019", "'")
     return re.sub(r"\s+", " ", text).strip()
 
 
-_LOOKUP: dict[str, str] = {}
-for _n in NEED_TYPES:
-    for _name in (_n.code, _n.label_en, _n.label_fr):
-        _LOOKUP[_fold(_name)] = _n.code
-for _syn, _code in _SYNONYMS.items():
-    _LOOKUP[_fold(_syn)] = _code
+_fold = fold
+
+
+@dataclass(frozen=True)
+class Vocabulary:
+    """Need types and every term that names one (folded term -> code)."""
+
+    need_types: tuple[NeedType, ...]
+    lookup: dict[str, str] = field(repr=False)
+    sources: tuple[str, ...] = ()
+
+    @property
+    def codes(self) -> tuple[str, ...]:
+        return tuple(n.code for n in self.need_types)
+
+    @classmethod
+    def shipped(cls) -> Vocabulary:
+        """The vocabulary shipped with gapmap."""
+        text = resources.files("gapmap").joinpath(SHIPPED_VOCABULARY).read_text("utf-8")
+        rows = _vocabulary_rows(text, SHIPPED_VOCABULARY)
+        need_types = []
+        for code in dict.fromkeys(r["need_type"] for r in rows):
+            mine = [r for r in rows if r["need_type"] == code]
+
+            def first(kind: str, lang: str, mine: list[dict[str, str]] = mine) -> str:
+                return next(r["term"] for r in mine
+                            if r["kind"] == kind and r["language"] == lang)
+
+            need_types.append(NeedType(code, first("label", "en"), first("label", "fr"),
+                                       first("description", "en")))
+        vocab = cls(tuple(need_types), {}, (SHIPPED_VOCABULARY,))
+        return vocab._with_terms(rows, SHIPPED_VOCABULARY)
+
+    def extended(self, path: str | Path) -> Vocabulary:
+        """This vocabulary with the terms of an analyst's file added.
+
+        Raises
+        ------
+        SchemaError
+            The file lacks ``need_type`` or ``term``, names an unknown need type (with the
+            nearest), or gives a term already meaning another need type; the message names
+            the file and line.
+        """
+        from gapmap.errors import InputFileError
+
+        path = Path(path)
+        if not path.is_file():
+            raise InputFileError(f"vocabulary file not found: {path}")
+        try:
+            text = path.read_bytes().decode("utf-8-sig")
+        except UnicodeDecodeError as exc:
+            raise SchemaError(f"{path}: the vocabulary file must be UTF-8 ({exc})") from exc
+        rows = _vocabulary_rows(text, str(path))
+        return self._with_terms(rows, str(path))
+
+    def _with_terms(self, rows: list[dict[str, str]], where: str) -> Vocabulary:
+        lookup = dict(self.lookup)
+        codes = self.codes
+        for r in rows:
+            code = r["need_type"].strip()
+            if code not in codes:
+                from gapmap.config import nearest  # config imports this module
+
+                near = nearest(code, codes)
+                hint = f"did you mean {near}?" if near else f"need types: {', '.join(codes)}"
+                raise SchemaError(f"{where} line {r['line']}: need_type {code!r} is not a need "
+                                  f"type; {hint}")
+            if r["kind"] == "description":
+                continue
+            key = fold(r["term"])
+            if not key:
+                continue
+            if lookup.get(key, code) != code:
+                raise SchemaError(f"{where} line {r['line']}: term {r['term']!r} already means "
+                                  f"{lookup[key]}, not {code}")
+            lookup[key] = code
+        for code in codes:
+            lookup[fold(code)] = code
+        return Vocabulary(self.need_types, lookup, tuple(dict.fromkeys(
+            (*self.sources, where))))
+
+    def normalise(self, token: str) -> str:
+        """Return the need-type code for a code, label, synonym or taxonomy term.
+
+        Raises
+        ------
+        KeyError
+            If the token names no need type; the message lists the vocabulary.
+        """
+        key = fold(token)
+        if key in self.lookup:
+            return self.lookup[key]
+        raise KeyError(f"unknown need type {token!r} (known: {', '.join(self.codes)})")
+
+    def split(self, text: str) -> tuple[list[str], list[str]]:
+        """A need-type field as (codes, unknown terms): separated by ``;``, ``|``, ``,`` or
+        line breaks; codes in order, each once."""
+        codes: list[str] = []
+        unknown: list[str] = []
+        for tok in NEED_LIST_SEPARATORS.split(text or ""):
+            tok = tok.strip()
+            if not tok:
+                continue
+            code = self.lookup.get(fold(tok))
+            if code is None:
+                unknown.append(tok)
+            elif code not in codes:
+                codes.append(code)
+        return codes, unknown
+
+
+def _vocabulary_rows(text: str, where: str) -> list[dict[str, str]]:
+    reader = csv.DictReader(io.StringIO(text))
+    fields = [f.strip() for f in reader.fieldnames or []]
+    missing = [c for c in ("need_type", "term") if c not in fields]
+    if missing:
+        raise SchemaError(f"{where}: missing column(s) {', '.join(missing)} (a vocabulary file "
+                          f"has {', '.join(VOCABULARY_COLUMNS)}); found: {', '.join(fields)}")
+    rows = []
+    for line, raw in enumerate(reader, 2):
+        r = {k.strip(): (v or "").strip() for k, v in raw.items() if k is not None}
+        r.setdefault("kind", "synonym")
+        r["kind"] = r["kind"] or "synonym"
+        if r["kind"] not in TERM_KINDS:
+            raise SchemaError(f"{where} line {line}: kind {r['kind']!r} is not one of "
+                              f"{', '.join(TERM_KINDS)}")
+        r.setdefault("language", "")
+        r["line"] = str(line)
+        rows.append(r)
+    return rows
+
+
+VOCABULARY = Vocabulary.shipped()
+"""The shipped vocabulary."""
+NEED_TYPES: tuple[NeedType, ...] = VOCABULARY.need_types
+NEED_CODES: tuple[str, ...] = VOCABULARY.codes
+BY_CODE: dict[str, NeedType] = {n.code: n for n in NEED_TYPES}
 
 
 def normalise_need(token: str) -> str:
-    """Return the need-type code for a code, label or synonym.
-
-    Raises
-    ------
-    KeyError
-        If the token names no need type; the message lists the vocabulary.
-    """
-    key = _fold(token)
-    if key in _LOOKUP:
-        return _LOOKUP[key]
-    raise KeyError(f"unknown need type {token!r} (known: {', '.join(NEED_CODES)})")
+    """:meth:`Vocabulary.normalise` with the shipped vocabulary."""
+    return VOCABULARY.normalise(token)
 
 
 def split_needs(field: str) -> list[str]:
-    """Split a ``;``- or ``|``-separated need-type field into codes, keeping order, no repeats.
+    """Split a need-type field (``;``, ``|``, ``,`` or line breaks) into codes with the
+    shipped vocabulary, keeping order, no repeats.
 
     Raises ``KeyError`` naming the first unknown token.
     """
-    out: list[str] = []
-    for tok in re.split(r"[;|]", field or ""):
-        if tok.strip():
-            code = normalise_need(tok)
-            if code not in out:
-                out.append(code)
-    return out
+    codes, unknown = VOCABULARY.split(field)
+    if unknown:
+        raise KeyError(f"unknown need type {unknown[0]!r} (known: {', '.join(NEED_CODES)})")
+    return codes
 
 
 def _listed(need_types: pd.Series) -> pd.Series:
