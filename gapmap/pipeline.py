@@ -305,6 +305,17 @@ def stage_report(config: Config) -> str:
     return f"report: {path} and {p.metadata}"
 
 
+def stage_referral(config: Config) -> str:
+    """A referral sheet per police office town in scope: HTML each, one PDF, one CSV."""
+    from gapmap.referral import write_office_sheets
+
+    p = StagePaths.of(config)
+    result = write_office_sheets(config)
+    _record(config, "referral", [config.inputs.police_offices, p.located, p.nodes, p.edges],
+            sheets=result.sheets, rows=result.rows, unplaced=result.unplaced)
+    return result.summary()
+
+
 # -- the Makefile's view of a config ---------------------------------------------------------
 
 _MAKE_UNSAFE = re.compile(r"[\s#$:;%*?\[\]\\]")
@@ -383,6 +394,7 @@ STAGES = {
     "ingest": stage_ingest, "geocode": stage_geocode, "regions": stage_regions,
     "demand": stage_demand, "network": stage_network, "travel": stage_travel,
     "catchments": stage_catchments, "gaps": stage_gaps, "maps": stage_maps, "report": stage_report,
+    "referral": stage_referral,
 }
 
 
