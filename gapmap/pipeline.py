@@ -331,7 +331,8 @@ def make_inputs(config: Config) -> dict[str, list[Path]]:
     ``NETWORK_INPUTS``: what the network stage reads, ``inputs.highways`` for
     ``kings_highways``, ``network.path`` for ``osm_file`` and ``rnf_file``, the download
     cache for ``osmnx`` (which the stage writes on its first run, and a user may delete to
-    download again: :func:`make_variables` lists it only while it exists).
+    download again: :func:`make_variables` lists it only while it exists); ``OFFICES``
+    (``inputs.police_offices``, read by the referral stage).
     """
     i = config.inputs
     return {
@@ -342,13 +343,15 @@ def make_inputs(config: Config) -> dict[str, list[Path]]:
                            if f is not None],
         "DEMAND_INPUTS": [config.demand.path] if config.demand.path is not None else [],
         "NETWORK_INPUTS": _network_inputs(config),
+        "OFFICES": [i.police_offices],
     }
 
 
 def make_variables(config: Config, *, cwd: Path | None = None) -> str:
     """Make variable assignments for the Makefile's file targets, from the config.
 
-    ``INTERIM``, ``PROCESSED``, ``MAPS_DIR`` (the output folders), ``MAPS`` (the map files,
+    ``INTERIM``, ``PROCESSED``, ``MAPS_DIR``, ``REFERRAL_DIR`` (the output folders), ``MAPS``
+    (the map files,
     see :func:`gapmap.maps.map_files`) and the input files of :func:`make_inputs`. Paths
     under ``cwd`` (default: the current folder, where make runs) are written relative to it,
     so they match the targets a user types.
@@ -376,6 +379,7 @@ def make_variables(config: Config, *, cwd: Path | None = None) -> str:
     values: dict[str, list[Path]] = {
         "INTERIM": [out.interim_dir], "PROCESSED": [out.processed_dir],
         "MAPS_DIR": [out.maps_dir], "MAPS": [path for _, path in map_files(config)],
+        "REFERRAL_DIR": [out.referral_dir],
         **make_inputs(config),
     }
     # the osmnx cache comes and goes: make looks for it each time it runs

@@ -204,7 +204,9 @@ def _with_access(places: gpd.GeoDataFrame, config: Config) -> gpd.GeoDataFrame:
     from gapmap.travel import flag_fly_in_services, projected_xy
 
     remote = remote_communities(config)
-    out = flag_fly_in_services(places, remote, within_km=config.network.fly_in_service_km)
+    out = flag_fly_in_services(places.assign(service_id=places["place_id"]), remote,
+                               within_km=config.network.fly_in_service_km
+                               ).drop(columns="service_id")
     out["air_hub"] = ""
     fly = (out["access"] == "no_all_season_road").to_numpy()
     pts = remote[remote.geometry.notna()].reset_index(drop=True)

@@ -25,17 +25,11 @@ from typing import Any
 
 import pandas as pd
 
-from gapmap.errors import GapmapError
+from gapmap.errors import PdfEngineError
 from gapmap.io import atomic_path, write_csv, write_text
 from gapmap.taxonomy import BY_CODE
 
 log = logging.getLogger(__name__)
-
-
-class PdfEngineError(RuntimeError, GapmapError):
-    """The headless browser that prints the PDF is missing or failed."""
-
-    exit_code = 8
 
 
 @dataclass(frozen=True)
@@ -52,7 +46,9 @@ class ReferralMeta:
 
 WORDS: dict[str, dict[str, Any]] = {
     "en": {
-        "title": "Referral sheet", "region": "OPP region", "division": "census division",
+        "title": "Referral sheet", "colon": ": ", "region": "OPP region",
+        "empty": "No placed police office in this run's scope: no referral sheet.",
+        "division": "census division",
         "from": "Drive times from the office town's point on the run's road graph (King's "
                 "Highways and local-road connectors): planning estimates, not routing.",
         "need": "Need", "service": "Service · town", "phone": "Phone",
@@ -85,7 +81,7 @@ WORDS: dict[str, dict[str, Any]] = {
         "fly": "fly to {hub}, then {how}",
     },
     "fr": {
-        "title": "Fiche d'orientation", "region": "région de la PPO",
+        "title": "Fiche d'orientation", "colon": " : ", "region": "région de la PPO",
         "division": "division de recensement",
         "from": "Temps de route depuis le point de la ville du bureau, sur le réseau routier "
                 "du calcul (routes principales et raccords locaux) : estimations de "
@@ -129,7 +125,7 @@ CSS = """
 @page { size: Letter; margin: 0.4in 0.4in 0.45in 0.4in; }
 * { box-sizing: border-box; }
 body { font-family: "DejaVu Sans", "Liberation Sans", Arial, sans-serif; font-size: 7pt;
-       color: #000; background: #fff; margin: 0; line-height: 1.22; }
+       color: #000; background: #fff; margin: 0; line-height: 1.18; }
 .sheet { break-before: page; }
 .sheet:first-child { break-before: auto; }
 h1 { font-size: 13pt; margin: 0 0 2pt 0; }
@@ -137,7 +133,7 @@ h1 { font-size: 13pt; margin: 0 0 2pt 0; }
 .box { border: 1.2pt solid #000; padding: 3pt 5pt; margin: 0 0 4pt 0; }
 .box b { font-weight: bold; }
 table { border-collapse: collapse; width: 100%; table-layout: fixed; }
-th, td { border-bottom: 0.5pt solid #777; padding: 1pt 2.5pt; vertical-align: top;
+th, td { border-bottom: 0.5pt solid #777; padding: 0.8pt 2.5pt; vertical-align: top;
          text-align: left; overflow-wrap: anywhere; }
 thead th { border-bottom: 1.2pt solid #000; font-size: 7pt; }
 tr.need td { border-top: 1.2pt solid #000; border-bottom: 0.5pt solid #000;
@@ -145,14 +141,15 @@ tr.need td { border-top: 1.2pt solid #000; border-bottom: 0.5pt solid #000;
 tr { break-inside: avoid; }
 td.phone { font-weight: bold; white-space: normal; }
 .mark { font-weight: bold; }
+.nw { white-space: nowrap; }
 .muted { font-style: italic; }
 .small { font-size: 6.8pt; }
 col.c1 { width: 47%; } col.c2 { width: 12%; } col.c3 { width: 11%; }
 col.c4 { width: 8%; } col.c5 { width: 22%; }
 table.lines { margin-bottom: 4pt; }
 table.lines td, table.lines th { border-bottom: 0.5pt solid #777; }
-.legend { font-size: 6.6pt; margin-top: 3pt; }
-.foot { font-size: 6.4pt; margin-top: 2pt; }
+.legend { font-size: 6.3pt; margin-top: 2pt; break-inside: avoid; }
+.foot { font-size: 6.2pt; margin: 1pt 0 0 0; }
 """
 
 
@@ -196,9 +193,15 @@ def _service_cell(row: pd.Series, w: dict[str, Any]) -> str:
     return f"{_e(row['name'])}{org_text} · <i>{_e(where)}</i>"
 
 
+def _phone(phone: str) -> str:
+    """A phone field exactly as listed, breakable only at its spaces (never inside a
+    number)."""
+    return " ".join(f'<span class="nw">{_e(part)}</span>' for part in phone.split(" "))
+
+
 def _phone_cell(row: pd.Series, w: dict[str, Any]) -> str:
     phone = str(row["phone"])
-    return _e(phone) if phone else f'<span class="muted">{_e(w["no_phone"])}</span>'
+    return _phone(phone) if phone else f'<span class="muted">{_e(w["no_phone"])}</span>'
 
 
 def _time_cell(row: pd.Series, w: dict[str, Any]) -> str:
@@ -250,7 +253,9 @@ def sheet_html(place: pd.Series, rows: pd.DataFrame, need_types: Sequence[str], 
     w = WORDS[language]
     region = f"{w['region']} {place['opp_region']}" if place["opp_region"] else ""
     division = f"{w['division']} {place['cd_name']}" if place["cd_name"] else ""
-    sub = " · ".join(_e(x) for x in (place.get("detail", ""), region, division) if x)
+    detail = str(place.get("detail", "") or "")
+    detail = "" if detail == place["place"] else detail
+    sub = " · ".join(_e(x) for x in (detail, region, division) if x)
     boxes = []
     lines = rows[rows["section"] == "line"].drop_duplicates("service_id")
     if len(lines):
@@ -274,7 +279,7 @@ def sheet_html(place: pd.Series, rows: pd.DataFrame, need_types: Sequence[str], 
         on_line = mine[mine["section"] == "line"]
         if len(on_line):
             items = "; ".join(
-                f"{_e(_short(str(r['name'])))} <b>{_e(r['phone'])}</b>"
+                f"{_e(_short(str(r['name'])))} <b>{_phone(str(r['phone']))}</b>"
                 + (f" ({_e(w['open_24_7'])})" if r["open_24_7"] else "")
                 for _, r in on_line.iterrows())
             body.append(f'<tr><td colspan="5"><b>{_e(w["by_line"])}:</b> {items}</td></tr>')
@@ -289,7 +294,7 @@ def sheet_html(place: pd.Series, rows: pd.DataFrame, need_types: Sequence[str], 
                               fingerprint=meta.fingerprint, generated=meta.generated,
                               vintage=meta.data_vintage)
     return (f'<section class="sheet" lang="{language}">'
-            f"<h1>{_e(w['title'])}: {_e(place['place'])}</h1>"
+            f"<h1>{_e(w['title'])}{_e(w['colon'])}{_e(place['place'])}</h1>"
             f'<p class="sub">{sub}<br>{_e(w["from"])}</p>{"".join(boxes)}'
             f"<table><colgroup>{cols}</colgroup><thead><tr>{head}</tr></thead>"
             f"<tbody>{''.join(body)}</tbody></table>"
@@ -377,9 +382,10 @@ def write_referral(rows: pd.DataFrame, places: pd.DataFrame, folder: Path, *,
                          language=language)
     if not per_place_html:
         written.append(write_text(document, folder / f"{basename}.html"))
-    if sections:
-        written.append(print_pdf(document, folder / f"{basename}.pdf", browser=browser))
-    else:
-        log.warning("no placed office: no referral sheet and no PDF")
+    if not sections:  # still a PDF, so that a rerun finds its file and nothing is stale
+        log.warning("no placed office in the run's scope: no referral sheet")
+        document = page_html([f'<section class="sheet"><h1>{_e(WORDS["en"]["empty"])}</h1>'
+                              "</section>"], title=meta.run_name, language="en")
+    written.append(print_pdf(document, folder / f"{basename}.pdf", browser=browser))
     written.append(write_csv(rows, folder / f"{basename}.csv"))
     return written
