@@ -41,8 +41,8 @@ $(BIN)/gapmap: pyproject.toml
 
 install: $(BIN)/gapmap ## create .venv and install gapmap with its test tools
 
-chromium: ## install Debian's chromium for the browser tests when missing (needs root)
-	command -v chromium >/dev/null || (apt-get update && \
+chromium: ## install Debian's chromium (referral PDF, browser tests) when missing (needs root)
+	@command -v chromium >/dev/null || (apt-get update && \
 	  DEBIAN_FRONTEND=noninteractive apt-get install -y chromium)
 
 # -- the pipeline, as real file targets: a rerun redoes only what changed ----------------

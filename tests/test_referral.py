@@ -236,3 +236,20 @@ def test_verification_and_stated_hours_by_hand():
     assert stated_24_7("", "Fem'aide (French-language 24/7 line)", "")
     assert stated_24_7("", "", "1-866-376-9852 (24-hour); office 1-888-577-3111")
     assert not stated_24_7("Mon-Fri 9-5", "Legal clinic", "613-555-0100")
+
+
+def test_an_analysts_own_office_table_with_points_and_towns(small_config, tmp_path):
+    """Any table of offices: a name, and a point or a town (a municipal service's
+    divisions, say); a point outside Ontario stays unplaced and is reported."""
+    from gapmap.referral import places_from_table
+
+    path = tmp_path / "divisions.csv"
+    pd.DataFrame({"name": ["Division 1", "Division 2", "Division 3"],
+                  "city": ["", "Barrie", ""],
+                  "lat": ["44.3894", "", "40.0"], "lon": ["-79.6903", "", "-100.0"]}
+                 ).to_csv(path, index=False)
+    places = places_from_table(path, small_config)
+    assert list(places["place"]) == ["Division 1", "Barrie (Division 2)", "Division 3"]
+    assert list(places["geocode_precision"].iloc[:2]) == ["exact", "town"]
+    assert places["opp_region"].iloc[0] == "Central"
+    assert places.geometry.iloc[2] is None

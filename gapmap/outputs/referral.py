@@ -49,8 +49,8 @@ WORDS: dict[str, dict[str, Any]] = {
         "title": "Referral sheet", "colon": ": ", "region": "OPP region",
         "empty": "No placed police office in this run's scope: no referral sheet.",
         "division": "census division",
-        "from": "Drive times from the office town's point on the run's road graph (King's "
-                "Highways and local-road connectors): planning estimates, not routing.",
+        "from": "Drive times from the office town's point on the run's road graph and "
+                "local-road connectors: planning estimates, not routing.",
         "need": "Need", "service": "Service · town", "phone": "Phone",
         "time": "Drive · how", "details": "Hours · lang. · for whom",
         "source": "Source · last verified", "lines": "Lines (no point) serving this place",
@@ -84,8 +84,8 @@ WORDS: dict[str, dict[str, Any]] = {
         "title": "Fiche d'orientation", "colon": " : ", "region": "région de la PPO",
         "division": "division de recensement",
         "from": "Temps de route depuis le point de la ville du bureau, sur le réseau routier "
-                "du calcul (routes principales et raccords locaux) : estimations de "
-                "planification, pas un itinéraire.",
+                "du calcul et ses raccords locaux : estimations de planification, pas un "
+                "itinéraire.",
         "need": "Besoin", "service": "Service · ville", "phone": "Téléphone",
         "time": "Route · accès", "details": "Heures · langues · pour qui",
         "source": "Source · dernière vérification",
