@@ -12,8 +12,8 @@ GAPMAP := $(BIN)/gapmap --config $(CONFIG)
 SRC := $(wildcard gapmap/*.py gapmap/*/*.py gapmap/vocabulary/*.csv)
 
 # The config knows its output folders and input files: `gapmap make-vars` writes them as Make
-# variables (INTERIM, PROCESSED, MAPS_DIR, MAPS, LISTINGS, REFERENCE, HIGHWAYS,
-# GEOCODE_INPUTS, DEMAND_INPUTS, NETWORK_INPUTS) to $(MAKEVARS), remade when the config or
+# variables (INTERIM, PROCESSED, MAPS_DIR, REFERRAL_DIR, MAPS, LISTINGS, REFERENCE, HIGHWAYS,
+# GEOCODE_INPUTS, DEMAND_INPUTS, NETWORK_INPUTS, OFFICES) to $(MAKEVARS), remade when the config or
 # the code changes. Targets that build no pipeline file do without it.
 MAKEVARS ?= build/make/$(subst /,_,$(CONFIG)).mk
 NO_PIPELINE := help install chromium test lint typecheck check bench docs clean distclean run ottawa
@@ -21,7 +21,7 @@ ifneq ($(filter-out $(NO_PIPELINE),$(MAKECMDGOALS)),)
 include $(MAKEVARS)
 endif
 
-.PHONY: help all install chromium test lint typecheck check clean distclean run ottawa catchments bench docs
+.PHONY: help all install chromium test lint typecheck check clean distclean run ottawa catchments referral bench docs
 
 help: ## list the targets
 	@grep -hE '^[a-zA-Z_-]+:.*## ' $(MAKEFILE_LIST) | \
@@ -41,8 +41,8 @@ $(BIN)/gapmap: pyproject.toml
 
 install: $(BIN)/gapmap ## create .venv and install gapmap with its test tools
 
-chromium: ## install Debian's chromium for the browser tests when missing (needs root)
-	command -v chromium >/dev/null || (apt-get update && \
+chromium: ## install Debian's chromium (referral PDF, browser tests) when missing (needs root)
+	@command -v chromium >/dev/null || (apt-get update && \
 	  DEBIAN_FRONTEND=noninteractive apt-get install -y chromium)
 
 # -- the pipeline, as real file targets: a rerun redoes only what changed ----------------
@@ -82,8 +82,16 @@ $(PROCESSED)/gapmap.gpkg: $(PROCESSED)/coverage_by_region.csv $(PROCESSED)/catch
                           $(HIGHWAYS)
 	$(GAPMAP) report
 
-all: $(MAPS) $(PROCESSED)/gapmap.gpkg ## run the pipeline: the shipped Ontario data, or CONFIG=...
-	@echo "maps in $(MAPS_DIR)/, tables and GeoPackage in $(PROCESSED)/"
+# the PDF is printed by headless chromium: installed when missing, as for the tests
+$(REFERRAL_DIR)/referral_sheets.pdf: $(INTERIM)/services_located.parquet \
+                                     $(INTERIM)/network_edges.parquet $(OFFICES) $(CONFIG) \
+                                     $(SRC) | chromium $(BIN)/gapmap
+	$(GAPMAP) referral
+
+referral: $(REFERRAL_DIR)/referral_sheets.pdf ## referral sheets per police office town (HTML, PDF, CSV)
+
+all: $(MAPS) $(PROCESSED)/gapmap.gpkg $(REFERRAL_DIR)/referral_sheets.pdf ## run the pipeline: the shipped Ontario data, or CONFIG=...
+	@echo "maps in $(MAPS_DIR)/, tables and GeoPackage in $(PROCESSED)/, referral sheets in $(REFERRAL_DIR)/"
 
 run: | $(BIN)/gapmap ## rerun every stage, whatever changed
 	$(GAPMAP) run
@@ -112,7 +120,7 @@ bench: $(BIN)/gapmap ## benchmark (not a test): gapmap vs osmnx+networkx, ~7 min
 clean: ## remove the shipped configs' rebuilt outputs (never data/raw)
 	rm -rf data/interim/*.parquet data/interim/*.json data/processed/*.csv \
 	       data/processed/*.gpkg data/processed/*.json maps/*.html data/interim/ottawa \
-	       data/processed/ottawa maps/ottawa build/make
+	       data/processed/ottawa maps/ottawa referral build/make
 
 distclean: clean ## also remove .venv
 	rm -rf $(VENV) *.egg-info

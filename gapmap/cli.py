@@ -36,6 +36,8 @@ _HELP = {
     "gaps": "coverage per OPP region and need; gap communities ranked by population",
     "maps": "write the HTML maps (Ontario and one per OPP region)",
     "report": "write the GeoPackage with every layer and the run metadata",
+    "referral": "write a referral sheet per police office town (HTML each, one PDF, one CSV), "
+                "or with --at LAT,LON or --town NAME one sheet for that place",
     "run": "run every stage in order",
     "make-vars": "print the Make variables of the config (output folders, maps, input files) "
                  "that the Makefile's file targets use",
@@ -64,8 +66,25 @@ def build_parser() -> argparse.ArgumentParser:
     _add_common(parser, suppress=False)
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
     for name, text in _HELP.items():
-        sub.add_parser(name, parents=[common], help=text, description=text)
+        cmd = sub.add_parser(name, parents=[common], help=text, description=text)
+        if name == "referral":
+            where = cmd.add_mutually_exclusive_group()
+            where.add_argument("--at", type=_lat_lon, metavar="LAT,LON",
+                               help="one sheet for this point (decimal degrees)")
+            where.add_argument("--town", metavar="NAME", help="one sheet for this town")
     return parser
+
+
+def _lat_lon(text: str) -> tuple[float, float]:
+    """``"48.38,-89.25"`` -> (48.38, -89.25); argparse reports anything else."""
+    try:
+        lat, lon = (float(x) for x in text.split(","))
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r}: give LAT,LON in decimal degrees, e.g. "
+                                         "48.38,-89.25") from None
+    if not (-90 <= lat <= 90 and -180 <= lon <= 180):
+        raise argparse.ArgumentTypeError(f"{text!r}: latitude or longitude out of range")
+    return lat, lon
 
 
 def one_line(text: str) -> str:
@@ -103,6 +122,14 @@ def main(argv: list[str] | None = None) -> int:
         if args.command == "make-vars":
             stage = "make-vars"
             print(make_variables(config), end="")
+            return EXIT_OK
+        if args.command == "referral" and (args.at or args.town):
+            from gapmap.referral import write_lookup_sheet
+
+            stage = "referral"
+            t0 = time.perf_counter()
+            result = write_lookup_sheet(config, at=args.at, town=args.town)
+            echo(f"{result.summary()}  ({time.perf_counter() - t0:.1f} s)")
             return EXIT_OK
         names = list(STAGES) if args.command == "run" else [args.command]
         for i, stage in enumerate(names, 1):

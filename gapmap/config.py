@@ -2,10 +2,11 @@
 
 Each table of the config file (``[run]``, ``[inputs]``, ``[ingest]``, ``[outputs]``, ``[network]``,
 ``[demand]``, ``[coverage]``, ``[geocode]``, ``[geocode.nominatim]``, ``[remote]``,
-``[maps]``) is a frozen pydantic dataclass below: its fields are the table's settings, each
-with its type, range, default and description written once. :func:`load_config` refuses
-an unknown table or setting with the nearest valid name, a value of the wrong type or out of
-range, and a broken cross-field rule, in one line naming the file and the key.
+``[maps]``, ``[referral]``) is a frozen pydantic dataclass below: its fields are the table's
+settings, each with its type, range, default and description written once.
+:func:`load_config` refuses an unknown table or setting with the nearest valid name, a value
+of the wrong type or out of range, and a broken cross-field rule, in one line naming the file
+and the key.
 ``docs/settings.md`` is generated from these models (:func:`settings_reference`).
 
 Paths: relative paths in the file resolve against the file's folder. Every ``[inputs]``
@@ -388,6 +389,11 @@ class Inputs:
         "the King's Highways (GPL-3.0): the default road graph, drawn on the maps")
     remote_communities: FilePath = _shipped(
         "ontario/remote_communities_curated.csv", "the communities with no all-season road")
+    police_offices: FilePath = _shipped(
+        "ontario/opp_detachment_offices.csv",
+        "the police offices that get a referral sheet: a name (`name` or `detachment`) and "
+        "an address, a town (`office_town`, `town` or `city`) or a point (`lat`, `lon`); "
+        "the shipped file has the OPP's 86 detachment office towns")
 
 
 # -- [ingest] --------------------------------------------------------------------------------
@@ -424,6 +430,9 @@ class Outputs:
                                     description="the tables and GeoPackages people use")
     maps_dir: FilePath = Field(Path("maps"), validate_default=True,
                                description="the HTML maps")
+    referral_dir: FilePath = Field(Path("referral"), validate_default=True,
+                                   description="the referral sheets: one HTML per office "
+                                   "town, one PDF of them all, one CSV of every row")
 
 
 # -- [network] -------------------------------------------------------------------------------
@@ -779,6 +788,28 @@ class MapsSettings:
         "withheld\"; `hide`: left off the maps entirely")
 
 
+ReferralLanguage = Literal["en", "fr", "both"]
+REFERRAL_LANGUAGES: tuple[str, ...] = get_args(ReferralLanguage)
+
+
+@dataclass(frozen=True, kw_only=True, config=_TABLE)
+class ReferralSettings:
+    """``[referral]``: the referral sheets for the point of first contact (``gapmap
+    referral``)."""
+
+    language: ReferralLanguage = Field(
+        "en", description="`en`, `fr`, or `both` (each sheet in English, then in French)")
+    services_per_need: Annotated[int, Strict(), Field(ge=1, le=10)] = Field(
+        3, description="the nearest services by drive time listed per need")
+    stale_after_days: Annotated[int, Strict(), Field(ge=1)] = Field(
+        365, description="a listing last verified longer ago than this (before the run's "
+        "date) is marked stale; one with no date is marked unverified")
+    browser: str = Field(
+        "/usr/bin/chromium", min_length=1,
+        description="the headless Chromium that prints the PDF (Debian's `chromium`, "
+        "installed by `make chromium`)")
+
+
 # -- the whole config ------------------------------------------------------------------------
 
 
@@ -801,6 +832,7 @@ class Config:
     geocode: GeocodeSettings = _table_default(GeocodeSettings)
     remote: RemoteSettings = _table_default(RemoteSettings)
     maps: MapsSettings = _table_default(MapsSettings)
+    referral: ReferralSettings = _table_default(ReferralSettings)
     path: Path | None = None
     """The config file (None for a config built in code): not a setting."""
 

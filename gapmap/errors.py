@@ -96,6 +96,13 @@ class MapAssetError(LookupError, GapmapError):
     exit_code = 8
 
 
+class PdfEngineError(RuntimeError, GapmapError):
+    """The headless Chromium that prints a PDF (the referral sheets) is missing or failed:
+    ``make chromium`` installs Debian's, ``referral.browser`` names another."""
+
+    exit_code = 8
+
+
 def exit_codes() -> dict[int, list[type[GapmapError]]]:
     """Every exit status an error class carries, with the classes that carry it."""
     out: dict[int, list[type[GapmapError]]] = {}

@@ -311,6 +311,17 @@ def stage_report(config: Config) -> str:
     return f"report: {path} and {p.metadata}"
 
 
+def stage_referral(config: Config) -> str:
+    """A referral sheet per police office town in scope: HTML each, one PDF, one CSV."""
+    from gapmap.referral import write_office_sheets
+
+    p = StagePaths.of(config)
+    result = write_office_sheets(config)
+    _record(config, "referral", [config.inputs.police_offices, p.located, p.nodes, p.edges],
+            sheets=result.sheets, rows=result.rows, unplaced=result.unplaced)
+    return result.summary()
+
+
 # -- the Makefile's view of a config ---------------------------------------------------------
 
 _MAKE_UNSAFE = re.compile(r"[\s#$:;%*?\[\]\\]")
@@ -326,7 +337,8 @@ def make_inputs(config: Config) -> dict[str, list[Path]]:
     ``NETWORK_INPUTS``: what the network stage reads, ``inputs.highways`` for
     ``kings_highways``, ``network.path`` for ``osm_file`` and ``rnf_file``, the download
     cache for ``osmnx`` (which the stage writes on its first run, and a user may delete to
-    download again: :func:`make_variables` lists it only while it exists).
+    download again: :func:`make_variables` lists it only while it exists); ``OFFICES``
+    (``inputs.police_offices``, read by the referral stage).
     """
     i = config.inputs
     return {
@@ -337,13 +349,15 @@ def make_inputs(config: Config) -> dict[str, list[Path]]:
                            if f is not None],
         "DEMAND_INPUTS": [config.demand.path] if config.demand.path is not None else [],
         "NETWORK_INPUTS": _network_inputs(config),
+        "OFFICES": [i.police_offices],
     }
 
 
 def make_variables(config: Config, *, cwd: Path | None = None) -> str:
     """Make variable assignments for the Makefile's file targets, from the config.
 
-    ``INTERIM``, ``PROCESSED``, ``MAPS_DIR`` (the output folders), ``MAPS`` (the map files,
+    ``INTERIM``, ``PROCESSED``, ``MAPS_DIR``, ``REFERRAL_DIR`` (the output folders), ``MAPS``
+    (the map files,
     see :func:`gapmap.maps.map_files`) and the input files of :func:`make_inputs`. Paths
     under ``cwd`` (default: the current folder, where make runs) are written relative to it,
     so they match the targets a user types.
@@ -371,6 +385,7 @@ def make_variables(config: Config, *, cwd: Path | None = None) -> str:
     values: dict[str, list[Path]] = {
         "INTERIM": [out.interim_dir], "PROCESSED": [out.processed_dir],
         "MAPS_DIR": [out.maps_dir], "MAPS": [path for _, path in map_files(config)],
+        "REFERRAL_DIR": [out.referral_dir],
         **make_inputs(config),
     }
     # the osmnx cache comes and goes: make looks for it each time it runs
@@ -389,6 +404,7 @@ STAGES = {
     "ingest": stage_ingest, "geocode": stage_geocode, "regions": stage_regions,
     "demand": stage_demand, "network": stage_network, "travel": stage_travel,
     "catchments": stage_catchments, "gaps": stage_gaps, "maps": stage_maps, "report": stage_report,
+    "referral": stage_referral,
 }
 
 

@@ -333,7 +333,8 @@ def run(tmp_path_factory: pytest.TempPathFactory) -> tuple[Config, Path]:
 
 def _written(config: Config) -> list[Path]:
     out = config.outputs
-    return sorted(p for d in (out.interim_dir, out.processed_dir, out.maps_dir)
+    return sorted(p for d in (out.interim_dir, out.processed_dir, out.maps_dir,
+                              out.referral_dir)
                   for p in d.rglob("*") if p.is_file())
 
 
@@ -342,7 +343,7 @@ def test_the_run_writes_only_under_its_output_folders(run):
     everything = {p.resolve() for p in tmp.rglob("*") if p.is_file()}
     assert everything - {p.resolve() for p in _written(config)} == {config.path.resolve()}
     suffixes = {p.suffix for p in _written(config)}
-    assert {".parquet", ".csv", ".json", ".gpkg", ".html"} <= suffixes
+    assert {".parquet", ".csv", ".json", ".gpkg", ".html", ".pdf"} <= suffixes
 
 
 @pytest.mark.parametrize("secret", SECRETS, ids=[s.service_id for s in SECRETS])
@@ -365,6 +366,10 @@ def test_the_shelter_is_in_the_outputs_at_its_town(run):
     maps = list(config.outputs.maps_dir.glob("*.html"))
     assert maps and all("Northern Haven (fixture)" in m.read_text(encoding="utf-8")
                         for m in maps)
+    # and on the referral sheet of Sudbury's police office, by its name and phone only
+    sheet = pd.read_csv(config.outputs.referral_dir / "referral_sheets.csv", dtype=str)
+    shelter = sheet[sheet["service_id"] == "conf-shelter-01"]
+    assert len(shelter) and set(shelter["phone"]) == {row["phone"]} == {"(705) 555-0142"}
 
 
 # -- the scanner finds what it looks for ---------------------------------------------------------

@@ -24,8 +24,9 @@ pytestmark = [
     pytest.mark.skipif(not (BIN / "gapmap").is_file(), reason="needs the gapmap command"),
 ]
 STAGE = re.compile(r"gapmap --config \S+ ([a-z-]+)$")
-AFTER_NETWORK = {"network", "travel", "catchments", "gaps", "maps", "report"}
-AFTER_GEOCODE = {"geocode", "regions", "travel", "catchments", "gaps", "maps", "report"}
+AFTER_NETWORK = {"network", "travel", "catchments", "gaps", "maps", "report", "referral"}
+AFTER_GEOCODE = {"geocode", "regions", "travel", "catchments", "gaps", "maps", "report",
+                 "referral"}
 
 
 def make(*args: str, config: Path, makevars: Path) -> subprocess.CompletedProcess:
@@ -77,7 +78,7 @@ postal_codes = "{files['postal.csv']}"
         text = re.sub(r'(?m)^highways = .*$', f'highways = "{files["highways.geojson"]}"',
                       cfg.read_text())
         cfg.write_text(text)
-        for d in ("interim", "processed", "maps"):
+        for d in ("interim", "processed", "maps", "referral"):
             (tmp_path / d).mkdir(exist_ok=True)
         makevars = tmp_path / "vars.mk"
         marked = make("-t", "all", config=cfg, makevars=makevars)
@@ -116,7 +117,10 @@ def test_a_changed_input_reruns_its_stage_and_what_follows(built, source, change
 def test_ottawa_targets_are_its_own_files(tmp_path):
     found = rules(make("-n", "-p", "all", config=Path("configs/ottawa.toml"),
                        makevars=tmp_path / "ottawa.mk"))
-    assert found["all"] == ["maps/ottawa/ottawa.html", "data/processed/ottawa/gapmap.gpkg"]
+    assert found["all"] == ["maps/ottawa/ottawa.html", "data/processed/ottawa/gapmap.gpkg",
+                            "referral/ottawa/referral_sheets.pdf"]
+    assert "data/raw/ontario/opp_detachment_offices.csv" in \
+        found["referral/ottawa/referral_sheets.pdf"]
     network = found["data/interim/ottawa/network_edges.parquet"]
     assert network[0] == "data/raw/ottawa/roads_rnf2021.gpkg"
     assert "data/raw/gpl-3.0/highways_kings_fpa.geojson" not in network

@@ -2,10 +2,11 @@
 
 :func:`parse_phones` finds every phone number in a phone field with ``phonenumbers``
 (Canada as the default region) and returns the field with each number in national format
-("(807) 684-6751 ext. 12"), the words around them kept ("TTY", "crisis line"), and the
-numbers in E.164 with their extension (``+18076846751;ext=12``, comma-separated) for
-internal use. :func:`check_website` accepts an http(s) URL, adds ``https://`` to a bare
-``www.example.org``, and refuses anything else; it never touches the network.
+("(807) 684-6751 ext. 12"; a toll-free number as dialled, "1-888-579-2888"), the words
+around them kept ("TTY", "crisis line"), and the numbers in E.164 with their extension
+(``+18076846751;ext=12``, comma-separated) for internal use. :func:`check_website` accepts
+an http(s) URL, adds ``https://`` to a bare ``www.example.org``, and refuses anything else;
+it never touches the network.
 """
 
 from __future__ import annotations
@@ -39,7 +40,7 @@ def parse_phones(text: str, region: str = DEFAULT_REGION) -> tuple[str, str]:
     for match in phonenumbers.PhoneNumberMatcher(text, region):
         number = match.number
         out.append(text[pos:match.start])
-        out.append(phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.NATIONAL))
+        out.append(_shown(number))
         canonical = phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)
         if number.extension:
             canonical += f";ext={number.extension}"
@@ -49,6 +50,17 @@ def parse_phones(text: str, region: str = DEFAULT_REGION) -> tuple[str, str]:
         return text, ""
     out.append(text[pos:])
     return re.sub(r"\s+", " ", "".join(out)).strip(), ", ".join(e164)
+
+
+def _shown(number: phonenumbers.PhoneNumber) -> str:
+    """A number as printed: national format ("(807) 684-6751"), except that a North
+    American toll-free number keeps the 1 it is dialled with ("1-888-579-2888")."""
+    if (number.country_code == 1
+            and phonenumbers.number_type(number) == phonenumbers.PhoneNumberType.TOLL_FREE):
+        n = phonenumbers.national_significant_number(number)
+        ext = f" ext. {number.extension}" if number.extension else ""
+        return f"1-{n[:3]}-{n[3:6]}-{n[6:]}{ext}"
+    return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.NATIONAL)
 
 
 def check_website(text: str) -> tuple[str, str]:

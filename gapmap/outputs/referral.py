@@ -1,0 +1,391 @@
+"""Referral sheets as files: one HTML page per place, one PDF of them all (Letter, printed by
+headless Chromium through playwright), and one CSV of every row.
+
+A sheet is made to be printed in black and white and read at a desk at 2 a.m.: per need, the
+nearest services with their phone, hours, languages, who they are for, the drive time and
+how the service is reached, then the lines and area listings; each listing's source and the
+date it was last verified, stale or unverified ones marked. Everything from a listing is
+HTML-escaped and printed as it is in the data (a phone number is never rewritten). A
+confidential service shows its name, town ("location withheld") and public contact only:
+the rows carry no street address and no service point (:mod:`gapmap.analysis.referral`).
+
+Each sheet starts on a new page with its title, ``Referral sheet: <place>`` (French:
+``Fiche d'orientation : <place>``), and fits one or two pages.
+"""
+
+from __future__ import annotations
+
+import html
+import logging
+import re
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+
+from gapmap.errors import PdfEngineError
+from gapmap.io import atomic_path, write_csv, write_text
+from gapmap.taxonomy import BY_CODE
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class ReferralMeta:
+    """What every sheet's footer says about how it was made."""
+
+    run_name: str
+    generated: str
+    version: str
+    fingerprint: str
+    data_vintage: str
+    stale_after_days: int
+
+
+WORDS: dict[str, dict[str, Any]] = {
+    "en": {
+        "title": "Referral sheet", "colon": ": ", "region": "OPP region",
+        "empty": "No placed police office in this run's scope: no referral sheet.",
+        "division": "census division",
+        "from": "Drive times from the office town's point on the run's road graph and "
+                "local-road connectors: planning estimates, not routing.",
+        "need": "Need", "service": "Service · town", "phone": "Phone",
+        "time": "Drive · how", "details": "Hours · lang. · for whom",
+        "source": "Source · last verified", "lines": "Lines (no point) serving this place",
+        "needs": "Needs", "by_line": "By phone",
+        "none": "No listed service of this need reachable by road.",
+        "withheld": "location withheld",
+        "no_phone": "–", "min": "min",
+        "verified": "verified", "stale": "STALE", "unverified": "UNVERIFIED",
+        "open_24_7": "24/7 (as listed)", "area": "Also listed for this area, no phone: ",
+        "fly_in": "No all-season road: services in the community are listed first; "
+                  "everything else is a flight, to {hub} here, or a winter road for a few "
+                  "weeks. Times below are by road from {hub}.",
+        "estimate": "The office point joins the road graph by a long local-road connector: "
+                    "times are estimates.",
+        "beyond": "The office point is beyond the road network: only services within local "
+                  "reach are timed.",
+        "legend": "Hours, languages and eligibility are printed as the listing gives them; "
+                  "\u201c\u2013\u201d (phone too) means the listing does not say (not that "
+                  "the service is closed or refuses anyone). STALE: last verified more than "
+                  "{days} days before this run; UNVERIFIED: no verification date, or the "
+                  "source itself doubts the entry. Lines reach everyone with a phone but "
+                  "are not a bed, an exam or a court companion.",
+        "footer": "gapmap {version} · run {run} · config {fingerprint} · generated "
+                  "{generated} · data: {vintage}",
+        "reached": {"road": "road", "local road": "local road",
+                    "road (estimate)": "road (estimate)", "in community": "in community",
+                    "by phone": "by phone", "listed for the area": "listed for the area"},
+        "fly": "fly to {hub}, then {how}",
+    },
+    "fr": {
+        "title": "Fiche d'orientation", "colon": " : ", "region": "région de la PPO",
+        "division": "division de recensement",
+        "from": "Temps de route depuis le point de la ville du bureau, sur le réseau routier "
+                "du calcul et ses raccords locaux : estimations de planification, pas un "
+                "itinéraire.",
+        "need": "Besoin", "service": "Service · ville", "phone": "Téléphone",
+        "time": "Route · accès", "details": "Heures · langues · pour qui",
+        "source": "Source · dernière vérification",
+        "lines": "Lignes (sans adresse) qui desservent ce lieu", "needs": "Besoins",
+        "by_line": "Par téléphone",
+        "none": "Aucun service de ce besoin accessible par la route dans la liste.",
+        "withheld": "adresse confidentielle",
+        "no_phone": "–", "min": "min",
+        "verified": "vérifié", "stale": "PÉRIMÉ", "unverified": "NON VÉRIFIÉ",
+        "open_24_7": "24 h/24, 7 j/7 (selon la liste)",
+        "area": "Aussi listés pour cette région, sans téléphone : ",
+        "fly_in": "Pas de route praticable toute l'année : les services de la communauté "
+                  "viennent d'abord ; les autres sont à un vol, ici vers {hub}, ou par route "
+                  "d'hiver quelques semaines. Les temps ci-dessous sont par la route depuis "
+                  "{hub}.",
+        "estimate": "Le point du bureau rejoint le réseau par un long raccord local : les "
+                    "temps sont des estimations.",
+        "beyond": "Le point du bureau est hors du réseau routier : seuls les services tout "
+                  "proches sont chronométrés.",
+        "legend": "Heures, langues et admissibilité telles que la liste les donne ; « \u2013 » "
+                  "(téléphone aussi) : la liste ne le dit pas (ni fermé, ni refusé). PÉRIMÉ : "
+                  "vérifié plus de {days} jours avant ce calcul ; NON VÉRIFIÉ : sans date de "
+                  "vérification, ou la source elle-même en doute. Une ligne joint toute "
+                  "personne qui a un téléphone, mais n'est ni un lit, ni un examen, ni un "
+                  "accompagnement au tribunal.",
+        "footer": "gapmap {version} · calcul {run} · configuration {fingerprint} · produit le "
+                  "{generated} · données : {vintage}",
+        "reached": {"road": "route", "local road": "route locale",
+                    "road (estimate)": "route (estimation)",
+                    "in community": "dans la communauté", "by phone": "par téléphone",
+                    "listed for the area": "listé pour la région"},
+        "fly": "vol vers {hub}, puis {how}",
+    },
+}
+
+CSS = """
+@page { size: Letter; margin: 0.4in 0.4in 0.45in 0.4in; }
+* { box-sizing: border-box; }
+body { font-family: "DejaVu Sans", "Liberation Sans", Arial, sans-serif; font-size: 7pt;
+       color: #000; background: #fff; margin: 0; line-height: 1.18; }
+.sheet { break-before: page; }
+.sheet:first-child { break-before: auto; }
+h1 { font-size: 13pt; margin: 0 0 2pt 0; }
+.sub { font-size: 7.6pt; margin: 0 0 4pt 0; }
+.box { border: 1.2pt solid #000; padding: 3pt 5pt; margin: 0 0 4pt 0; }
+.box b { font-weight: bold; }
+table { border-collapse: collapse; width: 100%; table-layout: fixed; }
+th, td { border-bottom: 0.5pt solid #777; padding: 0.8pt 2.5pt; vertical-align: top;
+         text-align: left; overflow-wrap: anywhere; }
+thead th { border-bottom: 1.2pt solid #000; font-size: 7pt; }
+tr.need td { border-top: 1.2pt solid #000; border-bottom: 0.5pt solid #000;
+             font-weight: bold; font-size: 8.2pt; padding-top: 2.5pt; background: #fff; }
+tr { break-inside: avoid; }
+td.phone { font-weight: bold; white-space: normal; }
+.mark { font-weight: bold; }
+.nw { white-space: nowrap; }
+.muted { font-style: italic; }
+.small { font-size: 6.8pt; }
+col.c1 { width: 47%; } col.c2 { width: 12%; } col.c3 { width: 11%; }
+col.c4 { width: 8%; } col.c5 { width: 22%; }
+table.lines { margin-bottom: 4pt; }
+table.lines td, table.lines th { border-bottom: 0.5pt solid #777; }
+.legend { font-size: 6.3pt; margin-top: 2pt; break-inside: avoid; }
+.foot { font-size: 6.2pt; margin: 1pt 0 0 0; }
+"""
+
+
+def _e(value: object) -> str:
+    return html.escape(str(value if value is not None else ""), quote=True)
+
+
+def _reached(row: pd.Series, w: dict[str, Any]) -> str:
+    how = str(row["reached"])
+    m = re.match(r"^fly to (.+), then (.+)$", how) or re.match(r"^fly out, then (.+)$", how)
+    if m and len(m.groups()) == 2:
+        return w["fly"].format(hub=m.group(1), how=w["reached"].get(m.group(2), m.group(2)))
+    return w["reached"].get(how, how)
+
+
+def _details(row: pd.Series, w: dict[str, Any]) -> str:
+    """Hours, languages, eligibility as listed; "–" for each one the listing does not give
+    (all three missing: one "–")."""
+    hours = str(row["hours"]) or (w["open_24_7"] if row["open_24_7"] else "")
+    parts = [hours, str(row["languages"]), str(row["eligibility"])]
+    if not any(parts):
+        return "–"
+    return " · ".join(_e(p or "–") for p in parts)
+
+
+def _source(row: pd.Series, w: dict[str, Any]) -> str:
+    """The listing's source and the date it was last verified; a stale or unverified one
+    marked in capitals (legible in black and white)."""
+    status = str(row["verification"])
+    when = _e(row["last_verified"]) if row["last_verified"] else ""
+    mark = "" if status == "verified" else f' <span class="mark">{_e(w.get(status, status))}</span>'
+    return f"{_e(row['source'])} {when}{mark}"
+
+
+def _service_cell(row: pd.Series, w: dict[str, Any]) -> str:
+    town = w["withheld"] if row["confidential"] else ""
+    where = ", ".join(x for x in (str(row["town"]), town) if x)
+    org = str(row["organization"])
+    show_org = org and org.lower() not in str(row["name"]).lower()
+    org_text = f' <span class="small">({_e(org)})</span>' if show_org else ""
+    return f"{_e(row['name'])}{org_text} · <i>{_e(where)}</i>"
+
+
+def _phone(phone: str) -> str:
+    """A phone field exactly as listed, breakable only at its spaces (never inside a
+    number)."""
+    return " ".join(f'<span class="nw">{_e(part)}</span>' for part in phone.split(" "))
+
+
+def _phone_cell(row: pd.Series, w: dict[str, Any]) -> str:
+    phone = str(row["phone"])
+    return _phone(phone) if phone else f'<span class="muted">{_e(w["no_phone"])}</span>'
+
+
+def _time_cell(row: pd.Series, w: dict[str, Any]) -> str:
+    minutes = row["travel_min"]
+    text = "" if pd.isna(minutes) else f"{float(minutes):.0f} {w['min']} · "
+    return text + _e(_reached(row, w))
+
+
+def _row(row: pd.Series, w: dict[str, Any]) -> str:
+    return (f'<tr><td>{_service_cell(row, w)}</td><td class="phone">{_phone_cell(row, w)}</td>'
+            f"<td>{_time_cell(row, w)}</td><td>{_details(row, w)}</td>"
+            f"<td class=\"small\">{_source(row, w)}</td></tr>")
+
+
+def _lines_table(lines: pd.DataFrame, rows: pd.DataFrame, w: dict[str, Any], language: str) -> str:
+    """The lines serving the place, once each (stated 24/7 first): phone, the needs they
+    serve, hours and languages as listed, source and last verified."""
+    order = lines.assign(_x=~lines["open_24_7"].astype(bool)).sort_values(["_x", "name"])
+    body = []
+    for _, r in order.iterrows():
+        needs = rows.loc[(rows["service_id"] == r["service_id"])
+                         & (rows["section"] == "line"), "need_type"]
+        labels = ", ".join(_e(_need_label(n, language)) for n in dict.fromkeys(needs))
+        body.append(f'<tr><td>{_e(r["name"])} · <i>{_e(r["town"])}</i></td>'
+                    f'<td class="phone">{_phone_cell(r, w)}</td><td>{labels}</td>'
+                    f"<td>{_details(r, w)}</td><td class=\"small\">{_source(r, w)}</td></tr>")
+    head = "".join(f"<th>{_e(w[k])}</th>" for k in ("lines", "phone", "needs", "details",
+                                                    "source"))
+    cols = "".join(f'<col class="c{i}">' for i in range(1, 6))
+    return (f'<table class="lines"><colgroup>{cols}</colgroup><thead><tr>{head}</tr></thead>'
+            f"<tbody>{''.join(body)}</tbody></table>")
+
+
+def _short(name: str) -> str:
+    """A listing's name without its trailing bracketed gloss ("Fem'aide (French-language
+    24/7 line ...)" -> "Fem'aide"), for the per-need line; the lines table has it whole."""
+    return re.sub(r"\s*\(.*\)\s*$", "", name) or name
+
+
+def _need_label(code: str, language: str) -> str:
+    need = BY_CODE[code]
+    return need.label_fr if language == "fr" else need.label_en
+
+
+def sheet_html(place: pd.Series, rows: pd.DataFrame, need_types: Sequence[str], *,
+               language: str, meta: ReferralMeta) -> str:
+    """One sheet (a ``<section class="sheet">``): ``place`` a row of the places table, ``rows``
+    its rows of :data:`gapmap.analysis.referral.REFERRAL_COLUMNS`."""
+    w = WORDS[language]
+    region = f"{w['region']} {place['opp_region']}" if place["opp_region"] else ""
+    division = f"{w['division']} {place['cd_name']}" if place["cd_name"] else ""
+    detail = str(place.get("detail", "") or "")
+    detail = "" if detail == place["place"] else detail
+    sub = " · ".join(_e(x) for x in (detail, region, division) if x)
+    boxes = []
+    lines = rows[rows["section"] == "line"].drop_duplicates("service_id")
+    if len(lines):
+        boxes.append(_lines_table(lines, rows, w, language))
+    access = str(place["access"])
+    if access == "no_all_season_road":
+        boxes.append(f'<div class="box"><b>{_e(w["fly_in"].format(hub=place["air_hub"]))}'
+                     "</b></div>")
+    elif access in ("estimate", "beyond_road_network"):
+        key = "estimate" if access == "estimate" else "beyond"
+        boxes.append(f'<div class="box">{_e(w[key])}</div>')
+    body = []
+    for need in need_types:
+        mine = rows[rows["need_type"] == need]
+        body.append(f'<tr class="need"><td colspan="5">{_e(_need_label(need, language))}'
+                    "</td></tr>")
+        near = mine[mine["section"] == "nearest"].sort_values("rank")
+        if not len(near):
+            body.append(f'<tr><td colspan="5" class="muted">{_e(w["none"])}</td></tr>')
+        body += [_row(r, w) for _, r in near.iterrows()]
+        on_line = mine[mine["section"] == "line"]
+        if len(on_line):
+            items = "; ".join(
+                f"{_e(_short(str(r['name'])))} <b>{_phone(str(r['phone']))}</b>"
+                + (f" ({_e(w['open_24_7'])})" if r["open_24_7"] else "")
+                for _, r in on_line.iterrows())
+            body.append(f'<tr><td colspan="5"><b>{_e(w["by_line"])}:</b> {items}</td></tr>')
+        area = mine[mine["section"] == "area"]
+        if len(area):
+            names = "; ".join(_e(n) for n in area["name"])
+            body.append(f'<tr><td colspan="5" class="small">{_e(w["area"])}{names}</td></tr>')
+    head = "".join(f"<th>{_e(w[k])}</th>" for k in ("service", "phone", "time", "details",
+                                                    "source"))
+    cols = "".join(f'<col class="c{i}">' for i in range(1, 6))
+    foot = w["footer"].format(version=meta.version, run=meta.run_name,
+                              fingerprint=meta.fingerprint, generated=meta.generated,
+                              vintage=meta.data_vintage)
+    return (f'<section class="sheet" lang="{language}">'
+            f"<h1>{_e(w['title'])}{_e(w['colon'])}{_e(place['place'])}</h1>"
+            f'<p class="sub">{sub}<br>{_e(w["from"])}</p>{"".join(boxes)}'
+            f"<table><colgroup>{cols}</colgroup><thead><tr>{head}</tr></thead>"
+            f"<tbody>{''.join(body)}</tbody></table>"
+            f'<p class="legend">{_e(w["legend"].format(days=meta.stale_after_days))}</p>'
+            f'<p class="foot">{_e(foot)}</p></section>')
+
+
+def page_html(sections: Sequence[str], *, title: str, language: str) -> str:
+    """A whole HTML document of sheets, self-contained (no script, no outside resource)."""
+    lang = "fr" if language == "fr" else "en"
+    return (f'<!DOCTYPE html>\n<html lang="{lang}"><head><meta charset="utf-8">'
+            f"<title>{_e(title)}</title><style>{CSS}</style></head><body>"
+            + "\n".join(sections) + "</body></html>\n")
+
+
+def _languages(language: str) -> list[str]:
+    return ["en", "fr"] if language == "both" else [language]
+
+
+def print_pdf(document: str, path: Path, *, browser: str) -> Path:
+    """Print an HTML document to a Letter PDF with headless Chromium, atomically.
+
+    Raises
+    ------
+    PdfEngineError
+        The browser is missing or fails (``make chromium`` installs Debian's).
+    """
+    if not Path(browser).is_file():
+        raise PdfEngineError(f"{browser}: no Chromium to print the referral PDF; `make "
+                             "chromium` installs Debian's (or set referral.browser)")
+    from playwright.sync_api import Error as PlaywrightError
+    from playwright.sync_api import sync_playwright
+
+    with atomic_path(path) as tmp:
+        try:
+            with sync_playwright() as p:
+                b = p.chromium.launch(executable_path=browser, args=[
+                    "--no-sandbox", "--disable-gpu", "--disable-background-networking",
+                    "--disable-component-update", "--disable-sync", "--no-first-run"])
+                try:
+                    page = b.new_page()
+                    page.route("**/*", lambda route: route.abort()
+                               if not route.request.url.startswith(("about:", "data:"))
+                               else route.continue_())
+                    page.set_content(document, wait_until="load")
+                    page.pdf(path=str(tmp), format="Letter", print_background=False,
+                             prefer_css_page_size=True)
+                finally:
+                    b.close()
+        except PlaywrightError as exc:
+            raise PdfEngineError(f"{path}: Chromium could not print the referral PDF: "
+                                 f"{str(exc).splitlines()[0]}") from exc
+        _fix_dates(tmp)
+    return path
+
+
+def _fix_dates(path: Path) -> None:
+    """Chromium stamps the PDF with the time of printing; the same inputs should give the
+    same bytes, so the stamps are set to a fixed date of the same length (the byte offsets
+    of the file's cross-reference table do not move)."""
+    data = path.read_bytes()
+    fixed = re.sub(rb"\(D:\d{14}[^)]*\)", lambda m: b"(D:" + b"0" * (len(m.group()) - 4)
+                   + b")", data)
+    if fixed != data:
+        path.write_bytes(fixed)
+
+
+def write_referral(rows: pd.DataFrame, places: pd.DataFrame, folder: Path, *,
+                   need_types: Sequence[str], basename: str, meta: ReferralMeta,
+                   language: str, browser: str, per_place_html: bool) -> list[Path]:
+    """Write ``<basename>.pdf`` (every sheet), ``<basename>.csv`` (every row) and, with
+    ``per_place_html``, ``<place_id>.html`` per place (else one ``<basename>.html``)."""
+    written: list[Path] = []
+    sections: list[str] = []
+    for _, place in places.iterrows():
+        mine = rows[rows["place_id"] == place["place_id"]]
+        own = [sheet_html(place, mine, need_types, language=lang, meta=meta)
+               for lang in _languages(language)]
+        sections += own
+        if per_place_html:
+            written.append(write_text(page_html(own, title=str(place["place"]),
+                                                language=language),
+                                      folder / f"{place['place_id']}.html"))
+    document = page_html(sections, title=f"Referral sheets: {meta.run_name}",
+                         language=language)
+    if not per_place_html:
+        written.append(write_text(document, folder / f"{basename}.html"))
+    if not sections:  # still a PDF, so that a rerun finds its file and nothing is stale
+        log.warning("no placed office in the run's scope: no referral sheet")
+        document = page_html([f'<section class="sheet"><h1>{_e(WORDS["en"]["empty"])}</h1>'
+                              "</section>"], title=meta.run_name, language="en")
+    written.append(print_pdf(document, folder / f"{basename}.pdf", browser=browser))
+    written.append(write_csv(rows, folder / f"{basename}.csv"))
+    return written
