@@ -21,12 +21,15 @@ import pandas as pd
 from gapmap.config import Config
 from gapmap.contracts import (
     COVERAGE,
+    COVERAGE_DEPTH,
     DEMAND,
     GAP_COMMUNITIES,
     SERVICES,
     SERVICES_GEOCODED,
     SERVICES_LOCATED,
     TRAVEL,
+    WRAPAROUND,
+    WRAPAROUND_BY_REGION,
     read_stage,
     write_stage,
 )
@@ -47,7 +50,10 @@ class StagePaths:
     edges: Path
     travel: Path
     coverage: Path
+    coverage_depth: Path
     gaps: Path
+    wraparound: Path
+    wraparound_regions: Path
     services_csv: Path
     rejected: Path
     geocode_report: Path
@@ -63,7 +69,9 @@ class StagePaths:
             located=i / "services_located.parquet", demand=i / "demand.parquet",
             nodes=i / "network_nodes.parquet", edges=i / "network_edges.parquet",
             travel=i / "travel.parquet", coverage=p / "coverage_by_region.csv",
-            gaps=p / "gap_communities.csv", services_csv=p / "services.csv",
+            coverage_depth=p / "coverage.csv", gaps=p / "gap_communities.csv",
+            wraparound=p / "wraparound.csv", wraparound_regions=p / "wraparound_by_region.csv",
+            services_csv=p / "services.csv",
             rejected=p / "rejected_rows.csv", geocode_report=p / "geocode_report.csv",
             geopackage=p / "gapmap.gpkg", metadata=p / "run_metadata.json",
             catchments=p / "catchments.gpkg",
@@ -138,11 +146,12 @@ def stage_regions(config: Config) -> str:
 
 
 def stage_demand(config: Config) -> str:
-    from gapmap.demand import build_demand
+    from gapmap.demand import build_demand, name_communities
     from gapmap.regions import assign_regions, within_scope
 
     p = StagePaths.of(config)
     demand = within_scope(assign_regions(build_demand(config), config), config)
+    demand = name_communities(demand, config)
     write_stage(demand, p.demand, DEMAND)
     total = int(demand["pop2021"].sum())
     inputs = _reference_inputs(config)
@@ -247,14 +256,24 @@ def stage_gaps(config: Config) -> str:
     travel = read_stage(p.travel, TRAVEL)
     demand = read_stage(p.demand, DEMAND)
     services = read_stage(p.located, SERVICES_LOCATED)
-    cov, gaps = gap_tables(travel, demand, services, config)
+    tables = gap_tables(travel, demand, services, config)
+    cov = tables.coverage
     write_stage(cov, p.coverage, COVERAGE)
-    write_stage(gaps, p.gaps, GAP_COMMUNITIES)
+    write_stage(tables.depth, p.coverage_depth, COVERAGE_DEPTH)
+    write_stage(tables.gaps, p.gaps, GAP_COMMUNITIES)
+    write_stage(tables.wraparound, p.wraparound, WRAPAROUND)
+    write_stage(tables.wraparound_regions, p.wraparound_regions, WRAPAROUND_BY_REGION)
     _record(config, "gaps", [p.travel, p.demand, p.located])
     where = total_label(config)
     tot = cov[cov["opp_region"] == where].set_index("need_type")
     lines = [f"  {n:<24} {tot.at[n, 'pct_covered']:5.1f} % of {tot.at[n, 'pop2021']:,} within "
              f"{tot.at[n, 'threshold_min']:g} min" for n in config.need_types]
+    wrap = tables.wraparound_regions
+    wrap = wrap[wrap["opp_region"] == where]
+    if len(wrap):
+        n = int(wrap["needs_reached"].max())
+        lines.append(f"  wraparound: {wrap['pct_pop'].iloc[-1]:.1f} % reach all {n} needs; "
+                     f"mean {wrap['mean_needs_reached'].iloc[0]:.1f} needs reached")
     return f"coverage in {where}:\n" + "\n".join(lines)
 
 
