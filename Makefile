@@ -13,15 +13,16 @@ SRC := $(wildcard gapmap/*.py gapmap/*/*.py)
 
 # The config knows its output folders and input files: `gapmap make-vars` writes them as Make
 # variables (INTERIM, PROCESSED, MAPS_DIR, MAPS, LISTINGS, REFERENCE, HIGHWAYS,
-# GEOCODE_INPUTS, DEMAND_INPUTS, NETWORK_INPUTS) to $(MAKEVARS), remade when the config or
-# the code changes. Targets that build no pipeline file do without it.
+# GEOCODE_INPUTS, DEMAND_INPUTS, NETWORK_INPUTS, PLAN_INPUTS) to $(MAKEVARS), remade when the
+# config or the code changes. Targets that build no pipeline file do without it.
 MAKEVARS ?= build/make/$(subst /,_,$(CONFIG)).mk
-NO_PIPELINE := help install chromium test lint typecheck check bench docs clean distclean run ottawa
+NO_PIPELINE := help install chromium test lint typecheck check bench docs clean distclean run ottawa \
+               scenario
 ifneq ($(filter-out $(NO_PIPELINE),$(MAKECMDGOALS)),)
 include $(MAKEVARS)
 endif
 
-.PHONY: help all install chromium test lint typecheck check clean distclean run ottawa catchments bench docs
+.PHONY: help all install chromium test lint typecheck check clean distclean run ottawa catchments plan scenario bench docs
 
 help: ## list the targets
 	@grep -hE '^[a-zA-Z_-]+:.*## ' $(MAKEFILE_LIST) | \
@@ -74,6 +75,11 @@ catchments: $(PROCESSED)/catchments.gpkg ## travel-time polygons per service and
 $(PROCESSED)/coverage_by_region.csv: $(INTERIM)/travel.parquet
 	$(GAPMAP) gaps
 
+$(PROCESSED)/suggestions.csv: $(INTERIM)/travel.parquet $(PLAN_INPUTS) $(CONFIG) $(SRC)
+	$(GAPMAP) plan
+
+plan: $(PROCESSED)/suggestions.csv ## capacity-aware access, suggested sites, a [scenario]'s comparison
+
 # one rule writes every map: a grouped target
 $(MAPS) &: $(PROCESSED)/coverage_by_region.csv $(HIGHWAYS) $(wildcard gapmap/outputs/static/*)
 	$(GAPMAP) maps
@@ -82,7 +88,7 @@ $(PROCESSED)/gapmap.gpkg: $(PROCESSED)/coverage_by_region.csv $(PROCESSED)/catch
                           $(HIGHWAYS)
 	$(GAPMAP) report
 
-all: $(MAPS) $(PROCESSED)/gapmap.gpkg ## run the pipeline: the shipped Ontario data, or CONFIG=...
+all: $(MAPS) $(PROCESSED)/gapmap.gpkg $(PROCESSED)/suggestions.csv ## run the pipeline: the shipped Ontario data, or CONFIG=...
 	@echo "maps in $(MAPS_DIR)/, tables and GeoPackage in $(PROCESSED)/"
 
 run: | $(BIN)/gapmap ## rerun every stage, whatever changed
@@ -90,6 +96,9 @@ run: | $(BIN)/gapmap ## rerun every stage, whatever changed
 
 ottawa: ## the City of Ottawa at street level (make all CONFIG=configs/ottawa.toml)
 	$(MAKE) all CONFIG=configs/ottawa.toml
+
+scenario: ## the example scenario against the baseline (make all CONFIG=configs/scenario_example.toml)
+	$(MAKE) all CONFIG=configs/scenario_example.toml
 
 # -- checks ---------------------------------------------------------------------------
 test: $(BIN)/gapmap chromium ## run the test suite (browser tests in chromium included)
@@ -112,7 +121,8 @@ bench: $(BIN)/gapmap ## benchmark (not a test): gapmap vs osmnx+networkx, ~7 min
 clean: ## remove the shipped configs' rebuilt outputs (never data/raw)
 	rm -rf data/interim/*.parquet data/interim/*.json data/processed/*.csv \
 	       data/processed/*.gpkg data/processed/*.json maps/*.html data/interim/ottawa \
-	       data/processed/ottawa maps/ottawa build/make
+	       data/processed/ottawa maps/ottawa data/interim/scenario-example \
+	       data/processed/scenario-example maps/scenario-example build/make
 
 distclean: clean ## also remove .venv
 	rm -rf $(VENV) *.egg-info

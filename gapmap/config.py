@@ -838,6 +838,16 @@ class Config:
                     f"the shipped reference data folder {shipped} does not exist, and "
                     f"{used[0]} defaults to a file in it: set {DATA_DIR_ENV} to the folder "
                     "holding ontario/ and gpl-3.0/, or name every [inputs] file")
+        if self.scenario.active:
+            out = self.outputs
+            shared = [k for k in ("interim_dir", "processed_dir", "maps_dir")
+                      if self.run.name not in getattr(out, k).parts]
+            if shared:
+                raise ValueError(
+                    f"a [scenario] writes to its own folders: outputs.{shared[0]} "
+                    f"({getattr(out, shared[0])}) must have a folder named after the run "
+                    f"({self.run.name!r}), e.g. data/processed/{self.run.name}, so the "
+                    "baseline's outputs are never overwritten")
         net, nom = self.network, self.geocode.nominatim
         if (net.source == "kings_highways" and net.path is None) or net.cache_dir is None:
             net = dataclasses.replace(

@@ -465,3 +465,36 @@ WRAPAROUND_BY_REGION: StageTable[pd.DataFrame] = StageTable(
     key=("opp_region", "needs_reached"))
 """gaps -> ``wraparound_by_region.csv``: the population by number of needs reached
 (:func:`gapmap.analysis.wraparound.wraparound_by_region`)."""
+
+ACCESS_BY_COMMUNITY: StageTable[pd.DataFrame] = StageTable(
+    "access_by_community.csv", "plan", pd.DataFrame,
+    (*_columns("text", "demand_id name census_code opp_region need_type"),
+     Column("pop2021", "int"), Column("threshold_min", "float"),
+     Column("services_within", "int"), *_columns("float", "access_2sfca access_e2sfca"),
+     Column("supply_basis", "text")),
+    key=("demand_id", "need_type"))
+"""plan -> ``access_by_community.csv``: 2SFCA and E2SFCA per community and need
+(:func:`gapmap.plan.access_by_community`)."""
+
+SUGGESTIONS: StageTable[pd.DataFrame] = StageTable(
+    "suggestions.csv", "plan", pd.DataFrame,
+    (*_columns("text", "need_type opp_region method"), Column("rank", "int"),
+     *_columns("text", "site site_kind cd_name"),
+     *_columns("float", "lat lon threshold_min"),
+     *_columns("int", "pop_added pop_added_alone pop2021"),
+     *_columns("float", "pct_covered_before pct_covered_after"),
+     *_columns("int", "services_placed services_not_placed services_coarse"),
+     Column("caveat", "text")),
+    key=("need_type", "opp_region", "method", "rank"))
+"""plan -> ``suggestions.csv``: where one more service adds the most covered people
+(:func:`gapmap.plan.suggestions`)."""
+
+SCENARIO_COMPARE: StageTable[pd.DataFrame] = StageTable(
+    "scenario_compare.csv", "plan", pd.DataFrame,
+    (*_columns("text", "opp_region need_type"), Column("threshold_min", "float"),
+     *_columns("int", "pop2021 pop_covered_before pop_covered_after"),
+     *_columns("float", "pct_covered_before pct_covered_after"),
+     *_columns("int", "pop_change services_placed_before services_placed_after")),
+    key=("opp_region", "need_type"))
+"""plan -> ``scenario_compare.csv``: coverage before and after a ``[scenario]``
+(:func:`gapmap.plan.scenario_compare`)."""

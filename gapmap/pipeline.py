@@ -20,19 +20,23 @@ import pandas as pd
 
 from gapmap.config import Config
 from gapmap.contracts import (
+    ACCESS_BY_COMMUNITY,
     COVERAGE,
     COVERAGE_DEPTH,
     DEMAND,
     GAP_COMMUNITIES,
+    SCENARIO_COMPARE,
     SERVICES,
     SERVICES_GEOCODED,
     SERVICES_LOCATED,
+    SUGGESTIONS,
     TRAVEL,
     WRAPAROUND,
     WRAPAROUND_BY_REGION,
     read_stage,
     write_stage,
 )
+from gapmap.gaps import total_label
 from gapmap.io import provenance, read_geo, write_csv, write_json
 
 log = logging.getLogger(__name__)
@@ -54,6 +58,9 @@ class StagePaths:
     gaps: Path
     wraparound: Path
     wraparound_regions: Path
+    access: Path
+    suggestions: Path
+    scenario_compare: Path
     services_csv: Path
     rejected: Path
     geocode_report: Path
@@ -71,6 +78,8 @@ class StagePaths:
             travel=i / "travel.parquet", coverage=p / "coverage_by_region.csv",
             coverage_depth=p / "coverage.csv", gaps=p / "gap_communities.csv",
             wraparound=p / "wraparound.csv", wraparound_regions=p / "wraparound_by_region.csv",
+            access=p / "access_by_community.csv", suggestions=p / "suggestions.csv",
+            scenario_compare=p / "scenario_compare.csv",
             services_csv=p / "services.csv",
             rejected=p / "rejected_rows.csv", geocode_report=p / "geocode_report.csv",
             geopackage=p / "gapmap.gpkg", metadata=p / "run_metadata.json",
@@ -250,7 +259,7 @@ def stage_catchments(config: Config) -> str:
 
 
 def stage_gaps(config: Config) -> str:
-    from gapmap.gaps import gap_tables, total_label
+    from gapmap.gaps import gap_tables
 
     p = StagePaths.of(config)
     travel = read_stage(p.travel, TRAVEL)
@@ -275,6 +284,58 @@ def stage_gaps(config: Config) -> str:
         lines.append(f"  wraparound: {wrap['pct_pop'].iloc[-1]:.1f} % reach all {n} needs; "
                      f"mean {wrap['mean_needs_reached'].iloc[0]:.1f} needs reached")
     return f"coverage in {where}:\n" + "\n".join(lines)
+
+
+def stage_plan(config: Config) -> str:
+    """Capacity-aware access, suggested sites and, with a ``[scenario]``, its comparison."""
+    import time
+
+    from gapmap.network import RoadGraph
+    from gapmap.plan import (
+        access_by_community,
+        candidate_sites,
+        scenario_compare,
+        scenario_services,
+        scenario_travel,
+        suggestions,
+        travel_time_matrix,
+    )
+    from gapmap.travel import TravelEngine
+
+    p = StagePaths.of(config)
+    start = time.perf_counter()
+    engine = TravelEngine(RoadGraph.load(p.nodes, p.edges), config.network)
+    demand = read_stage(p.demand, DEMAND)
+    services = _with_fly_in_flag(read_stage(p.located, SERVICES_LOCATED), config)
+    travel = read_stage(p.travel, TRAVEL)
+    limit = max([config.coverage.threshold(n) for n in config.need_types], default=0.0)
+    matrix = travel_time_matrix(engine, demand, services, limit_min=limit)
+    access = access_by_community(matrix, demand, services, config)
+    write_stage(access, p.access, ACCESS_BY_COMMUNITY)
+    sites = candidate_sites(config)
+    site_matrix = travel_time_matrix(engine, demand, sites, limit_min=limit)
+    suggested = suggestions(travel, demand, services, sites, site_matrix, config)
+    write_stage(suggested, p.suggestions, SUGGESTIONS)
+    inputs = [p.nodes, p.edges, p.demand, p.located, p.travel]
+    lines = [f"plan: access_by_community.csv ({len(access)} rows); suggestions.csv: "
+             f"{len(suggested)} sites among {len(sites)} candidates "
+             f"({config.suggest.candidates})"]
+    if config.scenario.active:
+        after = _with_fly_in_flag(scenario_services(services, config), config)
+        compare = scenario_compare(travel, scenario_travel(engine, demand, after, config),
+                                   demand, services, after, config)
+        write_stage(compare, p.scenario_compare, SCENARIO_COMPARE)
+        where = total_label(config)
+        tot = compare[(compare["opp_region"] == where) & (compare["pop_change"] != 0)]
+        lines.append(f"scenario: {len(after) - len(services) + len(config.scenario.remove)} "
+                     f"added, {len(config.scenario.remove)} removed; " + (", ".join(
+                         f"{r.need_type} {r.pop_change:+,}" for r in tot.itertuples())
+                         or "no change in coverage"))
+        inputs += [f for f in (config.scenario.add,) if f is not None]
+    _record(config, "plan", inputs, candidates=len(sites), suggestions=len(suggested),
+            scenario=config.scenario.active)
+    lines[0] += f" in {time.perf_counter() - start:.1f} s"
+    return "\n".join(lines)
 
 
 def _census_divisions_in_scope(config: Config) -> gpd.GeoDataFrame:
@@ -336,6 +397,7 @@ def make_inputs(config: Config) -> dict[str, list[Path]]:
     OPP regions, remote communities), ``HIGHWAYS`` (``inputs.highways``, drawn on the maps
     and written to the GeoPackage), ``GEOCODE_INPUTS`` (``geocode.overrides`` and
     ``geocode.postal_codes`` when set), ``DEMAND_INPUTS`` (``demand.path`` when set) and
+    ``PLAN_INPUTS`` (the plan stage's candidate sites and scenario files) and
     ``NETWORK_INPUTS``: what the network stage reads, ``inputs.highways`` for
     ``kings_highways``, ``network.path`` for ``osm_file`` and ``rnf_file``, the download
     cache for ``osmnx`` (which the stage writes on its first run, and a user may delete to
@@ -350,7 +412,17 @@ def make_inputs(config: Config) -> dict[str, list[Path]]:
                            if f is not None],
         "DEMAND_INPUTS": [config.demand.path] if config.demand.path is not None else [],
         "NETWORK_INPUTS": _network_inputs(config),
+        "PLAN_INPUTS": _plan_inputs(config),
     }
+
+
+def _plan_inputs(config: Config) -> list[Path]:
+    """The files only the plan stage reads: the candidate sites' file (detachment offices or
+    the analyst's) and the scenario's added services."""
+    s = config.suggest
+    files = {"detachments": config.inputs.detachment_offices,
+             "file": s.candidates_path}.get(s.candidates)
+    return [f for f in (files, config.scenario.add) if f is not None]
 
 
 def make_variables(config: Config, *, cwd: Path | None = None) -> str:
@@ -401,7 +473,8 @@ def make_variables(config: Config, *, cwd: Path | None = None) -> str:
 STAGES = {
     "ingest": stage_ingest, "geocode": stage_geocode, "regions": stage_regions,
     "demand": stage_demand, "network": stage_network, "travel": stage_travel,
-    "catchments": stage_catchments, "gaps": stage_gaps, "maps": stage_maps, "report": stage_report,
+    "catchments": stage_catchments, "gaps": stage_gaps, "plan": stage_plan, "maps": stage_maps,
+    "report": stage_report,
 }
 
 

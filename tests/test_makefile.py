@@ -24,8 +24,9 @@ pytestmark = [
     pytest.mark.skipif(not (BIN / "gapmap").is_file(), reason="needs the gapmap command"),
 ]
 STAGE = re.compile(r"gapmap --config \S+ ([a-z-]+)$")
-AFTER_NETWORK = {"network", "travel", "catchments", "gaps", "maps", "report"}
-AFTER_GEOCODE = {"geocode", "regions", "travel", "catchments", "gaps", "maps", "report"}
+AFTER_NETWORK = {"network", "travel", "catchments", "gaps", "plan", "maps", "report"}
+AFTER_GEOCODE = {"geocode", "regions", "travel", "catchments", "gaps", "plan", "maps",
+                 "report"}
 
 
 def make(*args: str, config: Path, makevars: Path) -> subprocess.CompletedProcess:
@@ -116,7 +117,8 @@ def test_a_changed_input_reruns_its_stage_and_what_follows(built, source, change
 def test_ottawa_targets_are_its_own_files(tmp_path):
     found = rules(make("-n", "-p", "all", config=Path("configs/ottawa.toml"),
                        makevars=tmp_path / "ottawa.mk"))
-    assert found["all"] == ["maps/ottawa/ottawa.html", "data/processed/ottawa/gapmap.gpkg"]
+    assert found["all"] == ["maps/ottawa/ottawa.html", "data/processed/ottawa/gapmap.gpkg",
+                            "data/processed/ottawa/suggestions.csv"]
     network = found["data/interim/ottawa/network_edges.parquet"]
     assert network[0] == "data/raw/ottawa/roads_rnf2021.gpkg"
     assert "data/raw/gpl-3.0/highways_kings_fpa.geojson" not in network
