@@ -148,15 +148,24 @@ def mclp_exact(covers: np.ndarray, weights: np.ndarray, k: int, *,
     if not len(sites) or not len(w):
         return []
     if len(sites) <= k:
-        return [int(s) for s in sites]
-    with warnings.catch_warnings():  # PuLP 3 announces its 4.0 API; <4 is required
-        warnings.simplefilter("ignore", DeprecationWarning)
-        picked = _solve(cov, w, k, time_limit_s)
-    chosen = [int(sites[j]) for j in picked]
+        chosen = [int(s) for s in sites]
+    else:
+        with warnings.catch_warnings():  # PuLP 3 announces its 4.0 API; <4 is required
+            warnings.simplefilter("ignore", DeprecationWarning)
+            chosen = [int(sites[j]) for j in _solve(cov, w, k, time_limit_s)]
+    return _without_idle(covers, weights, chosen)
+
+
+def _without_idle(covers: np.ndarray, weights: np.ndarray, chosen: list[int]) -> list[int]:
+    """``chosen`` less the sites that add nothing to the others (the solver may pick any
+    to fill k), dropped one at a time so the weight covered stays the same; sorted."""
     best = covered_weight(covers, weights, chosen)
-    # leave out sites that add nothing (the solver may pick any to fill k)
-    return sorted(j for j in chosen
-                  if covered_weight(covers, weights, [c for c in chosen if c != j]) < best)
+    kept = sorted(chosen)
+    for j in sorted(chosen, reverse=True):
+        rest = [c for c in kept if c != j]
+        if covered_weight(covers, weights, rest) >= best:
+            kept = rest
+    return kept
 
 
 def _solve(cov: np.ndarray, w: np.ndarray, k: int, time_limit_s: float | None) -> list[int]:
