@@ -85,7 +85,7 @@ $(MAPS) &: $(PROCESSED)/coverage_by_region.csv $(HIGHWAYS) $(wildcard gapmap/out
 	$(GAPMAP) maps
 
 $(PROCESSED)/gapmap.gpkg: $(PROCESSED)/coverage_by_region.csv $(PROCESSED)/catchments.gpkg \
-                          $(HIGHWAYS)
+                          $(PROCESSED)/suggestions.csv $(HIGHWAYS)
 	$(GAPMAP) report
 
 all: $(MAPS) $(PROCESSED)/gapmap.gpkg $(PROCESSED)/suggestions.csv ## run the pipeline: the shipped Ontario data, or CONFIG=...

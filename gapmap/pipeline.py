@@ -357,13 +357,30 @@ def stage_maps(config: Config) -> str:
     return "maps: " + ", ".join(f"{x.name} ({x.stat().st_size / 1e6:.1f} MB)" for x in paths)
 
 
+def _analysis_layers(p: StagePaths) -> dict[str, pd.DataFrame]:
+    """The gaps and plan stages' tables for the GeoPackage, those that exist: ``coverage``
+    (the long table), ``wraparound_by_region`` and ``suggestions`` (points)."""
+    layers: dict[str, pd.DataFrame] = {}
+    if p.coverage_depth.is_file():
+        layers["coverage"] = read_stage(p.coverage_depth, COVERAGE_DEPTH)
+    if p.wraparound_regions.is_file():
+        layers["wraparound_by_region"] = read_stage(p.wraparound_regions, WRAPAROUND_BY_REGION)
+    if p.suggestions.is_file():
+        s = read_stage(p.suggestions, SUGGESTIONS)
+        layers["suggestions"] = gpd.GeoDataFrame(
+            s, geometry=gpd.points_from_xy(s["lon"], s["lat"]), crs=4326)
+    return layers
+
+
 def stage_report(config: Config) -> str:
     from gapmap.demand import remote_communities
     from gapmap.report import write_reports
 
     p = StagePaths.of(config)
-    extra = ({"need_catchments": read_geo(p.catchments, layer="need_catchments")}
-             if p.catchments.is_file() else {})
+    extra: dict[str, pd.DataFrame] = (
+        {"need_catchments": read_geo(p.catchments, layer="need_catchments")}
+        if p.catchments.is_file() else {})
+    extra.update(_analysis_layers(p))
     path = write_reports(
         services=read_stage(p.located, SERVICES_LOCATED), demand=read_stage(p.demand, DEMAND),
         coverage=read_stage(p.coverage, COVERAGE), gaps=read_stage(p.gaps, GAP_COMMUNITIES),
@@ -374,7 +391,7 @@ def stage_report(config: Config) -> str:
     meta["config"] = config.as_dict()
     stages = {}
     for stage in ("ingest", "geocode", "regions", "demand", "network", "travel", "catchments",
-                  "gaps"):
+                  "gaps", "plan"):
         f = config.outputs.interim_dir / f"{stage}.json"
         if f.is_file():
             import json
