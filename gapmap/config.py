@@ -335,6 +335,10 @@ class Inputs:
     detachment_offices: FilePath = _shipped(
         "ontario/opp_detachment_offices.csv",
         "OPP detachment office towns: candidate sites for a new service")
+    shelter_capacity: OptionalPath = _shipped(
+        "toronto/toronto_shelter_locations_2024-03-20.csv",
+        "Toronto's shelter locations with beds and rooms (20 March 2024): the labelled "
+        "capacity-weighted access variant for Toronto; `false` leaves it out")
 
 
 # -- [outputs] -------------------------------------------------------------------------------
@@ -623,6 +627,12 @@ class AccessSettings:
         description="the weight of each band, nearest first (Luo & Qi's 0-10/10-20/20-30 min)")
     per_population: Positive = Field(
         100_000.0, description="access is reported per this many people")
+    capacity_division: CensusDivision = Field(
+        "3520", description="the census division whose demand the capacity variant "
+        "(`inputs.shelter_capacity`) measures: Toronto")
+    capacity_threshold_min: Positive = Field(
+        30.0, description="the capacity variant's catchment, in minutes: city scale (at 60 "
+        "min every Toronto tract reaches every shelter and access is flat)")
 
 
 @dataclass(frozen=True, kw_only=True, config=_TABLE)

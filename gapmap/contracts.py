@@ -498,3 +498,12 @@ SCENARIO_COMPARE: StageTable[pd.DataFrame] = StageTable(
     key=("opp_region", "need_type"))
 """plan -> ``scenario_compare.csv``: coverage before and after a ``[scenario]``
 (:func:`gapmap.plan.scenario_compare`)."""
+
+ACCESS_CAPACITY: StageTable[pd.DataFrame] = StageTable(
+    "access_capacity.csv", "plan", pd.DataFrame,
+    (*_columns("text", "demand_id name census_code"), Column("pop2021", "int"),
+     Column("threshold_min", "float"), *_columns("int", "locations_within capacity_within"),
+     *_columns("float", "access_2sfca access_e2sfca"), Column("supply", "text")),
+    key=("demand_id",))
+"""plan -> ``access_capacity.csv``: the labelled capacity-weighted variant (Toronto's shelter
+beds and rooms for Toronto's demand, :func:`gapmap.plan.capacity_access`)."""

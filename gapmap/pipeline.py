@@ -21,6 +21,7 @@ import pandas as pd
 from gapmap.config import Config
 from gapmap.contracts import (
     ACCESS_BY_COMMUNITY,
+    ACCESS_CAPACITY,
     COVERAGE,
     COVERAGE_DEPTH,
     DEMAND,
@@ -59,6 +60,7 @@ class StagePaths:
     wraparound: Path
     wraparound_regions: Path
     access: Path
+    access_capacity: Path
     suggestions: Path
     scenario_compare: Path
     services_csv: Path
@@ -78,7 +80,8 @@ class StagePaths:
             travel=i / "travel.parquet", coverage=p / "coverage_by_region.csv",
             coverage_depth=p / "coverage.csv", gaps=p / "gap_communities.csv",
             wraparound=p / "wraparound.csv", wraparound_regions=p / "wraparound_by_region.csv",
-            access=p / "access_by_community.csv", suggestions=p / "suggestions.csv",
+            access=p / "access_by_community.csv", access_capacity=p / "access_capacity.csv",
+            suggestions=p / "suggestions.csv",
             scenario_compare=p / "scenario_compare.csv",
             services_csv=p / "services.csv",
             rejected=p / "rejected_rows.csv", geocode_report=p / "geocode_report.csv",
@@ -294,6 +297,7 @@ def stage_plan(config: Config) -> str:
     from gapmap.plan import (
         access_by_community,
         candidate_sites,
+        capacity_access,
         scenario_compare,
         scenario_services,
         scenario_travel,
@@ -312,12 +316,19 @@ def stage_plan(config: Config) -> str:
     matrix = travel_time_matrix(engine, demand, services, limit_min=limit)
     access = access_by_community(matrix, demand, services, config)
     write_stage(access, p.access, ACCESS_BY_COMMUNITY)
+    capacity = capacity_access(engine, demand, config)
+    if capacity is not None:
+        write_stage(capacity, p.access_capacity, ACCESS_CAPACITY)
     sites = candidate_sites(config)
     site_matrix = travel_time_matrix(engine, demand, sites, limit_min=limit)
     suggested = suggestions(travel, demand, services, sites, site_matrix, config)
     write_stage(suggested, p.suggestions, SUGGESTIONS)
     inputs = [p.nodes, p.edges, p.demand, p.located, p.travel]
-    lines = [f"plan: access_by_community.csv ({len(access)} rows); suggestions.csv: "
+    if capacity is not None and config.inputs.shelter_capacity is not None:
+        inputs.append(config.inputs.shelter_capacity)
+    lines = [f"plan: access_by_community.csv ({len(access)} rows); "
+             + (f"access_capacity.csv ({len(capacity)} Toronto points); "
+                if capacity is not None else "") + "suggestions.csv: "
              f"{len(suggested)} sites among {len(sites)} candidates "
              f"({config.suggest.candidates})"]
     if config.scenario.active:
@@ -439,7 +450,8 @@ def _plan_inputs(config: Config) -> list[Path]:
     s = config.suggest
     files = {"detachments": config.inputs.detachment_offices,
              "file": s.candidates_path}.get(s.candidates)
-    return [f for f in (files, config.scenario.add) if f is not None]
+    return [f for f in (files, config.scenario.add, config.inputs.shelter_capacity)
+            if f is not None]
 
 
 def make_variables(config: Config, *, cwd: Path | None = None) -> str:

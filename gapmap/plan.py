@@ -91,6 +91,77 @@ def access_by_community(matrix: TravelMatrix, demand: pd.DataFrame, services: pd
     return out
 
 
+# -- the capacity-weighted variant (Toronto's shelter beds) ----------------------------------
+
+CAPACITY_LABEL = ("Toronto shelter beds and rooms open on 20 March 2024 (City of Toronto, all "
+                  "sectors: not only beds for survivors), locations at their postal FSA")
+
+
+def shelter_locations(config: Config) -> gpd.GeoDataFrame:
+    """The shelter locations of ``inputs.shelter_capacity`` as services with a capacity:
+    ``service_id``, ``name``, ``capacity`` (beds + rooms), ``geocode_precision`` (``fsa``,
+    or ``town`` for a location with no postal code: Toronto's point), ``geometry``."""
+    from gapmap.geocode import Gazetteer
+
+    path = config.inputs.shelter_capacity
+    if path is None:
+        raise SchemaError("inputs.shelter_capacity is off")
+    t = read_table(path)
+    require_columns(t, ["LOCATION_ID", "LOCATION_NAME", "LOCATION_POSTAL_CODE", "beds_actual",
+                        "rooms_actual"], str(path))
+    fsa: dict[str, tuple[float, float]] = {}
+    for fpath in (config.inputs.fsa_geonames, config.inputs.fsa_statcan):  # StatCan wins
+        f = read_table(fpath)
+        fsa.update({r.fsa.strip().upper(): (float(r.lat), float(r.lon))
+                    for r in f.itertuples() if r.lat and r.lon})
+    town = Gazetteer(config).town("Toronto").place
+    if town is None:
+        raise SchemaError("Toronto is not in the gazetteer")
+    code = t["LOCATION_POSTAL_CODE"].fillna("").astype(str).str.strip().str[:3].str.upper()
+    at = [fsa.get(c) for c in code]
+    cap = (pd.to_numeric(t["beds_actual"], errors="coerce").fillna(0)
+           + pd.to_numeric(t["rooms_actual"], errors="coerce").fillna(0))
+    return gpd.GeoDataFrame({
+        "service_id": "shelter-" + t["LOCATION_ID"].astype(str),
+        "name": t["LOCATION_NAME"].fillna("").astype(str), "capacity": cap.to_numpy(),
+        "geocode_precision": ["fsa" if a else "town" for a in at]},
+        geometry=gpd.points_from_xy([a[1] if a else town.lon for a in at],
+                                    [a[0] if a else town.lat for a in at]), crs=4326)
+
+
+def capacity_access(engine: TravelEngine, demand: gpd.GeoDataFrame, config: Config
+                    ) -> pd.DataFrame | None:
+    """2SFCA and E2SFCA of shelter beds and rooms for the demand in
+    ``access.capacity_division`` (None when the run has no demand there or the file is off).
+
+    Columns: ``demand_id``, ``name``, ``census_code``, ``pop2021``, ``threshold_min``,
+    ``locations_within``, ``capacity_within`` (beds and rooms within the threshold),
+    ``access_2sfca``, ``access_e2sfca`` (beds and rooms per ``access.per_population``
+    people), ``supply`` (:data:`CAPACITY_LABEL`).
+    """
+    s = config.access
+    here = demand[(demand["cduid"] == s.capacity_division).to_numpy()].reset_index(drop=True)
+    if config.inputs.shelter_capacity is None or not len(here):
+        return None
+    shelters = shelter_locations(config)
+    limit = s.capacity_threshold_min
+    cost = travel_time_matrix(engine, here, shelters, limit_min=limit).travel_min
+    pop, cap = here["pop2021"].to_numpy(float), shelters["capacity"].to_numpy(float)
+    weight = (band_weight(limit, s.band_weights) if s.decay == "bands"
+              else gaussian_weight(limit))
+    within = coverage_matrix(cost, limit)
+    return pd.DataFrame({
+        "demand_id": here["demand_id"], "name": here["name"],
+        "census_code": here["census_code"], "pop2021": here["pop2021"],
+        "threshold_min": limit, "locations_within": within.sum(axis=1),
+        "capacity_within": (within * cap).sum(axis=1).round(0).astype(int),
+        "access_2sfca": (s.per_population * two_stage_fca(cost, pop, cap, max_min=limit)
+                         ).round(2),
+        "access_e2sfca": (s.per_population * two_stage_fca(cost, pop, cap, max_min=limit,
+                                                           weight=weight)).round(2),
+        "supply": CAPACITY_LABEL})
+
+
 # -- candidate sites -------------------------------------------------------------------------
 
 
@@ -285,5 +356,6 @@ def scenario_travel(engine: TravelEngine, demand: gpd.GeoDataFrame,
     return nearest_service_times(engine, demand, services, config.need_types)
 
 
-__all__ = ["access_by_community", "candidate_sites", "covered_now", "scenario_compare",
-           "scenario_services", "scenario_travel", "suggestions", "travel_time_matrix"]
+__all__ = ["access_by_community", "candidate_sites", "capacity_access", "covered_now",
+           "scenario_compare", "scenario_services", "scenario_travel", "shelter_locations",
+           "suggestions", "travel_time_matrix"]

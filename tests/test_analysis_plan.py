@@ -228,3 +228,14 @@ def test_a_scenario_must_write_to_its_own_folders(tmp_path):
     path.write_text(path.read_text() + '\n[scenario]\nremove = ["a"]\n')
     with pytest.raises(ConfigError, match="its own folders"):
         load_config(path)
+
+
+def test_toronto_shelters_are_placed_with_their_beds_and_rooms(tmp_path):
+    from gapmap.plan import shelter_locations
+
+    (tmp_path / "x.csv").write_text("id,name,need_types\n")
+    shelters = shelter_locations(load_config(write_config(tmp_path, [tmp_path / "x.csv"])))
+    # 103 locations, 4,794 beds and 2,784 rooms (PROVENANCE); 4 with no address: at Toronto
+    assert len(shelters) == 103 and shelters["capacity"].sum() == 4794 + 2784
+    assert (shelters["geocode_precision"] == "town").sum() == 4
+    assert shelters.geometry.y.between(43.5, 43.9).all()
