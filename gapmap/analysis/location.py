@@ -85,7 +85,7 @@ def suggestion_caveat(q: DataQuality, *, site_cduid: str, site_cd_name: str,
         out.append(f"{q.not_placed} listed for an area or with no point (not counted)")
     if q.placed and q.coarse / q.placed > coarse_share_above:
         out.append(f"{round(100 * q.coarse / q.placed)} % of the placed services placed only "
-                   "at their town")
+                   "at their town (confidential ones by rule)")
     return "; ".join(out)
 
 
