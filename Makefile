@@ -13,15 +13,16 @@ SRC := $(wildcard gapmap/*.py gapmap/*/*.py gapmap/vocabulary/*.csv)
 
 # The config knows its output folders and input files: `gapmap make-vars` writes them as Make
 # variables (INTERIM, PROCESSED, MAPS_DIR, REFERRAL_DIR, MAPS, LISTINGS, REFERENCE, HIGHWAYS,
-# GEOCODE_INPUTS, DEMAND_INPUTS, NETWORK_INPUTS, OFFICES) to $(MAKEVARS), remade when the config or
-# the code changes. Targets that build no pipeline file do without it.
+# GEOCODE_INPUTS, DEMAND_INPUTS, NETWORK_INPUTS, OFFICES, PLAN_INPUTS) to $(MAKEVARS), remade
+# when the config or the code changes. Targets that build no pipeline file do without it.
 MAKEVARS ?= build/make/$(subst /,_,$(CONFIG)).mk
-NO_PIPELINE := help install chromium test lint typecheck check bench docs clean distclean run ottawa
+NO_PIPELINE := help install chromium test lint typecheck check bench docs clean distclean run ottawa \
+               scenario
 ifneq ($(filter-out $(NO_PIPELINE),$(MAKECMDGOALS)),)
 include $(MAKEVARS)
 endif
 
-.PHONY: help all install chromium test lint typecheck check clean distclean run ottawa catchments referral bench docs
+.PHONY: help all install chromium test lint typecheck check clean distclean run ottawa catchments referral plan scenario bench docs
 
 help: ## list the targets
 	@grep -hE '^[a-zA-Z_-]+:.*## ' $(MAKEFILE_LIST) | \
@@ -74,12 +75,17 @@ catchments: $(PROCESSED)/catchments.gpkg ## travel-time polygons per service and
 $(PROCESSED)/coverage_by_region.csv: $(INTERIM)/travel.parquet
 	$(GAPMAP) gaps
 
+$(PROCESSED)/suggestions.csv: $(INTERIM)/travel.parquet $(PLAN_INPUTS) $(CONFIG) $(SRC)
+	$(GAPMAP) plan
+
+plan: $(PROCESSED)/suggestions.csv ## capacity-aware access, suggested sites, a [scenario]'s comparison
+
 # one rule writes every map: a grouped target
 $(MAPS) &: $(PROCESSED)/coverage_by_region.csv $(HIGHWAYS) $(wildcard gapmap/outputs/static/*)
 	$(GAPMAP) maps
 
 $(PROCESSED)/gapmap.gpkg: $(PROCESSED)/coverage_by_region.csv $(PROCESSED)/catchments.gpkg \
-                          $(HIGHWAYS)
+                          $(PROCESSED)/suggestions.csv $(HIGHWAYS)
 	$(GAPMAP) report
 
 # the PDF is printed by headless chromium: installed when missing, as for the tests
@@ -90,7 +96,8 @@ $(REFERRAL_DIR)/referral_sheets.pdf: $(INTERIM)/services_located.parquet \
 
 referral: $(REFERRAL_DIR)/referral_sheets.pdf ## referral sheets per police office town (HTML, PDF, CSV)
 
-all: $(MAPS) $(PROCESSED)/gapmap.gpkg $(REFERRAL_DIR)/referral_sheets.pdf ## run the pipeline: the shipped Ontario data, or CONFIG=...
+all: $(MAPS) $(PROCESSED)/gapmap.gpkg $(PROCESSED)/suggestions.csv \
+     $(REFERRAL_DIR)/referral_sheets.pdf ## run the pipeline: the shipped Ontario data, or CONFIG=...
 	@echo "maps in $(MAPS_DIR)/, tables and GeoPackage in $(PROCESSED)/, referral sheets in $(REFERRAL_DIR)/"
 
 run: | $(BIN)/gapmap ## rerun every stage, whatever changed
@@ -98,6 +105,9 @@ run: | $(BIN)/gapmap ## rerun every stage, whatever changed
 
 ottawa: ## the City of Ottawa at street level (make all CONFIG=configs/ottawa.toml)
 	$(MAKE) all CONFIG=configs/ottawa.toml
+
+scenario: ## the example scenario against the baseline (make all CONFIG=configs/scenario_example.toml)
+	$(MAKE) all CONFIG=configs/scenario_example.toml
 
 # -- checks ---------------------------------------------------------------------------
 test: $(BIN)/gapmap chromium ## run the test suite (browser tests in chromium included)
@@ -120,7 +130,8 @@ bench: $(BIN)/gapmap ## benchmark (not a test): gapmap vs osmnx+networkx, ~7 min
 clean: ## remove the shipped configs' rebuilt outputs (never data/raw)
 	rm -rf data/interim/*.parquet data/interim/*.json data/processed/*.csv \
 	       data/processed/*.gpkg data/processed/*.json maps/*.html data/interim/ottawa \
-	       data/processed/ottawa maps/ottawa referral build/make
+	       data/processed/ottawa maps/ottawa referral data/interim/scenario-example \
+	       data/processed/scenario-example maps/scenario-example build/make
 
 distclean: clean ## also remove .venv
 	rm -rf $(VENV) *.egg-info

@@ -33,7 +33,10 @@ _HELP = {
                "a Road Network File or an osmnx download)",
     "travel": "drive time from every community to the nearest service of each need",
     "catchments": "travel-time polygons per service and band, and their union per need type",
-    "gaps": "coverage per OPP region and need; gap communities ranked by population",
+    "gaps": "coverage per OPP region and need (and at 30/60/90 min); gap communities ranked "
+            "by gap score; wraparound: how many needs each community reaches",
+    "plan": "capacity-aware access (2SFCA/E2SFCA); where one more service helps most (MCLP); "
+            "a [scenario] compared with the baseline",
     "maps": "write the HTML maps (Ontario and one per OPP region)",
     "report": "write the GeoPackage with every layer and the run metadata",
     "referral": "write a referral sheet per police office town (HTML each, one PDF, one CSV), "

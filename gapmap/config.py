@@ -393,7 +393,12 @@ class Inputs:
         "ontario/opp_detachment_offices.csv",
         "the police offices that get a referral sheet: a name (`name` or `detachment`) and "
         "an address, a town (`office_town`, `town` or `city`) or a point (`lat`, `lon`); "
-        "the shipped file has the OPP's 86 detachment office towns")
+        "the shipped file has the OPP's 86 detachment office towns; also the candidate "
+        "sites of `[suggest] candidates = \"detachments\"`")
+    shelter_capacity: OptionalPath = _shipped(
+        "toronto/toronto_shelter_locations_2024-03-20.csv",
+        "Toronto's shelter locations with beds and rooms (20 March 2024): the labelled "
+        "capacity-weighted access variant for Toronto; `false` leaves it out")
 
 
 # -- [ingest] --------------------------------------------------------------------------------
@@ -413,6 +418,7 @@ class IngestSettings:
     max_cell_chars: Annotated[int, Strict(), Field(ge=100)] = Field(
         32767, description="a longer cell rejects its row (32,767: a spreadsheet cell's "
         "limit)")
+
 
 
 # -- [outputs] -------------------------------------------------------------------------------
@@ -666,8 +672,105 @@ class CoverageSettings:
         "preserved, ends kept), once, before the catchment bands are drawn: on Ottawa areas "
         "move by at most 0.04 %, polygons have a third fewer vertices; 0: the file's lines")
 
+    depth_thresholds_min: tuple[Positive, ...] = Field(
+        (30.0, 60.0, 90.0), min_length=1, description="the long coverage table "
+        "(`coverage.csv`) reports every need at each of these drive times, beside its own "
+        "threshold")
+
     def threshold(self, need: str) -> float:
         return float(self.thresholds_min.get(need, self.default_threshold_min))
+
+
+# -- [names], [access], [wraparound], [suggest], [scenario] ------------------------------------
+
+
+@dataclass(frozen=True, kw_only=True, config=_TABLE)
+class NamesSettings:
+    """``[names]``: how outputs name a community (:mod:`gapmap.analysis.names`)."""
+
+    near_within_km: Positive = Field(
+        10.0, description="a census tract (or any point that is not a municipality) is named "
+        "\"near <town>\" after the nearest gazetteer town within this distance")
+
+
+AccessDecay = Literal["bands", "gaussian"]
+
+
+@dataclass(frozen=True, kw_only=True, config=_TABLE)
+class AccessSettings:
+    """``[access]``: capacity-aware access, the two-step floating catchment area
+    (:mod:`gapmap.analysis.fca`)."""
+
+    decay: AccessDecay = Field(
+        "bands", description="E2SFCA weights: `bands` splits each need's threshold into "
+        "equal bands weighted by `band_weights` (Luo & Qi 2009); `gaussian` weighs a time t "
+        "by exp(-t^2 / (2 s^2)) with s chosen so that the weight is 0.01 at the threshold")
+    band_weights: tuple[Positive, ...] = Field(
+        (1.0, 0.68, 0.22), min_length=1,
+        description="the weight of each band, nearest first (Luo & Qi's 0-10/10-20/20-30 min)")
+    per_population: Positive = Field(
+        100_000.0, description="access is reported per this many people")
+    capacity_division: CensusDivision = Field(
+        "3520", description="the census division whose demand the capacity variant "
+        "(`inputs.shelter_capacity`) measures: Toronto")
+    capacity_threshold_min: Positive = Field(
+        30.0, description="the capacity variant's catchment, in minutes: city scale (at 60 "
+        "min every Toronto tract reaches every shelter and access is flat)")
+
+
+@dataclass(frozen=True, kw_only=True, config=_TABLE)
+class WraparoundSettings:
+    """``[wraparound]``: how many needs a community reaches together."""
+
+    need_types: tuple[NeedCode, ...] = Field(
+        (), description="the needs counted (empty: every need type of the run)")
+
+
+SuggestCandidates = Literal["towns", "detachments", "file"]
+
+
+@dataclass(frozen=True, kw_only=True, config=_TABLE)
+class SuggestSettings:
+    """``[suggest]``: where one more service would help most (the maximal covering location
+    problem, :mod:`gapmap.analysis.location`)."""
+
+    sites: Annotated[int, Strict(), Field(ge=1, le=20)] = Field(
+        3, description="sites suggested per need and OPP region")
+    candidates: SuggestCandidates = Field(
+        "towns", description="`towns`: the gazetteer towns (GeoNames, population >= "
+        "`min_town_population`); `detachments`: the OPP detachment office towns "
+        "(`inputs.police_offices`); `file`: `candidates_path`")
+    min_town_population: NonNegative = Field(
+        1000.0, description="`towns`: the smallest town considered")
+    candidates_path: OptionalPath = Field(
+        None, description="`file`: a CSV of `name,lat,lon` (optionally `opp_region`)")
+    thin_listings_below: Annotated[int, Strict(), Field(ge=0)] = Field(
+        3, description="a region with fewer placed services of a need than this gets the "
+        "caveat \"few listings\"")
+    unverified_share_above: Annotated[float, Strict(), Field(ge=0, le=1)] = Field(
+        0.25, description="... and \"much unverified\" when more than this share of its "
+        "services of that need are area-only, unplaced or placed no finer than their town")
+
+    @model_validator(mode="after")
+    def _path_for_file(self) -> SuggestSettings:
+        if self.candidates == "file" and self.candidates_path is None:
+            raise ValueError('suggest.candidates = "file" needs suggest.candidates_path')
+        return self
+
+
+@dataclass(frozen=True, kw_only=True, config=_TABLE)
+class ScenarioSettings:
+    """``[scenario]``: services added and removed, compared with the baseline
+    (``scenario_compare.csv``). A scenario run writes under its own output folders."""
+
+    add: OptionalPath = Field(
+        None, description="a listings file of services to add (the listings' columns, with "
+        "`lat`/`lon`)")
+    remove: tuple[str, ...] = Field((), description="service ids to remove")
+
+    @property
+    def active(self) -> bool:
+        return self.add is not None or bool(self.remove)
 
 
 # -- [geocode] and [geocode.nominatim] ---------------------------------------------------------
@@ -833,6 +936,11 @@ class Config:
     remote: RemoteSettings = _table_default(RemoteSettings)
     maps: MapsSettings = _table_default(MapsSettings)
     referral: ReferralSettings = _table_default(ReferralSettings)
+    names: NamesSettings = _table_default(NamesSettings)
+    access: AccessSettings = _table_default(AccessSettings)
+    wraparound: WraparoundSettings = _table_default(WraparoundSettings)
+    suggest: SuggestSettings = _table_default(SuggestSettings)
+    scenario: ScenarioSettings = _table_default(ScenarioSettings)
     path: Path | None = None
     """The config file (None for a config built in code): not a setting."""
 
@@ -847,6 +955,16 @@ class Config:
                     f"the shipped reference data folder {shipped} does not exist, and "
                     f"{used[0]} defaults to a file in it: set {DATA_DIR_ENV} to the folder "
                     "holding ontario/ and gpl-3.0/, or name every [inputs] file")
+        if self.scenario.active:
+            out = self.outputs
+            shared = [k for k in ("interim_dir", "processed_dir", "maps_dir")
+                      if self.run.name not in getattr(out, k).parts]
+            if shared:
+                raise ValueError(
+                    f"a [scenario] writes to its own folders: outputs.{shared[0]} "
+                    f"({getattr(out, shared[0])}) must have a folder named after the run "
+                    f"({self.run.name!r}), e.g. data/processed/{self.run.name}, so the "
+                    "baseline's outputs are never overwritten")
         net, nom = self.network, self.geocode.nominatim
         if (net.source == "kings_highways" and net.path is None) or net.cache_dir is None:
             net = dataclasses.replace(
@@ -915,7 +1033,7 @@ class Config:
         """Every input file the settings name, by dotted key (the fingerprint hashes them)."""
         found = self._input_paths()
         for key in ("ingest.vocabulary", "demand.path", "network.path", "geocode.overrides",
-                    "geocode.postal_codes"):
+                    "geocode.postal_codes", "suggest.candidates_path", "scenario.add"):
             table, name = key.split(".")
             value = getattr(getattr(self, table), name)
             if value is not None and value not in found.values():

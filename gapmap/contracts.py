@@ -388,9 +388,11 @@ DEMAND_POINT_COLUMNS: tuple[Column, ...] = (
 
 DEMAND: StageTable[gpd.GeoDataFrame] = StageTable(
     "demand.parquet", "demand", gpd.GeoDataFrame,
-    DEMAND_POINT_COLUMNS + tuple(c for c in REGION_COLUMNS if c.name != "cduid"),
+    DEMAND_POINT_COLUMNS + tuple(c for c in REGION_COLUMNS if c.name != "cduid")
+    + (Column("census_code", "text"),),
     key=("demand_id",))
-"""demand -> ``demand.parquet``: the population points in scope, with their region."""
+"""demand -> ``demand.parquet``: the population points in scope, with their region; ``name``
+is the name people know (:mod:`gapmap.analysis.names`), ``census_code`` the census id."""
 
 NETWORK_NODES: StageTable[pd.DataFrame] = StageTable(
     "network_nodes.parquet", "network", pd.DataFrame,
@@ -424,12 +426,86 @@ COVERAGE: StageTable[pd.DataFrame] = StageTable(
 """gaps -> ``coverage_by_region.csv``, read by the report stage
 (:mod:`gapmap.analysis.coverage`)."""
 
+COVERAGE_DEPTH: StageTable[pd.DataFrame] = StageTable(
+    "coverage.csv", "gaps", pd.DataFrame,
+    (*_columns("text", "opp_region need_type"), Column("threshold_min", "float"),
+     Column("need_threshold", "bool"), *_columns("int", "pop2021 pop_in_person"),
+     Column("pct_in_person", "float"),
+     *_columns("int", "pop_estimate pop_no_all_season_road pop_beyond_road_network "
+                      "pop_no_time"),
+     *_columns("float", "mean_travel_min p90_travel_min"),
+     *_columns("int", "points_not_enumerated services_placed services_area_level")),
+    key=("opp_region", "need_type", "threshold_min"))
+"""gaps -> ``coverage.csv``: the long coverage table, per region x need x drive time, one
+``pop_<kind>``/``pct_<kind>`` pair per access kind
+(:func:`gapmap.analysis.coverage.coverage_in_depth`)."""
+
 GAP_COMMUNITIES: StageTable[pd.DataFrame] = StageTable(
     "gap_communities.csv", "gaps", pd.DataFrame,
     (*_columns("text", "need_type opp_region"), Column("rank", "int"),
-     *_columns("text", "demand_id name kind cd_name"), Column("pop2021", "int"),
-     Column("enumerated", "bool"), *_columns("float", "travel_min threshold_min"),
-     *_columns("text", "service_id access air_hub note")),
+     *_columns("text", "demand_id name census_code kind cd_name"), Column("pop2021", "int"),
+     Column("enumerated", "bool"),
+     *_columns("float", "travel_min threshold_min minutes_beyond gap_score"),
+     *_columns("text", "service_id service_name service_town access air_hub note")),
     key=("need_type", "demand_id"))
 """gaps -> ``gap_communities.csv``, read by the maps and report stages
 (:func:`gapmap.analysis.coverage.gap_communities`)."""
+
+WRAPAROUND: StageTable[pd.DataFrame] = StageTable(
+    "wraparound.csv", "gaps", pd.DataFrame,
+    (*_columns("text", "demand_id name census_code opp_region cd_name"),
+     *_columns("int", "pop2021 needs_counted needs_reached"),
+     *_columns("text", "needs_missing access")),
+    key=("demand_id",))
+"""gaps -> ``wraparound.csv``: per community, the needs reached within their thresholds
+(:func:`gapmap.analysis.wraparound.wraparound_by_community`)."""
+
+WRAPAROUND_BY_REGION: StageTable[pd.DataFrame] = StageTable(
+    "wraparound_by_region.csv", "gaps", pd.DataFrame,
+    (Column("opp_region", "text"), *_columns("int", "needs_reached pop2021"),
+     *_columns("float", "pct_pop pct_pop_at_least mean_needs_reached")),
+    key=("opp_region", "needs_reached"))
+"""gaps -> ``wraparound_by_region.csv``: the population by number of needs reached
+(:func:`gapmap.analysis.wraparound.wraparound_by_region`)."""
+
+ACCESS_BY_COMMUNITY: StageTable[pd.DataFrame] = StageTable(
+    "access_by_community.csv", "plan", pd.DataFrame,
+    (*_columns("text", "demand_id name census_code opp_region need_type"),
+     Column("pop2021", "int"), Column("threshold_min", "float"),
+     Column("services_within", "int"), *_columns("float", "access_2sfca access_e2sfca"),
+     Column("supply_basis", "text")),
+    key=("demand_id", "need_type"))
+"""plan -> ``access_by_community.csv``: 2SFCA and E2SFCA per community and need
+(:func:`gapmap.plan.access_by_community`)."""
+
+SUGGESTIONS: StageTable[pd.DataFrame] = StageTable(
+    "suggestions.csv", "plan", pd.DataFrame,
+    (*_columns("text", "need_type opp_region method"), Column("rank", "int"),
+     *_columns("text", "site site_kind cd_name"),
+     *_columns("float", "lat lon threshold_min"),
+     *_columns("int", "pop_added pop_added_alone pop2021"),
+     *_columns("float", "pct_covered_before pct_covered_after"),
+     *_columns("int", "services_placed services_not_placed services_coarse"),
+     Column("caveat", "text")),
+    key=("need_type", "opp_region", "method", "rank"))
+"""plan -> ``suggestions.csv``: where one more service adds the most covered people
+(:func:`gapmap.plan.suggestions`)."""
+
+SCENARIO_COMPARE: StageTable[pd.DataFrame] = StageTable(
+    "scenario_compare.csv", "plan", pd.DataFrame,
+    (*_columns("text", "opp_region need_type"), Column("threshold_min", "float"),
+     *_columns("int", "pop2021 pop_covered_before pop_covered_after"),
+     *_columns("float", "pct_covered_before pct_covered_after"),
+     *_columns("int", "pop_change services_placed_before services_placed_after")),
+    key=("opp_region", "need_type"))
+"""plan -> ``scenario_compare.csv``: coverage before and after a ``[scenario]``
+(:func:`gapmap.plan.scenario_compare`)."""
+
+ACCESS_CAPACITY: StageTable[pd.DataFrame] = StageTable(
+    "access_capacity.csv", "plan", pd.DataFrame,
+    (*_columns("text", "demand_id name census_code"), Column("pop2021", "int"),
+     Column("threshold_min", "float"), *_columns("int", "locations_within capacity_within"),
+     *_columns("float", "access_2sfca access_e2sfca"), Column("supply", "text")),
+    key=("demand_id",))
+"""plan -> ``access_capacity.csv``: the labelled capacity-weighted variant (Toronto's shelter
+beds and rooms for Toronto's demand, :func:`gapmap.plan.capacity_access`)."""

@@ -133,6 +133,27 @@ def build_demand(config: Config) -> gpd.GeoDataFrame:
 DEMAND_COLUMNS = [c.name for c in DEMAND_POINT_COLUMNS]  # declared in gapmap.contracts
 
 
+def name_communities(demand: gpd.GeoDataFrame, config: Config) -> gpd.GeoDataFrame:
+    """The demand points with the names people know (:mod:`gapmap.analysis.names`: a
+    municipality by its name, a tract "near <town>") and ``census_code``; a demand file with
+    a ``name_column`` keeps its own names."""
+    from gapmap.analysis.names import census_code, community_names
+    from gapmap.travel import projected_xy
+
+    out = demand.copy()
+    out["census_code"] = census_code(out)
+    if config.demand.source == "file" and config.demand.name_column:
+        return out
+    towns = read_table(config.inputs.places_geonames)
+    require_columns(towns, ["name", "lat", "lon"], str(config.inputs.places_geonames))
+    town_pts = gpd.GeoSeries(gpd.points_from_xy(pd.to_numeric(towns["lon"]),
+                                                pd.to_numeric(towns["lat"])), crs=4326)
+    out["name"] = community_names(projected_xy(out), out["kind"], out["name"],
+                                  projected_xy(town_pts), towns["name"],
+                                  near_within_km=config.names.near_within_km)
+    return out
+
+
 def demand_from_file(config: Config) -> gpd.GeoDataFrame:
     """Demand points from a file of areas or points (``[demand] source = "file"``)."""
     s = config.demand

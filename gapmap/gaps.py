@@ -12,9 +12,17 @@ run's name and those divisions, e.g. ``ottawa (census division 3506)``. Read it 
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 import pandas as pd
 
-from gapmap.analysis.coverage import COVERAGE_COLUMNS, coverage_by_region, gap_communities
+from gapmap.analysis.coverage import (
+    COVERAGE_COLUMNS,
+    coverage_by_region,
+    coverage_in_depth,
+    gap_communities,
+)
+from gapmap.analysis.wraparound import wraparound_by_community, wraparound_by_region
 from gapmap.config import Config
 from gapmap.regions import OPP_REGIONS
 
@@ -39,16 +47,47 @@ def thresholds(config: Config) -> dict[str, float]:
     return {need: config.coverage.threshold(need) for need in config.need_types}
 
 
+def regions(config: Config) -> list[str]:
+    """The OPP regions a run reports, in order."""
+    return list(config.opp_regions_in_scope or OPP_REGIONS)
+
+
+def wraparound_thresholds(config: Config) -> dict[str, float]:
+    """The needs wraparound counts (``wraparound.need_types``, default every need of the
+    run) and their thresholds."""
+    needs = config.wraparound.need_types or config.need_types
+    return {need: config.coverage.threshold(need) for need in needs}
+
+
+@dataclass(frozen=True)
+class GapTables:
+    """What the gaps stage writes: ``coverage`` (one row per region x need at the need's
+    threshold), ``depth`` (the long table), ``gaps``, ``wraparound`` (per community) and
+    ``wraparound_regions``."""
+
+    coverage: pd.DataFrame
+    depth: pd.DataFrame
+    gaps: pd.DataFrame
+    wraparound: pd.DataFrame
+    wraparound_regions: pd.DataFrame
+
+
 def gap_tables(travel: pd.DataFrame, demand: pd.DataFrame, services: pd.DataFrame,
-               config: Config) -> tuple[pd.DataFrame, pd.DataFrame]:
-    """The coverage table and the gap communities of a run (see
-    :mod:`gapmap.analysis.coverage`)."""
-    limits = thresholds(config)
-    cov = coverage_by_region(travel, demand, services, thresholds_min=limits,
-                             regions=list(config.opp_regions_in_scope or OPP_REGIONS),
-                             total_label=total_label(config))
-    gaps = gap_communities(travel, demand, thresholds_min=limits)
-    return cov, gaps
+               config: Config) -> GapTables:
+    """The coverage tables, the gap communities and wraparound of a run (see
+    :mod:`gapmap.analysis.coverage` and :mod:`gapmap.analysis.wraparound`)."""
+    limits, where, label = thresholds(config), regions(config), total_label(config)
+    cov = coverage_by_region(travel, demand, services, thresholds_min=limits, regions=where,
+                             total_label=label)
+    depth = coverage_in_depth(travel, demand, services, thresholds_min=limits,
+                              depth_min=config.coverage.depth_thresholds_min, regions=where,
+                              total_label=label)
+    gaps = gap_communities(travel, demand, thresholds_min=limits, services=services)
+    wrap = wraparound_by_community(travel, demand,
+                                   thresholds_min=wraparound_thresholds(config))
+    wrap_regions = wraparound_by_region(wrap, regions=where, total_label=label)
+    return GapTables(cov, depth, gaps, wrap, wrap_regions)
 
 
-__all__ = ["COVERAGE_COLUMNS", "gap_tables", "thresholds", "total_label"]
+__all__ = ["COVERAGE_COLUMNS", "GapTables", "gap_tables", "regions", "thresholds",
+           "total_label", "wraparound_thresholds"]

@@ -21,16 +21,24 @@ import pandas as pd
 
 from gapmap.config import Config
 from gapmap.contracts import (
+    ACCESS_BY_COMMUNITY,
+    ACCESS_CAPACITY,
     COVERAGE,
+    COVERAGE_DEPTH,
     DEMAND,
     GAP_COMMUNITIES,
+    SCENARIO_COMPARE,
     SERVICES,
     SERVICES_GEOCODED,
     SERVICES_LOCATED,
+    SUGGESTIONS,
     TRAVEL,
+    WRAPAROUND,
+    WRAPAROUND_BY_REGION,
     read_stage,
     write_stage,
 )
+from gapmap.gaps import total_label
 from gapmap.io import provenance, read_geo, write_csv, write_json
 
 log = logging.getLogger(__name__)
@@ -48,7 +56,14 @@ class StagePaths:
     edges: Path
     travel: Path
     coverage: Path
+    coverage_depth: Path
     gaps: Path
+    wraparound: Path
+    wraparound_regions: Path
+    access: Path
+    access_capacity: Path
+    suggestions: Path
+    scenario_compare: Path
     services_csv: Path
     rejected: Path
     geocode_report: Path
@@ -64,7 +79,12 @@ class StagePaths:
             located=i / "services_located.parquet", demand=i / "demand.parquet",
             nodes=i / "network_nodes.parquet", edges=i / "network_edges.parquet",
             travel=i / "travel.parquet", coverage=p / "coverage_by_region.csv",
-            gaps=p / "gap_communities.csv", services_csv=p / "services.csv",
+            coverage_depth=p / "coverage.csv", gaps=p / "gap_communities.csv",
+            wraparound=p / "wraparound.csv", wraparound_regions=p / "wraparound_by_region.csv",
+            access=p / "access_by_community.csv", access_capacity=p / "access_capacity.csv",
+            suggestions=p / "suggestions.csv",
+            scenario_compare=p / "scenario_compare.csv",
+            services_csv=p / "services.csv",
             rejected=p / "rejected_rows.csv", geocode_report=p / "geocode_report.csv",
             geopackage=p / "gapmap.gpkg", metadata=p / "run_metadata.json",
             catchments=p / "catchments.gpkg",
@@ -144,11 +164,12 @@ def stage_regions(config: Config) -> str:
 
 
 def stage_demand(config: Config) -> str:
-    from gapmap.demand import build_demand
+    from gapmap.demand import build_demand, name_communities
     from gapmap.regions import assign_regions, within_scope
 
     p = StagePaths.of(config)
     demand = within_scope(assign_regions(build_demand(config), config), config)
+    demand = name_communities(demand, config)
     write_stage(demand, p.demand, DEMAND)
     total = int(demand["pop2021"].sum())
     inputs = _reference_inputs(config)
@@ -247,21 +268,91 @@ def stage_catchments(config: Config) -> str:
 
 
 def stage_gaps(config: Config) -> str:
-    from gapmap.gaps import gap_tables, total_label
+    from gapmap.gaps import gap_tables
 
     p = StagePaths.of(config)
     travel = read_stage(p.travel, TRAVEL)
     demand = read_stage(p.demand, DEMAND)
     services = read_stage(p.located, SERVICES_LOCATED)
-    cov, gaps = gap_tables(travel, demand, services, config)
+    tables = gap_tables(travel, demand, services, config)
+    cov = tables.coverage
     write_stage(cov, p.coverage, COVERAGE)
-    write_stage(gaps, p.gaps, GAP_COMMUNITIES)
+    write_stage(tables.depth, p.coverage_depth, COVERAGE_DEPTH)
+    write_stage(tables.gaps, p.gaps, GAP_COMMUNITIES)
+    write_stage(tables.wraparound, p.wraparound, WRAPAROUND)
+    write_stage(tables.wraparound_regions, p.wraparound_regions, WRAPAROUND_BY_REGION)
     _record(config, "gaps", [p.travel, p.demand, p.located])
     where = total_label(config)
     tot = cov[cov["opp_region"] == where].set_index("need_type")
     lines = [f"  {n:<24} {tot.at[n, 'pct_covered']:5.1f} % of {tot.at[n, 'pop2021']:,} within "
              f"{tot.at[n, 'threshold_min']:g} min" for n in config.need_types]
+    wrap = tables.wraparound_regions
+    wrap = wrap[wrap["opp_region"] == where]
+    if len(wrap):
+        n = int(wrap["needs_reached"].max())
+        lines.append(f"  wraparound: {wrap['pct_pop'].iloc[-1]:.1f} % reach all {n} needs; "
+                     f"mean {wrap['mean_needs_reached'].iloc[0]:.1f} needs reached")
     return f"coverage in {where}:\n" + "\n".join(lines)
+
+
+def stage_plan(config: Config) -> str:
+    """Capacity-aware access, suggested sites and, with a ``[scenario]``, its comparison."""
+    import time
+
+    from gapmap.network import RoadGraph
+    from gapmap.plan import (
+        access_by_community,
+        candidate_sites,
+        capacity_access,
+        scenario_compare,
+        scenario_services,
+        scenario_travel,
+        suggestions,
+        travel_time_matrix,
+    )
+    from gapmap.travel import TravelEngine
+
+    p = StagePaths.of(config)
+    start = time.perf_counter()
+    engine = TravelEngine(RoadGraph.load(p.nodes, p.edges), config.network)
+    demand = read_stage(p.demand, DEMAND)
+    services = _with_fly_in_flag(read_stage(p.located, SERVICES_LOCATED), config)
+    travel = read_stage(p.travel, TRAVEL)
+    limit = max([config.coverage.threshold(n) for n in config.need_types], default=0.0)
+    matrix = travel_time_matrix(engine, demand, services, limit_min=limit)
+    access = access_by_community(matrix, demand, services, config)
+    write_stage(access, p.access, ACCESS_BY_COMMUNITY)
+    capacity = capacity_access(engine, demand, config)
+    if capacity is not None:
+        write_stage(capacity, p.access_capacity, ACCESS_CAPACITY)
+    sites = candidate_sites(config)
+    site_matrix = travel_time_matrix(engine, demand, sites, limit_min=limit)
+    suggested = suggestions(travel, demand, services, sites, site_matrix, config)
+    write_stage(suggested, p.suggestions, SUGGESTIONS)
+    inputs = [p.nodes, p.edges, p.demand, p.located, p.travel]
+    if capacity is not None and config.inputs.shelter_capacity is not None:
+        inputs.append(config.inputs.shelter_capacity)
+    lines = [f"plan: access_by_community.csv ({len(access)} rows); "
+             + (f"access_capacity.csv ({len(capacity)} Toronto points); "
+                if capacity is not None else "") + "suggestions.csv: "
+             f"{len(suggested)} sites among {len(sites)} candidates "
+             f"({config.suggest.candidates})"]
+    if config.scenario.active:
+        after = _with_fly_in_flag(scenario_services(services, config), config)
+        compare = scenario_compare(travel, scenario_travel(engine, demand, after, config),
+                                   demand, services, after, config)
+        write_stage(compare, p.scenario_compare, SCENARIO_COMPARE)
+        where = total_label(config)
+        tot = compare[(compare["opp_region"] == where) & (compare["pop_change"] != 0)]
+        lines.append(f"scenario: {len(after) - len(services) + len(config.scenario.remove)} "
+                     f"added, {len(config.scenario.remove)} removed; " + (", ".join(
+                         f"{r.need_type} {r.pop_change:+,}" for r in tot.itertuples())
+                         or "no change in coverage"))
+        inputs += [f for f in (config.scenario.add,) if f is not None]
+    _record(config, "plan", inputs, candidates=len(sites), suggestions=len(suggested),
+            scenario=config.scenario.active)
+    lines[0] += f" in {time.perf_counter() - start:.1f} s"
+    return "\n".join(lines)
 
 
 def _census_divisions_in_scope(config: Config) -> gpd.GeoDataFrame:
@@ -283,13 +374,30 @@ def stage_maps(config: Config) -> str:
     return "maps: " + ", ".join(f"{x.name} ({x.stat().st_size / 1e6:.1f} MB)" for x in paths)
 
 
+def _analysis_layers(p: StagePaths) -> dict[str, pd.DataFrame]:
+    """The gaps and plan stages' tables for the GeoPackage, those that exist: ``coverage``
+    (the long table), ``wraparound_by_region`` and ``suggestions`` (points)."""
+    layers: dict[str, pd.DataFrame] = {}
+    if p.coverage_depth.is_file():
+        layers["coverage"] = read_stage(p.coverage_depth, COVERAGE_DEPTH)
+    if p.wraparound_regions.is_file():
+        layers["wraparound_by_region"] = read_stage(p.wraparound_regions, WRAPAROUND_BY_REGION)
+    if p.suggestions.is_file():
+        s = read_stage(p.suggestions, SUGGESTIONS)
+        layers["suggestions"] = gpd.GeoDataFrame(
+            s, geometry=gpd.points_from_xy(s["lon"], s["lat"]), crs=4326)
+    return layers
+
+
 def stage_report(config: Config) -> str:
     from gapmap.demand import remote_communities
     from gapmap.report import write_reports
 
     p = StagePaths.of(config)
-    extra = ({"need_catchments": read_geo(p.catchments, layer="need_catchments")}
-             if p.catchments.is_file() else {})
+    extra: dict[str, pd.DataFrame] = (
+        {"need_catchments": read_geo(p.catchments, layer="need_catchments")}
+        if p.catchments.is_file() else {})
+    extra.update(_analysis_layers(p))
     path = write_reports(
         services=read_stage(p.located, SERVICES_LOCATED), demand=read_stage(p.demand, DEMAND),
         coverage=read_stage(p.coverage, COVERAGE), gaps=read_stage(p.gaps, GAP_COMMUNITIES),
@@ -300,7 +408,7 @@ def stage_report(config: Config) -> str:
     meta["config"] = config.as_dict()
     stages = {}
     for stage in ("ingest", "geocode", "regions", "demand", "network", "travel", "catchments",
-                  "gaps"):
+                  "gaps", "plan"):
         f = config.outputs.interim_dir / f"{stage}.json"
         if f.is_file():
             import json
@@ -334,6 +442,7 @@ def make_inputs(config: Config) -> dict[str, list[Path]]:
     OPP regions, remote communities), ``HIGHWAYS`` (``inputs.highways``, drawn on the maps
     and written to the GeoPackage), ``GEOCODE_INPUTS`` (``geocode.overrides`` and
     ``geocode.postal_codes`` when set), ``DEMAND_INPUTS`` (``demand.path`` when set) and
+    ``PLAN_INPUTS`` (the plan stage's candidate sites and scenario files) and
     ``NETWORK_INPUTS``: what the network stage reads, ``inputs.highways`` for
     ``kings_highways``, ``network.path`` for ``osm_file`` and ``rnf_file``, the download
     cache for ``osmnx`` (which the stage writes on its first run, and a user may delete to
@@ -350,7 +459,18 @@ def make_inputs(config: Config) -> dict[str, list[Path]]:
         "DEMAND_INPUTS": [config.demand.path] if config.demand.path is not None else [],
         "NETWORK_INPUTS": _network_inputs(config),
         "OFFICES": [i.police_offices],
+        "PLAN_INPUTS": _plan_inputs(config),
     }
+
+
+def _plan_inputs(config: Config) -> list[Path]:
+    """The files only the plan stage reads: the candidate sites' file (detachment offices or
+    the analyst's) and the scenario's added services."""
+    s = config.suggest
+    files = {"detachments": config.inputs.police_offices,
+             "file": s.candidates_path}.get(s.candidates)
+    return [f for f in (files, config.scenario.add, config.inputs.shelter_capacity)
+            if f is not None]
 
 
 def make_variables(config: Config, *, cwd: Path | None = None) -> str:
@@ -403,8 +523,8 @@ def make_variables(config: Config, *, cwd: Path | None = None) -> str:
 STAGES = {
     "ingest": stage_ingest, "geocode": stage_geocode, "regions": stage_regions,
     "demand": stage_demand, "network": stage_network, "travel": stage_travel,
-    "catchments": stage_catchments, "gaps": stage_gaps, "maps": stage_maps, "report": stage_report,
-    "referral": stage_referral,
+    "catchments": stage_catchments, "gaps": stage_gaps, "plan": stage_plan, "maps": stage_maps,
+    "report": stage_report, "referral": stage_referral,
 }
 
 

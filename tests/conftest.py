@@ -45,6 +45,7 @@ places_fpa = "{RAW}/gpl-3.0/places_fpa.csv"
 highways = "{RAW}/gpl-3.0/highways_kings_fpa.geojson"
 remote_communities = "{RAW}/ontario/remote_communities_curated.csv"
 police_offices = "{RAW}/ontario/opp_detachment_offices.csv"
+shelter_capacity = "{RAW}/toronto/toronto_shelter_locations_2024-03-20.csv"
 
 [outputs]
 interim_dir = "{tmp_path}/interim"

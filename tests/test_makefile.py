@@ -24,8 +24,9 @@ pytestmark = [
     pytest.mark.skipif(not (BIN / "gapmap").is_file(), reason="needs the gapmap command"),
 ]
 STAGE = re.compile(r"gapmap --config \S+ ([a-z-]+)$")
-AFTER_NETWORK = {"network", "travel", "catchments", "gaps", "maps", "report", "referral"}
-AFTER_GEOCODE = {"geocode", "regions", "travel", "catchments", "gaps", "maps", "report",
+AFTER_NETWORK = {"network", "travel", "catchments", "gaps", "plan", "maps", "report",
+                 "referral"}
+AFTER_GEOCODE = {"geocode", "regions", "travel", "catchments", "gaps", "plan", "maps", "report",
                  "referral"}
 
 
@@ -118,6 +119,7 @@ def test_ottawa_targets_are_its_own_files(tmp_path):
     found = rules(make("-n", "-p", "all", config=Path("configs/ottawa.toml"),
                        makevars=tmp_path / "ottawa.mk"))
     assert found["all"] == ["maps/ottawa/ottawa.html", "data/processed/ottawa/gapmap.gpkg",
+                            "data/processed/ottawa/suggestions.csv",
                             "referral/ottawa/referral_sheets.pdf"]
     assert "data/raw/ontario/opp_detachment_offices.csv" in \
         found["referral/ottawa/referral_sheets.pdf"]

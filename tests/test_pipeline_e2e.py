@@ -182,3 +182,60 @@ def test_cli_ingest_prints_the_row_balance(tmp_path):
     assert len(rejected) == 8
     assert set(rejected["source"]) == {"listings_bad.csv"}
     assert np.all(rejected["reason"].str.len() > 0)
+
+
+def test_the_planning_outputs_are_written_and_named(run):
+    """Issue 17's done-when on the small run: the long coverage table, the scored and named
+    gap table, access per community, wraparound and the suggestions."""
+    cfg, _tmp = run
+    p = StagePaths.of(cfg)
+    depth = pd.read_csv(p.coverage_depth)
+    assert {30.0, 60.0, 90.0} <= set(depth["threshold_min"])
+    assert depth.groupby(["opp_region", "need_type"])["need_threshold"].sum().eq(1).all()
+    gaps = pd.read_csv(p.gaps, dtype={"census_code": str})
+    assert not gaps["name"].str.contains(r" CT \d", regex=True).any()
+    scored = gaps.dropna(subset=["gap_score"])
+    first = scored.groupby(["need_type", "opp_region"])["gap_score"].first()
+    assert (first == scored.groupby(["need_type", "opp_region"])["gap_score"].max()).all()
+    demand = read_parquet(p.demand)
+    assert set(gaps["name"]) <= set(demand["name"])
+    access = pd.read_csv(p.access)
+    assert len(access) == len(demand) * len(cfg.need_types)
+    assert (access["access_e2sfca"] >= 0).all()
+    wrap = pd.read_csv(p.wraparound)
+    assert wrap["pop2021"].sum() == demand["pop2021"].sum()
+    s = pd.read_csv(p.suggestions, keep_default_na=False)
+    assert set(s["method"]) == {"exact", "greedy"} and (s["rank"] <= 3).all()
+    added = s.groupby(["need_type", "opp_region", "method"])["pop_added"].sum().unstack()
+    assert (added["exact"] >= added["greedy"].reindex(added.index).fillna(0)).all()
+    assert "suggestions" in set(gpd.list_layers(p.geopackage)["name"])
+
+
+def test_a_scenario_writes_its_comparison_in_its_own_folder(tmp_path):
+    from gapmap.errors import ConfigError
+
+    path = write_config(tmp_path, [DATA / "listings_small.csv"])
+    add = tmp_path / "add.csv"
+    add.write_text("id,name,need_types,lat,lon\n"
+                   "new-1,A new centre,anti_trafficking,48.3809,-89.2477\n")
+    text = path.read_text().replace('[run]', '[run]\ncensus_divisions = ["3558"]', 1)
+    with pytest.raises(ConfigError, match="its own folders"):
+        load_config(_with(path, text + f'\n[scenario]\nadd = "{add}"\n'))
+    own = text.replace(f"{tmp_path}/interim", f"{tmp_path}/interim/test") \
+        .replace(f"{tmp_path}/processed", f"{tmp_path}/processed/test") \
+        .replace(f"{tmp_path}/maps", f"{tmp_path}/maps/test")
+    cfg = load_config(_with(path, own + f'\n[scenario]\nadd = "{add}"\n'))
+    run_all(cfg, echo=lambda _m: None)
+    compare = pd.read_csv(StagePaths.of(cfg).scenario_compare)
+    assert StagePaths.of(cfg).scenario_compare.parent == tmp_path / "processed" / "test"
+    at = compare.set_index(["opp_region", "need_type"])
+    row = at.loc[("North West", "anti_trafficking")]
+    assert row["pop_covered_after"] > row["pop_covered_before"]
+    assert row["services_placed_after"] == row["services_placed_before"] + 1
+    others = compare[compare["need_type"] != "anti_trafficking"]
+    assert (others["pop_change"] == 0).all()
+
+
+def _with(path: Path, text: str) -> Path:
+    path.write_text(text)
+    return path

@@ -16,8 +16,17 @@ counted as 0 in 2021: their people are missing from every figure), ``services_pl
 The total row's ``opp_region`` is the ``total_label`` argument (the stage passes
 :func:`gapmap.gaps.total_label`: ``Ontario``, or e.g. ``ottawa (census division 3506)``).
 
-:func:`gap_communities` lists the demand points outside the threshold, ranked by
-population within each region and need type.
+:func:`coverage_in_depth` is the long coverage table (``coverage.csv``): one row per OPP
+region (and the total) x need type x drive time (``thresholds_min``, default 30/60/90, and the
+need's own threshold, marked ``need_threshold``), with one column group per *access kind*
+(:data:`ACCESS_KINDS`: ``in_person`` today, by road; outreach and virtual reach are added as
+``pop_<kind>`` / ``pct_<kind>`` columns when listings say how a service is delivered, never
+inside the in-person figure), and the population-weighted mean and 90th percentile of the
+drive time to the nearest service over the people who have one.
+
+:func:`gap_communities` lists the demand points outside the threshold, ranked within each
+region and need type by the *gap score*: population x minutes beyond the threshold (points
+with no drive time, e.g. no all-season road, after those with one, by population).
 """
 
 from __future__ import annotations
@@ -27,9 +36,11 @@ from collections.abc import Callable, Mapping, Sequence
 import numpy as np
 import pandas as pd
 
+from gapmap.analysis.names import census_code
 from gapmap.contracts import (
     ACCESS_VALUES,
     COVERAGE,
+    COVERAGE_DEPTH,
     GAP_COMMUNITIES,
     TIMED_ACCESS,
     access_text,
@@ -41,11 +52,18 @@ from gapmap.taxonomy import offers
 COVERAGE_COLUMNS = COVERAGE.names
 """The coverage table's columns, declared in :data:`gapmap.contracts.COVERAGE`."""
 
+ACCESS_KINDS: tuple[str, ...] = ("in_person",)
+"""The access kinds the long coverage table reports, a ``pop_<kind>`` and ``pct_<kind>``
+column each. Only ``in_person`` (a drive within the threshold) until the listings say which
+services reach people by outreach or by phone and online (issue 16)."""
+
 
 def _with_demand(travel: pd.DataFrame, demand: pd.DataFrame,
                  thresholds_min: Mapping[str, float]) -> pd.DataFrame:
-    cols = ["demand_id", "name", "kind", "pop2021", "opp_region", "cd_name", "enumerated",
-            "air_hub", "remote_community"]
+    cols = ["demand_id", "name", "census_code", "kind", "pop2021", "opp_region", "cd_name",
+            "enumerated", "air_hub", "remote_community"]
+    if "census_code" not in demand.columns:  # demand points not yet named
+        demand = demand.assign(census_code=census_code(demand))
     t = travel.merge(pd.DataFrame(demand[cols]), on="demand_id", how="left", validate="m:1")
     t["threshold_min"] = t["need_type"].map(_threshold_of(thresholds_min)).astype(float)
     t["covered"] = t["access"].isin(TIMED_ACCESS) & (t["travel_min"] <= t["threshold_min"])
@@ -106,25 +124,109 @@ def coverage_by_region(travel: pd.DataFrame, demand: pd.DataFrame, services: pd.
     return pd.DataFrame(rows, columns=COVERAGE_COLUMNS)
 
 
-def gap_communities(travel: pd.DataFrame, demand: pd.DataFrame, *,
-                    thresholds_min: Mapping[str, float]) -> pd.DataFrame:
-    """Demand points outside each need's threshold, ranked by population in region and need.
+def weighted_quantile(values: np.ndarray, weights: np.ndarray, q: float) -> float:
+    """The ``q`` quantile of ``values`` weighted by ``weights``: the smallest value whose
+    cumulative weight reaches ``q`` of the total (NaN when the weights sum to 0)."""
+    v, w = np.asarray(values, float), np.asarray(weights, float)
+    if not len(v) or w.sum() <= 0:
+        return float("nan")
+    order = np.argsort(v, kind="stable")
+    cum = np.cumsum(w[order])
+    return float(v[order][np.searchsorted(cum, q * cum[-1] - 1e-9 * cum[-1])])
 
-    Columns: ``need_type``, ``opp_region``, ``rank``, ``demand_id``, ``name``, ``kind``,
-    ``cd_name``, ``pop2021``, ``enumerated``, ``travel_min``, ``threshold_min``,
-    ``service_id`` (nearest, if any), ``access``, ``air_hub``, ``note``.
+
+def coverage_in_depth(travel: pd.DataFrame, demand: pd.DataFrame, services: pd.DataFrame, *,
+                      thresholds_min: Mapping[str, float], depth_min: Sequence[float],
+                      regions: Sequence[str], total_label: str = "Ontario") -> pd.DataFrame:
+    """The long coverage table (see the module docstring; columns in
+    :data:`gapmap.contracts.COVERAGE_DEPTH`).
+
+    ``thresholds_min`` gives each need type's own threshold (its order is the table's),
+    ``depth_min`` the drive times every need is also reported at.
+    """
+    t = _with_demand(travel, demand, thresholds_min)
+    timed = t["access"].isin(TIMED_ACCESS) & t["travel_min"].notna()
+    placed = is_placed(services)
+    rows = []
+    for need, own in thresholds_min.items():
+        tn, timed_n = t[t["need_type"] == need], timed[t["need_type"] == need]
+        has_need = offers(services["need_types"], need)
+        limits = sorted({float(x) for x in depth_min} | {float(own)})
+        for region in [*regions, None]:
+            in_r = slice(None) if region is None else (tn["opp_region"] == region).to_numpy()
+            sel, ok = tn[in_r], timed_n[in_r]
+            in_region = (pd.Series(True, index=services.index) if region is None
+                         else serves_region(services["opp_region"], region))
+            pop = sel["pop2021"]
+            total = int(pop.sum())
+            times, w = sel.loc[ok, "travel_min"].to_numpy(float), pop[ok].to_numpy(float)
+            mean = float(np.average(times, weights=w)) if w.sum() > 0 else np.nan
+            p90 = weighted_quantile(times, w, 0.9)
+            for limit in limits:
+                within = ok & (sel["travel_min"] <= limit)
+                covered = int(pop[within].sum())
+                rows.append({
+                    "opp_region": region or total_label, "need_type": need,
+                    "threshold_min": limit, "need_threshold": limit == float(own),
+                    "pop2021": total, "pop_in_person": covered,
+                    "pct_in_person": round(100 * covered / total, 1) if total else np.nan,
+                    "pop_estimate": int(pop[within & (sel["access"] == "estimate")].sum()),
+                    "pop_no_all_season_road": int(
+                        pop[sel["access"] == "no_all_season_road"].sum()),
+                    "pop_beyond_road_network": int(
+                        pop[sel["access"] == "beyond_road_network"].sum()),
+                    "pop_no_time": int(pop[~ok].sum()),
+                    "mean_travel_min": round(mean, 1), "p90_travel_min": round(p90, 1),
+                    "points_not_enumerated": int((~sel["enumerated"].astype(bool)).sum()),
+                    "services_placed": int((has_need & placed & in_region).sum()),
+                    "services_area_level": int((has_need & ~placed & in_region).sum()),
+                })
+    return pd.DataFrame(rows, columns=COVERAGE_DEPTH.names)
+
+
+def gap_communities(travel: pd.DataFrame, demand: pd.DataFrame, *,
+                    thresholds_min: Mapping[str, float],
+                    services: pd.DataFrame | None = None) -> pd.DataFrame:
+    """Demand points outside each need's threshold, ranked within region and need by the
+    gap score (module docstring).
+
+    Columns (:data:`gapmap.contracts.GAP_COMMUNITIES`): ``need_type``, ``opp_region``,
+    ``rank``, ``demand_id``, ``name`` (:mod:`gapmap.analysis.names`), ``census_code``,
+    ``kind``, ``cd_name``, ``pop2021``, ``enumerated``, ``travel_min``, ``threshold_min``,
+    ``minutes_beyond``, ``gap_score`` (people x minutes; NaN with no drive time),
+    ``service_id`` (nearest, if any), ``service_name`` and ``service_town`` (from
+    ``services``; the town only, also for a confidential service), ``access``, ``air_hub``,
+    ``note``.
     """
     t = _with_demand(travel, demand, thresholds_min)
     g = t[~t["covered"]].copy()
+    g["minutes_beyond"] = (g["travel_min"] - g["threshold_min"]).where(
+        g["access"].isin(TIMED_ACCESS))
+    g["gap_score"] = (g["pop2021"] * g["minutes_beyond"]).round(0)
+    g["service_name"], g["service_town"] = _nearest_service_names(g["service_id"], services)
     notes = {a: access_text(a) for a in ACCESS_VALUES}
     g["note"] = g["access"].map(notes).fillna("")
     g.loc[~g["enumerated"].astype(bool), "note"] = (
         g["note"] + "; not enumerated in 2021 (population unknown, not zero)").str.lstrip("; ")
     hub = g["air_hub"].fillna("") != ""
     g.loc[hub, "note"] = g.loc[hub, "note"] + "; nearest air hub " + g.loc[hub, "air_hub"]
-    g = g.sort_values(["need_type", "opp_region", "pop2021", "name"],
-                      ascending=[True, True, False, True])
+    g["_scored"] = g["gap_score"].notna()
+    g = g.sort_values(["need_type", "opp_region", "_scored", "gap_score", "pop2021", "name"],
+                      ascending=[True, True, False, False, False, True])
     g["rank"] = g.groupby(["need_type", "opp_region"]).cumcount() + 1
     out = g[GAP_COMMUNITIES.names].reset_index(drop=True)
     out["travel_min"] = out["travel_min"].round(1)
+    out["minutes_beyond"] = out["minutes_beyond"].round(1)
     return out
+
+
+def _nearest_service_names(service_id: pd.Series, services: pd.DataFrame | None
+                           ) -> tuple[pd.Series, pd.Series]:
+    """The name and town of each nearest service ("" when there is none or no table)."""
+    if services is None or not len(services):
+        blank = pd.Series("", index=service_id.index, dtype=object)
+        return blank, blank.copy()
+    by_id = services.drop_duplicates("service_id").set_index("service_id")
+    name = service_id.map(by_id["name"]).fillna("").astype(str)
+    town = service_id.map(by_id["city"]).fillna("").astype(str)
+    return name, town
