@@ -332,6 +332,9 @@ class Inputs:
         "the King's Highways (GPL-3.0): the default road graph, drawn on the maps")
     remote_communities: FilePath = _shipped(
         "ontario/remote_communities_curated.csv", "the communities with no all-season road")
+    opp_detachments: OptionalPath = _shipped(
+        "ontario/opp_detachments.csv", "OPP detachments and their towns, searchable on the "
+        "maps; `false` leaves them out")
 
 
 # -- [outputs] -------------------------------------------------------------------------------
@@ -702,6 +705,16 @@ class MapsSettings:
     confidential: Literal["town", "hide"] = Field(
         "town", description="`town`: confidential services shown at their town, \"location "
         "withheld\"; `hide`: left off the maps entirely")
+    language: Literal["en", "fr"] = Field(
+        "en", description="the maps' language when they open (a button on the map switches "
+        "between English and French)")
+    far_min: float = Field(
+        480.0, gt=0, description="minutes: a community's nearest service farther than this "
+        "is flagged in its panel as too far to be an answer (8 hours' drive by default)")
+    stale_before: int = Field(
+        2020, ge=0, description="a year: a service whose name dates it before this year (\"2017 "
+        "Community Supports Fund\") is flagged in the panel as possibly ended, a year before "
+        "the 2021 Census the maps measure; 0: never")
 
 
 # -- the whole config ------------------------------------------------------------------------

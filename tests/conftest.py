@@ -44,6 +44,7 @@ places_geonames = "{RAW}/ontario/places_geonames_cities500.csv"
 places_fpa = "{RAW}/gpl-3.0/places_fpa.csv"
 highways = "{RAW}/gpl-3.0/highways_kings_fpa.geojson"
 remote_communities = "{RAW}/ontario/remote_communities_curated.csv"
+opp_detachments = "{RAW}/ontario/opp_detachments.csv"
 
 [outputs]
 interim_dir = "{tmp_path}/interim"
