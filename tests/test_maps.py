@@ -85,7 +85,8 @@ def test_popup_escapes_every_listing_value():
     assert XSS_NAME not in html and "<script>" not in html and "javascript:" not in html
     assert "&lt;img src=x onerror=alert(1)&gt;" in html
     assert 'href="tel:+17055550100"' in html
-    assert "Hours</span><span class=\"gm-fr\" lang=\"fr\">Heures</span>: &lt;i&gt;9-5&lt;/i&gt;" in html
+    assert ('Hours</span><span class="gm-fr" lang="fr">Heures</span>: &lt;i&gt;9-5&lt;/i&gt;'
+            in html)
     assert "Langues</span>: English &amp; français" in html
 
 

@@ -697,8 +697,14 @@ def _detachment_table(basemap: Basemap, towns: TownTable) -> DetachmentTable:
     at: dict[str, int] = {}
     for i, name in enumerate(towns["name"]):
         at.setdefault(_fold(html.unescape(name)), i)
+    for i, alt in enumerate(towns["alt"]):  # names first, then other names
+        for a in html.unescape(alt).split("|") if alt else []:
+            at.setdefault(_fold(a), i)
     for _, r in det.iterrows():
-        town = at.get(_fold(str(r["town"])).removeprefix("city of ").strip(), -1)
+        # free text: "Sudbury (satellites ...)", "Pembroke/Petawawa", "Brockville area"
+        first = re.split(r"[(/,]", str(r["town"]))[0].strip().removesuffix(" area")
+        candidates = (first, str(r["detachment"]), first.removeprefix("City of "))
+        town = next((at[_fold(c)] for c in candidates if _fold(c) in at), -1)
         if town >= 0:
             out["name"].append(_e(r["detachment"]))
             out["region"].append(_e(r["region"]))

@@ -181,8 +181,9 @@
     pane("gm-base", 350, true);
     pane("gm-points", 450, false);
     pane("gm-roads", 460, true);
-    pane("gm-labels", 590, true);
-    pane("gm-gaps", 620, false);  // above the services: nothing buries a gap
+    pane("gm-labels", 595, true);
+    // gaps just under the services' small markers and translucent bubbles, which stay clickable
+    pane("gm-gaps", 580, false);
     map.getPane("gm-gaps").classList.add("gm-gap-pane");
     // one canvas for the summary, the bands and the community dots (hit-tested together)
     var dots = L.canvas({ pane: "gm-points", padding: 0.2, tolerance: 3 });
@@ -647,8 +648,15 @@
     var corner = panel.parentNode;
     corner.appendChild(map.zoomControl.getContainer());
     control.addTo(map);
-    // the controls come before the map's layers in the page, so Tab reaches them first
-    box.insertBefore(map._controlContainer, box.firstChild);
+    // the controls come before the map in the page, so Tab reaches the search first: they
+    // move to a layer of their own over the map, with the map container's classes
+    var overlay = document.createElement("div");
+    overlay.className = box.className.replace(/\b(leaflet-grab|leaflet-drag-target|folium-map)\b/g, "") +
+                        " gm-controls";
+    overlay.setAttribute("role", "region");
+    overlay.setAttribute("aria-label", "controls");
+    overlay.appendChild(map._controlContainer);
+    box.parentNode.insertBefore(overlay, box);
 
     function closePanel() { panel.style.display = "none"; }
     function openPanel(html) {
@@ -845,19 +853,34 @@
       box.setAttribute("aria-label", plain("mapLabel") + ": " + D.region.replace(/&amp;/g, "&"));
     }
 
-    var wasOpen = [];
-    window.addEventListener("beforeprint", function () {
+    // print: the legend open, the whole area fitted to the page beside the legend
+    var wasOpen = null, wasView = null;
+    function toPrint() {
+      if (wasOpen) { return; }
       wasOpen = Array.prototype.map.call(legend.querySelectorAll("details"), function (d) {
         var o = d.open; d.open = !d.classList.contains("gm-unplaced"); return o;
       });
-      map.invalidateSize();
-    });
-    window.addEventListener("afterprint", function () {
+      wasView = [map.getCenter(), map.getZoom()];
+      map.invalidateSize({ animate: false });
+      map.fitBounds(D.bounds, { paddingTopLeft: [5, 5], paddingBottomRight: [290, 5], animate: false });
+    }
+    function fromPrint() {
+      if (!wasOpen) { return; }
       Array.prototype.forEach.call(legend.querySelectorAll("details"), function (d, j) {
         d.open = wasOpen[j];
       });
-      map.invalidateSize();
-    });
+      wasOpen = null;
+      map.invalidateSize({ animate: false });
+      map.setView(wasView[0], wasView[1], { animate: false });
+    }
+    window.addEventListener("beforeprint", toPrint);
+    window.addEventListener("afterprint", fromPrint);
+    if (window.matchMedia) {
+      var printing = window.matchMedia("print");
+      var onChange = function (e) { if (e.matches) { toPrint(); } else { fromPrint(); } };
+      if (printing.addEventListener) { printing.addEventListener("change", onChange); }
+      else if (printing.addListener) { printing.addListener(onChange); }
+    }
 
     function resetView() {
       // a view set during a zoom animation would be undone when the animation ends
