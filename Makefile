@@ -16,12 +16,12 @@ SRC := $(wildcard gapmap/*.py gapmap/*/*.py)
 # GEOCODE_INPUTS, DEMAND_INPUTS, NETWORK_INPUTS) to $(MAKEVARS), remade when the config or
 # the code changes. Targets that build no pipeline file do without it.
 MAKEVARS ?= build/make/$(subst /,_,$(CONFIG)).mk
-NO_PIPELINE := help install chromium test lint typecheck check bench docs clean distclean run ottawa
+NO_PIPELINE := help install chromium test lint typecheck check bench bench-maps docs clean distclean run ottawa
 ifneq ($(filter-out $(NO_PIPELINE),$(MAKECMDGOALS)),)
 include $(MAKEVARS)
 endif
 
-.PHONY: help all install chromium test lint typecheck check clean distclean run ottawa catchments bench docs
+.PHONY: help all install chromium test lint typecheck check clean distclean run ottawa catchments bench bench-maps docs
 
 help: ## list the targets
 	@grep -hE '^[a-zA-Z_-]+:.*## ' $(MAKEFILE_LIST) | \
@@ -75,7 +75,8 @@ $(PROCESSED)/coverage_by_region.csv: $(INTERIM)/travel.parquet
 	$(GAPMAP) gaps
 
 # one rule writes every map: a grouped target
-$(MAPS) &: $(PROCESSED)/coverage_by_region.csv $(HIGHWAYS) $(wildcard gapmap/outputs/static/*)
+$(MAPS) &: $(PROCESSED)/coverage_by_region.csv $(PROCESSED)/catchments.gpkg $(HIGHWAYS) \
+           $(wildcard gapmap/outputs/static/*)
 	$(GAPMAP) maps
 
 $(PROCESSED)/gapmap.gpkg: $(PROCESSED)/coverage_by_region.csv $(PROCESSED)/catchments.gpkg \
@@ -106,8 +107,11 @@ check: lint typecheck test ## lint, type-check and test
 docs: $(BIN)/gapmap ## regenerate docs/settings.md from the settings' models (a test holds them equal)
 	$(BIN)/python -m gapmap.config > docs/settings.md.tmp && mv docs/settings.md.tmp docs/settings.md
 
-bench: $(BIN)/gapmap ## benchmark (not a test): gapmap vs osmnx+networkx, ~7 min
+bench: $(BIN)/gapmap bench-maps ## benchmark (not a test): gapmap vs osmnx+networkx, ~7 min; then the maps
 	$(BIN)/python bench/bench_travel.py
+
+bench-maps: $(BIN)/gapmap chromium ## the maps' sizes and time to ready in headless chromium (after make all)
+	$(BIN)/python bench/bench_maps.py --config $(CONFIG)
 
 clean: ## remove the shipped configs' rebuilt outputs (never data/raw)
 	rm -rf data/interim/*.parquet data/interim/*.json data/processed/*.csv \

@@ -262,6 +262,10 @@ def test_the_panel_names_the_community_and_flags_far_answers(view: View):
     assert panel.locator(".gm-flag", has_text="None within").count() == far
     if far:
         assert "too far to be an answer" in panel.inner_text()
+    # the need shown's services without a point (lines, outreach, area-wide), with numbers
+    lines = page.evaluate("""() => { const s = gapmap.data.services; return s.name.filter(
+        (n, i) => s.listedWithoutPoint[i] && s.phone[i] && s.needs[i].includes(0)).length; }""")
+    assert panel.locator(".gm-also li").count() == lines
     view.shot("panel-sioux-lookout")
 
 

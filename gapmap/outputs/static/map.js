@@ -90,7 +90,9 @@
                 "Services inscrits sans emplacement sur la carte (régionaux, provinciaux ou lignes)"],
     phone: ["Phone", "Téléphone"], sources: ["Sources", "Sources"],
     mapLabel: ["Map of service gaps", "Carte des écarts de services"],
-    est: ["est.", "est."]
+    est: ["est.", "est."],
+    alsoListed: ["also listed without a point (lines, outreach, area-wide)",
+                 "aussi inscrits sans emplacement (lignes, services itinérants, régionaux)"]
   };
   var ACCESS_FR = {
     estimate: "estimation", no_all_season_road: "pas de route toutes saisons",
@@ -235,11 +237,14 @@
     });
     summary.addTo(map);
     summary.on("add", function () { divisionShapes.forEach(function (p) { p.bringToBack(); }); });
+    // zoomed in, the shading fades so the roads and towns read
     function styleSummary() {
+      var opacity = map.getZoom() >= 9 ? 0.25 : 0.75;
       divisionShapes.forEach(function (p, k) {
-        p.setStyle({ fillColor: shareColour(V.covered[current][k]) });
+        p.setStyle({ fillColor: shareColour(V.covered[current][k]), fillOpacity: opacity });
       });
     }
+    map.on("zoomend", styleSummary);
 
     // -- drive-time bands of the need shown (from the catchments, when the run has them) --
     var bandLayer = L.layerGroup();
@@ -279,10 +284,10 @@
     function placeLabels() {
       labels.clearLayers();
       if (!map.hasLayer(towns)) { return; }
-      var boxes = [];
+      var boxes = [], named = {};
       var z = map.getZoom();
       for (var i = 0; i < townLabels.length; i++) {
-        if (z < 7 && T.population[i] < 1000) { continue; }
+        if ((z < 7 && T.population[i] < 1000) || named[T.name[i]]) { continue; }
         var p = map.project([T.lat[i], T.lon[i]], z);
         var wd = 6.2 * T.name[i].replace(/&[^;]+;/g, "x").length + 8;
         var b = [p.x + 4, p.y - 8, p.x + 4 + wd, p.y + 6];
@@ -291,7 +296,7 @@
           var o = boxes[j];
           free = b[2] < o[0] || b[0] > o[2] || b[3] < o[1] || b[1] > o[3];
         }
-        if (free) { boxes.push(b); labels.addLayer(townLabels[i]); }
+        if (free) { boxes.push(b); named[T.name[i]] = true; labels.addLayer(townLabels[i]); }
       }
     }
     map.on("zoomend", placeLabels);
@@ -658,11 +663,15 @@
     overlay.appendChild(map._controlContainer);
     box.parentNode.insertBefore(overlay, box);
 
-    function closePanel() { panel.style.display = "none"; }
+    function closePanel() {
+      panel.style.display = "none";
+      overlay.classList.remove("gm-panel-open");
+    }
     function openPanel(html) {
       panel.innerHTML = '<button type="button" class="gm-close">&times;</button>' + html;
       panel.querySelector(".gm-close").setAttribute("aria-label", plain("close"));
       panel.style.display = "block";
+      overlay.classList.add("gm-panel-open");
       map.closePopup();
       fitPanel();
       panel.querySelector(".gm-close").addEventListener("click", closePanel);
@@ -737,10 +746,15 @@
       var first = focus >= 0 ? focus : current;
       order.splice(first, 1);
       order.unshift(first);
+      // services of the need first shown that have no point: lines, outreach, area-wide
+      var others = unplaced.filter(function (k) { return S[k].needs.indexOf(first) >= 0 && S[k].phone; });
+      var alsoHtml = others.length ? '<div class="gm-also"><b>' + needName(first) + ": " + w("alsoListed") +
+        "</b><ul>" + others.map(function (k) { return "<li>" + serviceLink(k) + "</li>"; }).join("") +
+        "</ul></div>" : "";
       openPanel(head + "<table><thead><tr><th>" + w("need") + "</th><th>" + w("nearest") + "</th><th>" +
                 w("drive") + "</th></tr></thead><tbody>" +
                 order.map(function (n) { return needRow(n, i, focus); }).join("") +
-                "</tbody></table><small>" + w("panelNote") + "</small>");
+                "</tbody></table>" + alsoHtml + "<small>" + w("panelNote") + "</small>");
     }
     function focusService(i) {
       var m = markers[i];
@@ -910,6 +924,7 @@
     api.setLanguage = setLanguage;
     api.search = function (q) { return findAll(q).map(function (h) { return h.kind + ":" + h.html; }); };
     api.need = function () { return current; };
+    api.readyMs = window.performance ? performance.now() : null;  // bench/bench_maps.py
     api.ready = true;
   }
 
