@@ -267,6 +267,16 @@ def test_the_panel_names_the_community_and_flags_far_answers(view: View):
         (n, i) => s.listedWithoutPoint[i] && s.phone[i] && s.needs[i].includes(0)).length; }""")
     assert panel.locator(".gm-also li").count() == lines
     view.shot("panel-sioux-lookout")
+    if view.size == "desktop":  # a popup opened beside the panel is not under it
+        i = page.evaluate("gapmap.markers.findIndex(m => m)")
+        page.evaluate("""i => new Promise(done => gapmap.cluster.zoomToShowLayer(
+            gapmap.markers[i], () => { gapmap.markers[i].openPopup(); done(); }))""", i)
+        popup = page.locator(".leaflet-popup-content-wrapper")
+        popup.wait_for(state="visible", timeout=5000)
+        if panel.is_visible():
+            assert popup.bounding_box()["x"] >= panel.bounding_box()["x"] + panel.bounding_box()[
+                "width"]
+        view.shot("popup-beside-panel")
 
 
 def test_french_switches_every_label(view: View):

@@ -692,11 +692,17 @@
       panel.style.maxHeight = Math.max(bottom - panel.getBoundingClientRect().top, 160) + "px";
     }
     window.addEventListener("resize", fitPanel);
-    // on a phone a popup takes the place of the panel and of the search list
-    map.on("popupopen", function () {
-      if (window.innerWidth < 700) { closePanel(); }
+    // on a phone a popup takes the place of the panel and of the search list; on a wide
+    // screen the map moves so that a popup is not under the panel
+    map.on("popupopen", function (e) {
       var list = document.getElementById("gm-search-list");
       if (list) { list.innerHTML = ""; }
+      if (window.innerWidth < 700) { closePanel(); return; }
+      if (panel.style.display === "none") { return; }
+      var p = e.popup.getElement().getBoundingClientRect(), q = panel.getBoundingClientRect();
+      if (p.left < q.right + 10 && p.bottom > q.top) {
+        map.panBy([p.left - q.right - 20, 0], { animate: false });
+      }
     });
     function serviceLink(i) {
       if (i === -2) { return "<i>" + w("confidentialService") + "</i>"; }
