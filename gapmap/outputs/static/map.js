@@ -355,7 +355,7 @@
           .replace(/&lt;/g, "<").replace(/&gt;/g, ">") + (s.confidential ? " (location withheld)" : "")
       });
       m.bindPopup(s.popup, { maxWidth: Math.min(320, window.innerWidth - 60),
-                             autoPanPaddingTopLeft: [10, narrow ? 110 : 60] });
+                             autoPanPaddingTopLeft: narrow ? [10, 180] : [50, 110] });
       m.bindTooltip(s.name + (s.confidential ? " (" + w("withheld") + ")" : ""));
       m.gmIndex = i;
       return m;
