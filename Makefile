@@ -16,13 +16,13 @@ SRC := $(wildcard gapmap/*.py gapmap/*/*.py gapmap/vocabulary/*.csv)
 # GEOCODE_INPUTS, DEMAND_INPUTS, NETWORK_INPUTS, OFFICES, PLAN_INPUTS) to $(MAKEVARS), remade
 # when the config or the code changes. Targets that build no pipeline file do without it.
 MAKEVARS ?= build/make/$(subst /,_,$(CONFIG)).mk
-NO_PIPELINE := help install chromium test lint typecheck check bench docs clean distclean run ottawa \
-               scenario
+NO_PIPELINE := help install chromium test lint typecheck check bench bench-maps docs clean \
+               distclean run ottawa scenario
 ifneq ($(filter-out $(NO_PIPELINE),$(MAKECMDGOALS)),)
 include $(MAKEVARS)
 endif
 
-.PHONY: help all install chromium test lint typecheck check clean distclean run ottawa catchments referral plan scenario bench docs
+.PHONY: help all install chromium test lint typecheck check clean distclean run ottawa catchments referral plan scenario bench bench-maps docs
 
 help: ## list the targets
 	@grep -hE '^[a-zA-Z_-]+:.*## ' $(MAKEFILE_LIST) | \
@@ -81,7 +81,8 @@ $(PROCESSED)/suggestions.csv: $(INTERIM)/travel.parquet $(PLAN_INPUTS) $(CONFIG)
 plan: $(PROCESSED)/suggestions.csv ## capacity-aware access, suggested sites, a [scenario]'s comparison
 
 # one rule writes every map: a grouped target
-$(MAPS) &: $(PROCESSED)/coverage_by_region.csv $(HIGHWAYS) $(wildcard gapmap/outputs/static/*)
+$(MAPS) &: $(PROCESSED)/coverage_by_region.csv $(PROCESSED)/catchments.gpkg $(HIGHWAYS) \
+           $(wildcard gapmap/outputs/static/*)
 	$(GAPMAP) maps
 
 $(PROCESSED)/gapmap.gpkg: $(PROCESSED)/coverage_by_region.csv $(PROCESSED)/catchments.gpkg \
@@ -124,8 +125,11 @@ check: lint typecheck test ## lint, type-check and test
 docs: $(BIN)/gapmap ## regenerate docs/settings.md from the settings' models (a test holds them equal)
 	$(BIN)/python -m gapmap.config > docs/settings.md.tmp && mv docs/settings.md.tmp docs/settings.md
 
-bench: $(BIN)/gapmap ## benchmark (not a test): gapmap vs osmnx+networkx, ~7 min
+bench: $(BIN)/gapmap bench-maps ## benchmark (not a test): gapmap vs osmnx+networkx, ~7 min; then the maps
 	$(BIN)/python bench/bench_travel.py
+
+bench-maps: $(BIN)/gapmap chromium ## the maps' sizes and time to ready in headless chromium (after make all)
+	$(BIN)/python bench/bench_maps.py --config $(CONFIG)
 
 clean: ## remove the shipped configs' rebuilt outputs (never data/raw)
 	rm -rf data/interim/*.parquet data/interim/*.json data/processed/*.csv \

@@ -399,6 +399,9 @@ class Inputs:
         "toronto/toronto_shelter_locations_2024-03-20.csv",
         "Toronto's shelter locations with beds and rooms (20 March 2024): the labelled "
         "capacity-weighted access variant for Toronto; `false` leaves it out")
+    opp_detachments: OptionalPath = _shipped(
+        "ontario/opp_detachments.csv", "OPP detachments and their towns, searchable on the "
+        "maps; `false` leaves them out")
 
 
 # -- [ingest] --------------------------------------------------------------------------------
@@ -889,6 +892,16 @@ class MapsSettings:
     confidential: Literal["town", "hide"] = Field(
         "town", description="`town`: confidential services shown at their town, \"location "
         "withheld\"; `hide`: left off the maps entirely")
+    language: Literal["en", "fr"] = Field(
+        "en", description="the maps' language when they open (a button on the map switches "
+        "between English and French)")
+    far_min: float = Field(
+        480.0, gt=0, description="minutes: a community's nearest service farther than this "
+        "is flagged in its panel as too far to be an answer (8 hours' drive by default)")
+    stale_before: int = Field(
+        2020, ge=0, description="a year: a service whose name dates it before this year (\"2017 "
+        "Community Supports Fund\") is flagged in the panel as possibly ended, a year before "
+        "the 2021 Census the maps measure; 0: never")
 
 
 ReferralLanguage = Literal["en", "fr", "both"]

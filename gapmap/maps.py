@@ -26,13 +26,20 @@ def map_settings(config: Config) -> MapSettings:
     return MapSettings(run_name=config.name, need_types=tuple(config.need_types),
                        thresholds_min=thresholds(config), whole_run=total_label(config),
                        confidential=config.confidential_display,
-                       data_vintage=config.data_vintage, fingerprint=config.fingerprint())
+                       data_vintage=config.data_vintage, fingerprint=config.fingerprint(),
+                       language=config.maps.language, far_min=config.maps.far_min,
+                       stale_before=config.maps.stale_before)
 
 
 def basemap(config: Config) -> Basemap:
-    """The vector basemap: the province outline, the King's Highways and the towns."""
+    """The vector basemap: the province outline, the King's Highways and the towns; the FSA
+    points (postal-code search); the OPP detachments; the need catchments when the catchments
+    stage has run."""
     i = config.inputs
-    return Basemap.load(province=i.province, highways=i.highways, towns=i.places_geonames)
+    return Basemap.load(province=i.province, highways=i.highways, towns=i.places_geonames,
+                        fsas=[i.fsa_statcan, i.fsa_geonames],
+                        catchments=config.outputs.processed_dir / "catchments.gpkg",
+                        remote=i.remote_communities, detachments=i.opp_detachments)
 
 
 def map_files(config: Config) -> list[tuple[str | None, Path]]:

@@ -101,7 +101,8 @@ def _reference_inputs(config: Config) -> list[Path]:
     i = config.inputs
     return [p for p in (i.census_divisions, i.province, i.opp_regions, i.census_subdivisions,
                         i.census_tracts, i.fsa_statcan, i.fsa_geonames, i.places_geonames,
-                        i.places_fpa, i.remote_communities) if p is not None]
+                        i.places_fpa, i.remote_communities, i.opp_detachments)
+            if p is not None]
 
 
 def _listing_inputs(config: Config) -> list[Path]:

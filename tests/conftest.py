@@ -46,6 +46,7 @@ highways = "{RAW}/gpl-3.0/highways_kings_fpa.geojson"
 remote_communities = "{RAW}/ontario/remote_communities_curated.csv"
 police_offices = "{RAW}/ontario/opp_detachment_offices.csv"
 shelter_capacity = "{RAW}/toronto/toronto_shelter_locations_2024-03-20.csv"
+opp_detachments = "{RAW}/ontario/opp_detachments.csv"
 
 [outputs]
 interim_dir = "{tmp_path}/interim"

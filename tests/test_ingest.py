@@ -272,5 +272,5 @@ def test_hours_languages_and_eligibility_reach_the_shared_services_and_the_popup
     shared = shared_services(placed)
     assert shared.loc[0, "languages"] == "English; Ojibwe"
     html = service_popup(shared.iloc[0])
-    assert "Hours: Mon-Fri 9-5" in html and "Eligibility: women 16+" in html
+    assert "Heures</span>: Mon-Fri 9-5" in html and "Admissibilité</span>: women 16+" in html
     assert "Hours" not in service_popup(shared.iloc[1])

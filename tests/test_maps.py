@@ -85,8 +85,9 @@ def test_popup_escapes_every_listing_value():
     assert XSS_NAME not in html and "<script>" not in html and "javascript:" not in html
     assert "&lt;img src=x onerror=alert(1)&gt;" in html
     assert 'href="tel:+17055550100"' in html
-    assert "Hours: &lt;i&gt;9-5&lt;/i&gt;" in html
-    assert "Languages: English &amp; français" in html
+    assert ('Hours</span><span class="gm-fr" lang="fr">Heures</span>: &lt;i&gt;9-5&lt;/i&gt;'
+            in html)
+    assert "Langues</span>: English &amp; français" in html
 
 
 def test_popup_of_a_confidential_service_withholds_its_address():
@@ -227,7 +228,7 @@ def test_every_map_has_its_layers_legend_search_and_footer(small_run):
         assert data["travel"]
         assert len(data["travel"][0]["minutes"]) == len(data["communities"]["name"])
         base = data["base"]
-        assert base["province"] and base["censusDivisions"] and base["highways"]
+        assert base["province"] and data["divisions"]["polygons"] and base["highways"]
         assert data["towns"]["name"], name
         assert data["footer"]["vintage"] == "test fixture"
         assert data["footer"]["config"] == "test"

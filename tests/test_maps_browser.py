@@ -43,8 +43,8 @@ XSS_NAME = "<img src=x onerror=alert(1)>"
 # markers the user sees: the numbers on the clusters plus the single markers
 COUNT_JS = """() => {
     let n = 0;
-    document.querySelectorAll('.leaflet-marker-pane .marker-cluster')
-        .forEach(c => { n += Number(c.textContent.trim()); });
+    document.querySelectorAll('.leaflet-marker-pane .gm-cluster')
+        .forEach(c => { n += parseInt(c.textContent.trim(), 10); });
     return n + document.querySelectorAll('.leaflet-marker-pane .gm-svc').length;
 }"""
 
@@ -181,16 +181,19 @@ def test_unticking_a_need_hides_its_markers(opened: OpenMap):
     opened.reset()
     page = opened.page
     overlays = page.locator(".leaflet-control-layers-overlays")
-    overlays.locator("a[data-all='0']").click()  # untick every need
+    services = overlays.locator(".gm-lc-head", has_text="Services by need")
+    if overlays.locator("label[data-group=services]").first.is_hidden():
+        services.locator(".gm-fold").click()  # unfold the group
+    services.locator("a[data-all='0']").click()  # untick every need
     assert opened.wait_count(0) == 0
     need = "crisis_support"
     with_need = opened.services["need_types"].str.split(";").map(lambda n: need in n)
-    box = overlays.locator("label", has_text=label(need)).first.locator("input")
+    box = overlays.locator("label[data-group=services]", has_text=label(need)).locator("input")
     box.check()
     assert opened.wait_count(int(with_need.sum())) == int(with_need.sum())
     box.uncheck()
     assert opened.wait_count(0) == 0
-    overlays.locator("a[data-all='1']").click()
+    services.locator("a[data-all='1']").click()
     assert opened.wait_count(len(opened.services)) == len(opened.services)
 
 

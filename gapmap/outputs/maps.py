@@ -31,6 +31,7 @@ entirely, and a community whose nearest service is one of them sees "a confident
 
 from __future__ import annotations
 
+import dataclasses
 import html
 import json
 import logging
@@ -51,11 +52,11 @@ from jinja2 import Template
 from scipy.spatial import cKDTree
 
 from gapmap import __version__
-from gapmap.contracts import ACCESS_VALUES, access_text, check_withheld, is_placed
+from gapmap.contracts import ACCESS_VALUES, TIMED_ACCESS, access_text, check_withheld, is_placed
 from gapmap.io import generated_on, read_geo, read_table, require_columns, write_text
 from gapmap.outputs.webassets import MAP_CSS, MAP_JS, inline_assets, leaflet_icon_uris
 from gapmap.regions import serves_region, slug
-from gapmap.taxonomy import label
+from gapmap.taxonomy import BY_CODE, label
 
 log = logging.getLogger(__name__)
 
@@ -64,14 +65,14 @@ NEED_COLOURS = {
     "sexual_assault_care": "#e377c2", "medical_care": "#1f77b4", "counselling": "#17becf",
     "addiction_mental_health": "#bcbd22", "legal_support": "#7f7f7f",
     "court_support": "#393b79", "indigenous_services": "#ff7f0e", "interpretation": "#637939",
-    "settlement": "#2ca02c", "youth_services": "#843c39", "anti_trafficking": "#000000",
+    "settlement": "#2ca02c", "youth_services": "#e6ab02", "anti_trafficking": "#000000",
 }
 GAP_COLOURS: tuple[tuple[float, str], ...] = ((90.0, "#fdae61"), (180.0, "#f46d43"),
                                               (float("inf"), "#a50026"))
 """Gap communities: drive time (min) up to which each colour applies."""
 NO_TIME_COLOUR = "#4d004b"
-OPTIONAL_POPUP_FIELDS = (("hours", "Hours"), ("languages", "Languages"),
-                         ("eligibility", "Eligibility"))
+OPTIONAL_POPUP_FIELDS = (("hours", "Hours", "Heures"), ("languages", "Languages", "Langues"),
+                         ("eligibility", "Eligibility", "Admissibilité"))
 """Listing columns shown in a popup when the services table has them."""
 OSM_TILES = "https://tile.openstreetmap.org/{z}/{x}/{y}.png"
 OSM_ATTRIBUTION = ('&copy; <a href="https://www.openstreetmap.org/copyright">OpenStreetMap'
@@ -135,35 +136,44 @@ def phone_html(phone: str) -> str:
     return "".join(out)
 
 
+def both(en: str, fr: str) -> str:
+    """Text in English and French: the page shows the one of its language (``map.css``)."""
+    return f'<span class="gm-en">{en}</span><span class="gm-fr" lang="fr">{fr}</span>'
+
+
 def service_popup(row: pd.Series) -> str:
     """Popup HTML for one service: every listing value escaped."""
     parts = [f'<b class="gm-name">{_e(_text(row, "name"))}</b>']
     org = _text(row, "organization")
     if org and org != _text(row, "name"):
         parts.append(f'<span class="gm-org">{_e(org)}</span>')
-    needs = ", ".join(label(n) for n in _text(row, "need_types").split(";") if n)
-    parts.append(f"<i>{_e(needs)}</i>")
+    codes = [n for n in _text(row, "need_types").split(";") if n]
+    parts.append("<i>" + both(_e(", ".join(label(n) for n in codes)), _e(", ".join(
+        BY_CODE[n].label_fr if n in BY_CODE else n for n in codes))) + "</i>")
     phone = _text(row, "phone")
     if phone:
-        parts.append(f'Phone: <span class="gm-phone">{phone_html(phone)}</span>')
+        parts.append(both("Phone", "Téléphone") + f': <span class="gm-phone">'
+                     f'{phone_html(phone)}</span>')
     url = _safe_url(_text(row, "website"))
     if url:
         parts.append(f'<a href="{_e(url)}" target="_blank" rel="noopener noreferrer">'
                      f'{_e(url)}</a>')
-    for col, name in OPTIONAL_POPUP_FIELDS:
+    for col, en, fr in OPTIONAL_POPUP_FIELDS:
         if _text(row, col):
-            parts.append(f"{name}: {_e(_text(row, col))}")
+            parts.append(f"{both(en, fr)}: {_e(_text(row, col))}")
     city = _text(row, "city")
     if bool(row.get("confidential")):
-        parts.append(f'<b class="gm-withheld">Location withheld</b>: shown at '
-                     f'{_e(city) or "its town"} only')
+        parts.append('<b class="gm-withheld">' + both("Location withheld", "Adresse confidentielle")
+                     + "</b>: " + both(f'shown at {_e(city) or "its town"} only',
+                                       f'placé à {_e(city) or "sa ville"} seulement'))
     elif _text(row, "address"):
         parts.append(_e(", ".join(x for x in (_text(row, "address"), city) if x)))
     elif city:
         parts.append(_e(city))
     if _text(row, "area_name"):
-        parts.append(f"Serves: {_e(_text(row, 'area_name'))}")
-    parts.append(f"Location precision: {_e(_text(row, 'geocode_precision'))}")
+        parts.append(f"{both('Serves', 'Dessert')}: {_e(_text(row, 'area_name'))}")
+    parts.append(f"{both('Location precision', 'Précision du lieu')}: "
+                 f"{_e(_text(row, 'geocode_precision'))}")
     return "<br>".join(parts)
 
 
@@ -223,6 +233,14 @@ class MapSettings:
     """``town``: confidential services shown at their town; ``hide``: left off the maps."""
     data_vintage: str = ""
     fingerprint: str = ""
+    language: str = "en"
+    """The page's language when it opens: ``en`` or ``fr`` (a button switches)."""
+    far_min: float = 480.0
+    """A nearest service farther than this (minutes) is flagged in the panel, not given as
+    the answer."""
+    stale_before: int = 2020
+    """A service whose name dates it (a year such as "2017 ... Fund") before this year is
+    flagged in the panel as possibly ended; 0: never."""
 
 
 @dataclass(frozen=True)
@@ -232,22 +250,62 @@ class Basemap:
     province: gpd.GeoDataFrame
     highways: gpd.GeoDataFrame
     towns: gpd.GeoDataFrame
-    """``name``, ``population``, point geometry."""
+    """``name``, ``population``, ``alternatenames`` (``|``-separated), point geometry."""
+    fsas: pd.DataFrame = dataclasses.field(default_factory=pd.DataFrame)
+    """Forward sortation areas: ``fsa``, ``lat``, ``lon`` (searchable by postal code)."""
+    bands: gpd.GeoDataFrame | None = None
+    """Travel-time bands per need (``need_type``, ``threshold_min``, geometry), or None."""
+    detachments: pd.DataFrame = dataclasses.field(default_factory=pd.DataFrame)
+    """OPP detachments: ``detachment``, ``region``, ``town`` (placed at the town)."""
+    fly_in_names: Mapping[str, str] = dataclasses.field(default_factory=dict)
+    """A fly-in community's other name (``Kitchenuhmaykoosib Inninuwug``: ``Big Trout
+    Lake``)."""
 
     @classmethod
-    def load(cls, *, province: Path, highways: Path, towns: Path) -> Basemap:
+    def load(cls, *, province: Path, highways: Path, towns: Path,
+             fsas: Sequence[Path] = (), catchments: Path | None = None,
+             remote: Path | None = None, detachments: Path | None = None) -> Basemap:
         """Read the province outline, the highways and the towns (GeoNames columns ``name``,
-        ``lat``, ``lon``, ``population``)."""
+        ``lat``, ``lon``, ``population``, optionally ``alternatenames``); the FSA points
+        (``fsa``, ``lat``, ``lon``; the first file's point wins); the ``need_catchments``
+        layer of a catchments GeoPackage when it exists; the fly-in communities' place
+        names (``community``, ``fpa_place_name``); the OPP detachments (``detachment``,
+        ``region``, ``town``)."""
         towns_table = read_table(towns)
         require_columns(towns_table, ["name", "lat", "lon", "population"], str(towns))
-        return cls._of(read_geo(province), read_geo(highways), towns_table)
+        fsa_tables = []
+        for f in fsas:
+            t = read_table(f)
+            require_columns(t, ["fsa", "lat", "lon"], str(f))
+            fsa_tables.append(t[["fsa", "lat", "lon"]])
+        fsa = (pd.concat(fsa_tables).drop_duplicates("fsa").sort_values("fsa")
+               .reset_index(drop=True) if fsa_tables else pd.DataFrame())
+        bands = None
+        if catchments is not None and catchments.is_file():
+            bands = read_geo(catchments, layer="need_catchments")
+            require_columns(bands, ["need_type", "threshold_min"], str(catchments))
+        fly_in: dict[str, str] = {}
+        if remote is not None:
+            r = read_table(remote)
+            if {"community", "fpa_place_name"} <= set(r.columns):
+                fly_in = {str(c): str(n) for c, n in zip(r["community"], r["fpa_place_name"],
+                                                         strict=True) if n == n and n}
+        det = pd.DataFrame()
+        if detachments is not None:
+            det = read_table(detachments)
+            require_columns(det, ["detachment", "region", "town"], str(detachments))
+        base = cls._of(read_geo(province), read_geo(highways), towns_table)
+        return dataclasses.replace(base, fsas=fsa, bands=bands, fly_in_names=fly_in,
+                                   detachments=det)
 
     @classmethod
     def _of(cls, province: gpd.GeoDataFrame, highways: gpd.GeoDataFrame,
             towns: pd.DataFrame) -> Basemap:
         pop = pd.to_numeric(towns["population"], errors="coerce").fillna(0).astype(int)
+        alt = (towns["alternatenames"].fillna("") if "alternatenames" in towns.columns
+               else pd.Series("", index=towns.index))
         towns_gdf = gpd.GeoDataFrame(
-            {"name": towns["name"], "population": pop},
+            {"name": towns["name"], "population": pop, "alternatenames": alt},
             geometry=gpd.points_from_xy(pd.to_numeric(towns["lon"]),
                                         pd.to_numeric(towns["lat"])), crs=4326)
         if "category" not in highways.columns:
@@ -269,6 +327,7 @@ class Need(TypedDict):
 
     code: str  # need type, e.g. "medical_care"
     label: str  # its name for people
+    labelFr: str  # its French name (taxonomy's label_fr)
     colour: str  # CSS colour of its services
     thresholdMin: float  # its coverage threshold, minutes
 
@@ -286,6 +345,8 @@ class ServiceTable(TypedDict):
     lon: list[float | None]
     confidential: list[int]  # 1: shown at its town, location withheld
     listedWithoutPoint: list[int]  # 1: listed for this map's region but on no point
+    phone: list[str]  # the listed phone text ("" if none)
+    staleYear: list[int]  # the year its name dates it to, when before settings.stale_before; 0
 
 
 class CommunityTable(TypedDict):
@@ -300,6 +361,8 @@ class CommunityTable(TypedDict):
     remoteName: list[str]  # the community's name when it has no all-season road, else ""
     airHub: list[str]  # its nearest air hub, or ""
     subdivision: list[int]  # 1: a census subdivision (searchable), 0: a tract
+    division: list[int]  # row in ``divisions``, or -1
+    altNames: list[str]  # other names it is searched by, "|"-separated (e.g. Big Trout Lake)
 
 
 class TravelColumns(TypedDict):
@@ -335,6 +398,39 @@ class TownTable(TypedDict):
     lat: list[float]
     lon: list[float]
     community: list[int]  # row in ``communities`` of the nearest (within 25 km), or -1
+    alt: list[str]  # GeoNames' alternate names in Latin script, "|"-separated
+
+
+class DivisionTable(TypedDict):
+    """Table, one row per census division of the map, for the regional summary."""
+
+    name: list[str]
+    population: list[int]  # 2021, enumerated communities
+    polygons: list[Any]  # a Leaflet multipolygon per division
+    covered: list[list[float | None]]  # per need (``needs`` order): share of the population
+    # within that need's threshold, 0-1; None: no population
+
+
+class FsaTable(TypedDict):
+    """Table, one row per forward sortation area in the map's area (postal-code search)."""
+
+    code: list[str]
+    lat: list[float]
+    lon: list[float]
+    community: list[int]  # row in ``communities`` of the nearest, or -1
+
+
+class DetachmentTable(TypedDict):
+    """Table, one row per OPP detachment placed at its town in the map's area (search)."""
+
+    name: list[str]
+    region: list[str]
+    town: list[int]  # row in ``towns``
+
+
+class Band(TypedDict):
+    minutes: float  # drive time the band reaches
+    polygons: list[Any]  # Leaflet multipolygon
 
 
 class RegionOutline(TypedDict):
@@ -348,7 +444,6 @@ class BaseLayers(TypedDict):
 
     province: list[Any]
     regions: list[RegionOutline]
-    censusDivisions: list[Any]
     highways: list[Any]  # King's Highways other than expressways
     expressways: list[Any]
 
@@ -381,6 +476,8 @@ class MapData(TypedDict):
 
     title: str
     region: str  # the region mapped, or the whole run's label ("Ontario")
+    language: str  # "en" or "fr": the page's language when it opens
+    farMin: float  # a nearest service farther than this is flagged, not given as the answer
     bounds: list[list[float]]  # [[south, west], [north, east]]
     needs: list[Need]
     services: ServiceTable
@@ -389,6 +486,10 @@ class MapData(TypedDict):
     gaps: list[GapTable]
     access: AccessWords
     towns: TownTable
+    divisions: DivisionTable
+    fsas: FsaTable
+    detachments: DetachmentTable
+    bands: list[list[Band]]  # per need, its 30/60/120-minute bands (largest first); [] if none
     base: BaseLayers
     gapColours: list[GapColour]
     noTimeColour: str  # gap communities with no drive time
@@ -468,11 +569,11 @@ def _service_rows(scope: _Scope, services: gpd.GeoDataFrame, travel: pd.DataFram
 
 
 def _service_table(rows: pd.DataFrame, on_map: set[str], listed_only: set[str],
-                   needs: list[str]) -> ServiceTable:
+                   needs: list[str], *, stale_before: int = 0) -> ServiceTable:
     need_pos = {n: i for i, n in enumerate(needs)}
     table: ServiceTable = {"name": [], "organization": [], "city": [], "needs": [],
                            "popup": [], "lat": [], "lon": [], "confidential": [],
-                           "listedWithoutPoint": []}
+                           "listedWithoutPoint": [], "phone": [], "staleYear": []}
     for _, r in rows.iterrows():
         point = r["service_id"] in on_map
         table["name"].append(_e(r["name"]))
@@ -485,10 +586,23 @@ def _service_table(rows: pd.DataFrame, on_map: set[str], listed_only: set[str],
         table["lon"].append(_r(r.geometry.x) if point else None)
         table["confidential"].append(int(bool(r["confidential"])))
         table["listedWithoutPoint"].append(int(r["service_id"] in listed_only))
+        table["phone"].append(_e(_text(r, "phone")))
+        table["staleYear"].append(_dated_before(_text(r, "name"), stale_before))
     return table
 
 
-def _community_table(dem: gpd.GeoDataFrame) -> CommunityTable:
+_YEAR = re.compile(r"\b(19[5-9]\d|20\d\d)\b")
+
+
+def _dated_before(name: str, before: int) -> int:
+    """The year a service's name dates it to ("2017 Community Supports Fund"), if before
+    ``before``; else 0."""
+    years = [int(y) for y in _YEAR.findall(name)]
+    return max(years) if years and max(years) < before else 0
+
+
+def _community_table(dem: gpd.GeoDataFrame, division: Mapping[str, int],
+                     fly_in_names: Mapping[str, str]) -> CommunityTable:
     return {
         "name": [_e(v) for v in dem["name"]], "cdName": [_e(v) for v in dem["cd_name"]],
         "population": [int(v) for v in dem["pop2021"]],
@@ -498,7 +612,128 @@ def _community_table(dem: gpd.GeoDataFrame) -> CommunityTable:
             dem["remote_community"].fillna(""), dem["access"], strict=True)],
         "airHub": [_e(v) for v in dem["air_hub"].fillna("")],
         "subdivision": [int(k == "subdivision") for k in dem["kind"]],
+        "division": [division.get(str(c), -1) for c in dem["cduid"]],
+        "altNames": [_e(fly_in_names.get(str(r), "")) if r == r and r else ""
+                     for r in dem["remote_community"]],
     }
+
+
+def _latin_names(alternates: str, name: str) -> str:
+    """GeoNames' alternate names in Latin script, without airport codes or the name itself."""
+    out: list[str] = []
+    for a in alternates.split("|") if alternates else []:
+        a = a.strip()
+        if (len(a) > 3 and a != name and a not in out and all(
+                ord(c) < 0x250 or c in "’" for c in a)):
+            out.append(a)
+    return "|".join(out)
+
+
+def _nearest_rows(points: gpd.GeoDataFrame, dem: gpd.GeoDataFrame, within_m: float
+                  ) -> list[int]:
+    """Each point's nearest community (row in ``dem``) within ``within_m``, or -1."""
+    if not len(points) or not len(dem):
+        return [-1] * len(points)
+    tree = cKDTree(np.asarray(dem.to_crs(3347).geometry.get_coordinates()))
+    dist, which = tree.query(np.asarray(points.to_crs(3347).geometry.get_coordinates()))
+    return [int(w) if d <= within_m else -1 for d, w in zip(dist, which, strict=True)]
+
+
+def _division_table(cds: gpd.GeoDataFrame, dem: gpd.GeoDataFrame, travel: pd.DataFrame | None,
+                    settings: MapSettings, needs: list[str]) -> DivisionTable:
+    """Per census division, its population and the share within each need's threshold."""
+    cds = cds.sort_values("CDUID").reset_index(drop=True)
+    pop = dem[dem["enumerated"].astype(bool)].groupby("cduid")["pop2021"].sum()
+    covered: list[list[float | None]] = []
+    t = pd.DataFrame()
+    if travel is not None:
+        t = travel[travel["demand_id"].isin(dem["demand_id"])].merge(
+            pd.DataFrame(dem[["demand_id", "cduid", "pop2021", "enumerated"]]), on="demand_id")
+        t = t[t["enumerated"].astype(bool)]
+    for need in needs:
+        if t.empty:
+            covered.append([None] * len(cds))
+            continue
+        tn = t[t["need_type"] == need].drop_duplicates("demand_id")
+        ok = tn["access"].isin(TIMED_ACCESS) & (tn["travel_min"]
+                                                <= float(settings.thresholds_min[need]))
+        within = tn[ok].groupby("cduid")["pop2021"].sum()
+        covered.append([round(float(within.get(c, 0)) / float(pop[c]), 3)
+                        if pop.get(c, 0) > 0 else None for c in cds["CDUID"]])
+    return {"name": [_e(n) for n in cds["CDNAME"]],
+            "population": [int(pop.get(c, 0)) for c in cds["CDUID"]],
+            "polygons": [_polygons(gpd.GeoSeries([g]), DISPLAY_TOLERANCE_DEG)
+                         for g in cds.geometry],
+            "covered": covered}
+
+
+def _fsa_table(basemap: Basemap, area: shapely.Geometry, dem: gpd.GeoDataFrame) -> FsaTable:
+    f = basemap.fsas
+    if f.empty:
+        return {"code": [], "lat": [], "lon": [], "community": []}
+    pts = gpd.GeoDataFrame(f[["fsa"]], geometry=gpd.points_from_xy(
+        pd.to_numeric(f["lon"]), pd.to_numeric(f["lat"])), crs=4326)
+    pts = pts[pts.within(area.buffer(0.02))]
+    return {"code": [_e(c) for c in pts["fsa"]], "lat": [_r(g.y) for g in pts.geometry],
+            "lon": [_r(g.x) for g in pts.geometry],
+            "community": _nearest_rows(pts, dem, 50_000)}
+
+
+def _fold(name: str) -> str:
+    """A place name folded for matching: no accents, case or punctuation."""
+    import unicodedata
+
+    text = unicodedata.normalize("NFD", name)
+    text = "".join(c for c in text if not unicodedata.combining(c)).lower()
+    return " ".join(re.sub(r"[^a-z0-9]+", " ", text).split())
+
+
+def _detachment_table(basemap: Basemap, towns: TownTable) -> DetachmentTable:
+    """The OPP detachments whose town is one of the map's towns."""
+    det = basemap.detachments
+    out: DetachmentTable = {"name": [], "region": [], "town": []}
+    if det.empty:
+        return out
+    at: dict[str, int] = {}
+    for i, name in enumerate(towns["name"]):
+        at.setdefault(_fold(html.unescape(name)), i)
+    for i, alt in enumerate(towns["alt"]):  # names first, then other names
+        for a in html.unescape(alt).split("|") if alt else []:
+            at.setdefault(_fold(a), i)
+    for _, r in det.iterrows():
+        # free text: "Sudbury (satellites ...)", "Pembroke/Petawawa", "Brockville area"
+        first = re.split(r"[(/,]", str(r["town"]))[0].strip().removesuffix(" area")
+        candidates = (first, str(r["detachment"]), first.removeprefix("City of "))
+        town = next((at[_fold(c)] for c in candidates if _fold(c) in at), -1)
+        if town >= 0:
+            out["name"].append(_e(r["detachment"]))
+            out["region"].append(_e(r["region"]))
+            out["town"].append(town)
+    return out
+
+
+BAND_MINUTES = (30.0, 60.0, 120.0)
+"""The travel-time bands a map draws for the selected need."""
+BAND_TOLERANCE_DEG = 0.01
+"""Bands are simplified by this much (about 1 km): the province map stays small."""
+
+
+def _bands(basemap: Basemap, area: shapely.Geometry, needs: list[str]) -> list[list[Band]]:
+    """Per need, its travel-time bands (largest first) clipped to the map's area."""
+    b = basemap.bands
+    if b is None or b.empty:
+        return [[] for _ in needs]
+    frame = shapely.box(*area.buffer(0.3).bounds)
+    out: list[list[Band]] = []
+    for need in needs:
+        rows = b[(b["need_type"] == need) & b["threshold_min"].isin(BAND_MINUTES)]
+        rows = rows[rows.geometry.notna() & ~rows.geometry.is_empty]
+        rows = rows.sort_values("threshold_min", ascending=False)
+        out.append([{"minutes": float(r["threshold_min"]),
+                     "polygons": _polygons(gpd.GeoSeries([r.geometry.intersection(frame)]),
+                                           BAND_TOLERANCE_DEG)}
+                    for _, r in rows.iterrows()])
+    return out
 
 
 def _minutes(values: pd.Series) -> list[int | None]:
@@ -540,20 +775,17 @@ def _town_table(basemap: Basemap, area: shapely.Geometry, dem: gpd.GeoDataFrame
                 ) -> TownTable:
     """The basemap's towns in the map's area, each linked to its nearest community."""
     towns = basemap.towns[basemap.towns.within(area.buffer(0.02))]
-    town_comm = [-1] * len(towns)
-    if len(towns) and len(dem):
-        tree = cKDTree(np.asarray(dem.to_crs(3347).geometry.get_coordinates()))
-        dist, which = tree.query(np.asarray(towns.to_crs(3347).geometry.get_coordinates()))
-        town_comm = [int(w) if d <= 25_000 else -1 for d, w in zip(dist, which, strict=True)]
     return {"name": [_e(v) for v in towns["name"]],
             "population": [int(v) for v in towns["population"]],
             "lat": [_r(g.y) for g in towns.geometry], "lon": [_r(g.x) for g in towns.geometry],
-            "community": town_comm}
+            "community": _nearest_rows(towns, dem, 25_000),
+            "alt": [_e(_latin_names(a, n)) for a, n in zip(towns["alternatenames"],
+                                                            towns["name"], strict=True)]}
 
 
-def _base_layers(outline: gpd.GeoDataFrame, cds: gpd.GeoDataFrame, basemap: Basemap,
-                 region: str | None) -> BaseLayers:
-    """The province, region outlines, census divisions and King's Highways, simplified."""
+def _base_layers(outline: gpd.GeoDataFrame, basemap: Basemap, region: str | None
+                 ) -> BaseLayers:
+    """The province, region outlines and King's Highways, simplified."""
     minx, miny, maxx, maxy = outline.total_bounds
     frame = shapely.box(minx - 0.5, miny - 0.5, maxx + 0.5, maxy + 0.5)
     hw = basemap.highways[basemap.highways.intersects(frame)].copy()
@@ -565,7 +797,6 @@ def _base_layers(outline: gpd.GeoDataFrame, cds: gpd.GeoDataFrame, basemap: Base
         "regions": [{"name": _e(r["opp_region"]),
                      "polygons": _polygons(gpd.GeoSeries([r.geometry]), tol)}
                     for _, r in outline.iterrows()],
-        "censusDivisions": _polygons(cds.geometry, tol),
         "highways": _lines(hw.loc[~expressway].geometry, tol),
         "expressways": _lines(hw.loc[expressway].geometry, tol),
     }
@@ -598,16 +829,26 @@ def map_data(region: str | None, services: gpd.GeoDataFrame, demand: gpd.GeoData
     outline = scope.cds.dissolve(by="opp_region", as_index=False)
     minx, miny, maxx, maxy = outline.total_bounds
     where = region or settings.whole_run  # the whole run: "Ontario", or e.g. Ottawa's CD
+    area = outline.union_all()
+    divisions = _division_table(scope.cds, scope.demand, travel, settings, scope.needs)
+    towns = _town_table(basemap, area, scope.demand)
+    division_row = {str(c): i for i, c in enumerate(sorted(scope.cds["CDUID"].astype(str)))}
     return {
         "title": _e(f"gapmap: {where}"), "region": _e(where),
+        "language": settings.language, "farMin": float(settings.far_min),
         "bounds": [[_r(miny), _r(minx)], [_r(maxy), _r(maxx)]],
-        "needs": [{"code": n, "label": _e(label(n)), "colour": NEED_COLOURS.get(n, "#333333"),
+        "needs": [{"code": n, "label": _e(label(n)), "labelFr": _e(BY_CODE[n].label_fr),
+                   "colour": NEED_COLOURS.get(n, "#333333"),
                    "thresholdMin": float(settings.thresholds_min[n])} for n in scope.needs],
-        "services": _service_table(rows, on_map, listed_only, scope.needs),
-        "communities": _community_table(scope.demand),
+        "services": _service_table(rows, on_map, listed_only, scope.needs,
+                                   stale_before=settings.stale_before),
+        "communities": _community_table(scope.demand, division_row, basemap.fly_in_names),
         "travel": travel_cols, "gaps": gap_tables, "access": access.words(),
-        "towns": _town_table(basemap, outline.union_all(), scope.demand),
-        "base": _base_layers(outline, scope.cds, basemap, region),
+        "towns": towns,
+        "divisions": divisions, "fsas": _fsa_table(basemap, area, scope.demand),
+        "detachments": _detachment_table(basemap, towns),
+        "bands": _bands(basemap, area, scope.needs),
+        "base": _base_layers(outline, basemap, region),
         "gapColours": [{"uptoMin": None if not np.isfinite(u) else u, "colour": c}
                        for u, c in GAP_COLOURS],
         "noTimeColour": NO_TIME_COLOUR,
@@ -645,6 +886,7 @@ class _Map(folium.Map):
 
     default_js = MAP_JS
     default_css = MAP_CSS
+    gm_language = "en"
 
 
 def build_map(region: str | None, services: gpd.GeoDataFrame, demand: gpd.GeoDataFrame,
@@ -663,6 +905,7 @@ def build_map(region: str | None, services: gpd.GeoDataFrame, demand: gpd.GeoDat
     root.html.add_child(Element(  # type: ignore[attr-defined]
         f'<script type="application/json" id="gapmap-data">{json_for_html(data)}</script>'))
     m.add_child(_GapmapLayers())
+    m.gm_language = data["language"]
     return m
 
 
@@ -681,6 +924,10 @@ def render_deterministic(m: folium.Map) -> str:
         The page needs a resource that cannot be inlined.
     """
     text = m.get_root().render()
+    # pinch-zoom allowed (folium's viewport forbids it); the page's language stated
+    text = re.sub(r'<meta name="viewport"[^>]*>',
+                  '<meta name="viewport" content="width=device-width, initial-scale=1">', text)
+    text = re.sub(r"<html>", f'<html lang="{getattr(m, "gm_language", "en")}">', text, count=1)
     ids: dict[str, str] = {}
     text = _FOLIUM_ID.sub(lambda mt: ids.setdefault(mt.group(0), f"{len(ids):032x}"), text)
     return inline_assets(text)

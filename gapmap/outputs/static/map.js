@@ -2,38 +2,123 @@
  *
  * Nothing here fetches anything. Every string in the data that reaches the page through
  * innerHTML (names, towns, popups, labels) was HTML-escaped in Python; this script adds
- * only its own markup and numbers. Search compares escaped text with an escaped query.
+ * only its own markup and numbers. Search compares folded escaped text with a folded,
+ * escaped query.
  *
  * The data (D) is declared once, by the TypedDicts MapData and the ones it names in
  * gapmap/outputs/maps.py; this script reads it by those names. A "table" is an object of
  * equal-length arrays, one per named column; indexes are 0-based rows of another table.
  *   title, region, bounds [[south, west], [north, east]], attribution, icons, confidential
- *   needs[]       {code, label, colour, thresholdMin}; a need's index is its position here
- *   services      table: name, organization, city, needs [need index], popup (HTML),
- *                 lat, lon (null: not on this map), confidential (0/1),
- *                 listedWithoutPoint (0/1)
+ *   language      "en" or "fr" when the page opens; farMin (minutes: farther is flagged)
+ *   needs[]       {code, label, labelFr, colour, thresholdMin}; a need's index is its position
+ *   services      table: name, organization, city, needs [need index], popup (HTML, both
+ *                 languages), lat, lon (null: not on this map), confidential (0/1),
+ *                 listedWithoutPoint (0/1), phone, staleYear (0: not dated as old)
  *   communities   table: name, cdName, population, enumerated (0/1), lat, lon,
- *                 remoteName ("" unless no all-season road), airHub, subdivision (0/1)
+ *                 remoteName ("" unless no all-season road), airHub, subdivision (0/1),
+ *                 division (divisions row, or -1), altNames ("|"-separated)
  *   travel[need]  table over communities: minutes (null: none), service (services row;
  *                 -1 none, -2 a hidden confidential service), access (index in access.codes);
  *                 travel is null when the map has no travel table
  *   gaps[need]    table: community (communities row), minutes, access
  *   access        {codes: [travel access values], text: [their words]}
- *   towns         table: name, population, lat, lon, community (row, or -1)
- *   base          {province, regions [{name, polygons}], censusDivisions, highways,
- *                 expressways}: Leaflet polygons and polylines of [lat, lon]
+ *   towns         table: name, population, lat, lon, community (row, or -1), alt ("|")
+ *   divisions     table: name, population, polygons, covered [need][division] (0-1 or null)
+ *   fsas          table: code, lat, lon, community (row, or -1)
+ *   detachments   table: name, region, town (towns row): OPP detachments, for search
+ *   bands[need]   [{minutes, polygons}], largest first; [] when the run has no catchments
+ *   base          {province, regions [{name, polygons}], highways, expressways}: Leaflet
+ *                 polygons and polylines of [lat, lon]
  *   gapColours[]  {uptoMin (null: no bound), colour}; noTimeColour
  *   osm           {url, attribution}; footer {vintage, generated, config, fingerprint, version}
  */
 (function () {
   "use strict";
 
+  // -- words: every interface string in English and French ------------------------------
+  var WORDS = {
+    search: ["Search a place, postal code or service", "Chercher un lieu, un code postal ou un service"],
+    need: ["Need", "Besoin"],
+    needShown: ["Need shown", "Besoin affiché"],
+    servicesByNeed: ["Services by need", "Services par besoin"],
+    gapLayer: ["Gap communities", "Collectivités mal desservies"],
+    basemap: ["Basemap", "Fond de carte"],
+    all: ["all", "tous"], none: ["none", "aucun"],
+    summary: ["Share of people within reach, by census division", "Part de la population à portée, par division de recensement"],
+    bands: ["Drive-time bands", "Zones de temps de route"],
+    communitiesLayer: ["Communities (click: nearest services)", "Collectivités (clic : services les plus proches)"],
+    noRoad: ["No all-season road", "Pas de route toutes saisons"],
+    towns: ["Towns", "Villes"], highways: ["King's Highways", "Routes principales (King's Highways)"],
+    regionOutline: ["OPP region outline", "Limites de la région de la PPO"],
+    province: ["Ontario", "Ontario"],
+    osm: ["OpenStreetMap tiles (online only)", "Tuiles OpenStreetMap (en ligne seulement)"],
+    within: ["within", "à moins de"],
+    service: ["Service", "Service"],
+    serviceLegend: ["Service of the need shown; grey bubbles: several services. Click for details.",
+                    "Service du besoin affiché; bulles grises : plusieurs services. Cliquez pour les détails."],
+    confidentialLegend: ["Confidential: shown at its town, location withheld.",
+                         "Confidentiel : placé à sa ville, adresse confidentielle."],
+    gapLegend: ["Communities beyond the threshold, sized by population:", "Collectivités au-delà du seuil, selon la population :"],
+    noDrive: ["no drive time", "aucun temps de route"],
+    noRoadLegend: ["No all-season road: a gap for every need.", "Pas de route toutes saisons : un écart pour chaque besoin."],
+    communityLegend: ["Community: click for the nearest service of each need.", "Collectivité : cliquez pour le service le plus proche de chaque besoin."],
+    unplaced: ["services listed without a point", "services sans emplacement sur la carte"],
+    data: ["Data", "Données"], generated: ["generated", "produite le"], config: ["config", "configuration"],
+    printView: ["Print view", "Imprimer"],
+    language: ["Français", "English"], languageLabel: ["Afficher en français", "Show in English"],
+    townOf: ["Town", "Ville"], nearestPoint: ["nearest community point", "point de collectivité le plus proche"],
+    cd: ["census division", "division de recensement"],
+    pop: ["pop.", "pop."], notEnumerated: ["not enumerated in 2021", "non dénombrée en 2021"],
+    noRoadNote: ["No all-season road: no drive time.", "Pas de route toutes saisons : aucun temps de route."],
+    airHub: ["Nearest air hub:", "Plaque tournante aérienne la plus proche :"],
+    noTravel: ["Travel times are not in this map.", "Les temps de route ne sont pas dans cette carte."],
+    nearest: ["Nearest service", "Service le plus proche"], drive: ["Drive", "Route"],
+    panelNote: ["Drive time along King's Highways and local roads. Green: within the need's threshold.",
+                "Temps de route par les routes principales et locales. Vert : à l'intérieur du seuil du besoin."],
+    noneWithin: ["None within", "Aucun à moins de"], nearestIs: ["nearest:", "le plus proche :"],
+    tooFar: ["too far to be an answer", "trop loin pour être une réponse"],
+    dated: ["listed as of", "inscrit en"], mayHaveEnded: ["may have ended", "a peut-être pris fin"],
+    confidentialService: ["a confidential service", "un service confidentiel"],
+    nonePlaced: ["none placed", "aucun placé"], noPoint: ["no point", "sans emplacement"],
+    notOnMap: ["not on this map", "pas sur cette carte"], withheld: ["location withheld", "adresse confidentielle"],
+    listedNoPoint: ["Listed for this region without a point on the map.", "Inscrit pour cette région sans emplacement sur la carte."],
+    close: ["Close", "Fermer"], noMatch: ["No match", "Aucun résultat"],
+    kindTown: ["town", "ville"], kindCommunity: ["community", "collectivité"], kindFsa: ["postal code", "code postal"],
+    kindService: ["service", "service"],
+    threshold: ["threshold", "seuil"], printOf: ["Gap map", "Carte des écarts"],
+    printList: ["Services listed without a point on the map (area-wide, province-wide or lines)",
+                "Services inscrits sans emplacement sur la carte (régionaux, provinciaux ou lignes)"],
+    phone: ["Phone", "Téléphone"], sources: ["Sources", "Sources"],
+    mapLabel: ["Map of service gaps", "Carte des écarts de services"],
+    est: ["est.", "est."],
+    alsoListed: ["also listed without a point (lines, outreach, area-wide)",
+                 "aussi inscrits sans emplacement (lignes, services itinérants, régionaux)"]
+  };
+  var ACCESS_FR = {
+    estimate: "estimation", no_all_season_road: "pas de route toutes saisons",
+    beyond_road_network: "au-delà du réseau routier", no_service: "aucun service"
+  };
+  // a word in both languages; map.css shows the page's
+  function w(key) {
+    var p = WORDS[key];
+    return '<span class="gm-en">' + p[0] + '</span><span class="gm-fr" lang="fr">' + p[1] + "</span>";
+  }
+  function both(en, fr) {
+    return '<span class="gm-en">' + en + '</span><span class="gm-fr" lang="fr">' + fr + "</span>";
+  }
+  var lang = "en";
+  function plain(key) { return WORDS[key][lang === "fr" ? 1 : 0]; }
+
   function esc(s) {
     return String(s).replace(/&/g, "&amp;").replace(/</g, "&lt;").replace(/>/g, "&gt;")
       .replace(/"/g, "&quot;").replace(/'/g, "&#x27;");
   }
+  // for search: no accents, case, punctuation; saint / sainte / ste -> st
   function fold(s) {
-    return String(s).normalize("NFD").replace(/[\u0300-\u036f]/g, "").toLowerCase();
+    return " " + String(s).replace(/&[a-z]+;|&#x?[0-9a-f]+;/gi, " ").normalize("NFD")
+      .replace(/[\u0300-\u036f]/g, "").toLowerCase().replace(/[^a-z0-9]+/g, " ")
+      .replace(/ (saint|sainte|ste|st) /g, " st ").replace(/ (saint|sainte|ste|st) /g, " st ")
+      .replace(/\s+/g, " ").trim() + " ";
   }
   function div(cls, html) {
     var d = document.createElement("div");
@@ -58,12 +143,26 @@
   function swatch(colour, cls) {
     return '<span class="gm-sw ' + (cls || "") + '" style="background:' + colour + '"></span>';
   }
+  // a division's fill by the share of its people within reach
+  var SHARE = [[0.5, "#08519c", "< 50 %"], [0.8, "#4292c6", "50–80 %"], [0.95, "#9ecae1", "80–95 %"],
+               [1.01, "#f3f7fb", "≥ 95 %"]];
+  function shareColour(v) {
+    if (v === null) { return "#d9d9d9"; }
+    for (var i = 0; i < SHARE.length; i++) { if (v < SHARE[i][0]) { return SHARE[i][1]; } }
+    return SHARE[SHARE.length - 1][1];
+  }
 
   function gapmapInit(map, D) {
     var L = window.L;
-    var needs = D.needs, S = rows(D.services), C = D.communities, T = D.towns;
+    var needs = D.needs, S = rows(D.services), C = D.communities, T = D.towns, V = D.divisions;
+    var narrow = window.innerWidth < 700;
     var api = { map: map, data: D };
     window.gapmap = api;
+    function needName(n) { return both(needs[n].label, needs[n].labelFr); }
+    function accessWords(a) {
+      var en = D.access.text[a];
+      return en ? both(en, ACCESS_FR[D.access.codes[a]] || en) : "";
+    }
 
     map.setMinZoom(4);
     map.setMaxZoom(14);  // the basemap is drawn at about 100 m
@@ -71,6 +170,9 @@
     L.Icon.Default.imagePath = "";
     L.Icon.Default.mergeOptions(D.icons);
     map.attributionControl.addAttribution(D.attribution);
+    var box = map.getContainer();
+    box.setAttribute("role", "main");
+    box.setAttribute("aria-label", D.title);
 
     function pane(name, z, passive) {
       var p = map.createPane(name);
@@ -80,8 +182,14 @@
     }
     pane("gm-base", 350, true);
     pane("gm-points", 450, false);
-    pane("gm-labels", 590, true);
+    pane("gm-roads", 460, true);
+    pane("gm-labels", 595, true);
+    // gaps just under the services' small markers and translucent bubbles, which stay clickable
+    pane("gm-gaps", 580, false);
+    map.getPane("gm-gaps").classList.add("gm-gap-pane");
+    // one canvas for the summary, the bands and the community dots (hit-tested together)
     var dots = L.canvas({ pane: "gm-points", padding: 0.2, tolerance: 3 });
+    var gapRenderer = L.svg({ pane: "gm-gaps", padding: 0.2 });
 
     function gapColour(t) {
       if (t === null) { return D.noTimeColour; }
@@ -97,22 +205,61 @@
       pane: "gm-base", color: "#6f6f6f", weight: 1.2, fillColor: "#fbfaf5", fillOpacity: 1,
       interactive: false
     }).addTo(map);
-    var cds = L.polygon(D.base.censusDivisions, {
-      pane: "gm-base", color: "#a3a3a3", weight: 0.8, fill: false, interactive: false
-    }).addTo(map);
     var regions = L.layerGroup(D.base.regions.map(function (r) {
-      return L.polygon(r.polygons, { pane: "gm-base", color: "#1b1b1b", weight: 2.5, fill: false,
+      return L.polygon(r.polygons, { pane: "gm-roads", color: "#1b1b1b", weight: 2.5, fill: false,
                                interactive: false });
     })).addTo(map);
     var highways = L.layerGroup([
-      L.polyline(D.base.highways, { pane: "gm-base", color: "#e08a3c", weight: 1.6,
+      L.polyline(D.base.highways, { pane: "gm-roads", color: "#e08a3c", weight: 1.2, opacity: 0.8,
                                interactive: false }),
-      L.polyline(D.base.expressways, { pane: "gm-base", color: "#c0392b", weight: 2.6,
+      L.polyline(D.base.expressways, { pane: "gm-roads", color: "#c0392b", weight: 2, opacity: 0.8,
                                interactive: false })
     ]).addTo(map);
     var osm = L.tileLayer(D.osm.url, { attribution: D.osm.attribution, maxZoom: 19 });
     osm.on("add", function () { province.setStyle({ fillOpacity: 0.1 }); });
     osm.on("remove", function () { province.setStyle({ fillOpacity: 1 }); });
+
+    // -- the regional summary: census divisions shaded by the share within reach ---------
+    var current = 0;  // the need shown
+    var summary = L.layerGroup();
+    var divisionShapes = V.name.map(function (name, k) {
+      var p = L.polygon(V.polygons[k], { renderer: dots, color: "#7a7a7a", weight: 0.8,
+                                         fillOpacity: 0.75, fillColor: "#d9d9d9" });
+      p.bindTooltip(function () {
+        var v = V.covered[current][k];
+        return "<b>" + name + "</b><br>" + needName(current) + ": " +
+               (v === null ? "–" : Math.round(v * 100) + " % " + w("within") + " " +
+                needs[current].thresholdMin + " min") +
+               "<br>" + w("pop") + " " + fmt(V.population[k]);
+      }, { sticky: true });
+      summary.addLayer(p);
+      return p;
+    });
+    summary.addTo(map);
+    summary.on("add", function () { divisionShapes.forEach(function (p) { p.bringToBack(); }); });
+    // zoomed in, the shading fades so the roads and towns read
+    function styleSummary() {
+      var opacity = map.getZoom() >= 9 ? 0.25 : 0.75;
+      divisionShapes.forEach(function (p, k) {
+        p.setStyle({ fillColor: shareColour(V.covered[current][k]), fillOpacity: opacity });
+      });
+    }
+    map.on("zoomend", styleSummary);
+
+    // -- drive-time bands of the need shown (from the catchments, when the run has them) --
+    var bandLayer = L.layerGroup();
+    var hasBands = D.bands.some(function (b) { return b.length > 0; });
+    var BAND_STYLE = { 30: "#1a7f37", 60: "#54a24b", 120: "#a1d99b" };
+    function drawBands() {
+      bandLayer.clearLayers();
+      (D.bands[current] || []).forEach(function (b) {
+        bandLayer.addLayer(L.polygon(b.polygons, {
+          renderer: dots, interactive: false, color: BAND_STYLE[b.minutes] || "#54a24b",
+          weight: 1.5, dashArray: b.minutes > needs[current].thresholdMin ? "4 4" : null,
+          fill: false
+        }));
+      });
+    }
 
     // towns: dots, and labels placed biggest first where they do not collide
     var towns = L.layerGroup().addTo(map);
@@ -137,19 +284,19 @@
     function placeLabels() {
       labels.clearLayers();
       if (!map.hasLayer(towns)) { return; }
-      var boxes = [];
+      var boxes = [], named = {};
       var z = map.getZoom();
       for (var i = 0; i < townLabels.length; i++) {
-        if (z < 7 && T.population[i] < 1000) { continue; }
+        if ((z < 7 && T.population[i] < 1000) || named[T.name[i]]) { continue; }
         var p = map.project([T.lat[i], T.lon[i]], z);
-        var w = 6.2 * T.name[i].replace(/&[^;]+;/g, "x").length + 8;
-        var b = [p.x + 4, p.y - 8, p.x + 4 + w, p.y + 6];
+        var wd = 6.2 * T.name[i].replace(/&[^;]+;/g, "x").length + 8;
+        var b = [p.x + 4, p.y - 8, p.x + 4 + wd, p.y + 6];
         var free = true;
         for (var j = 0; j < boxes.length && free; j++) {
           var o = boxes[j];
           free = b[2] < o[0] || b[0] > o[2] || b[3] < o[1] || b[1] > o[3];
         }
-        if (free) { boxes.push(b); labels.addLayer(townLabels[i]); }
+        if (free) { boxes.push(b); named[T.name[i]] = true; labels.addLayer(townLabels[i]); }
       }
     }
     map.on("zoomend", placeLabels);
@@ -163,8 +310,10 @@
       (function (i) {
         var layer;
         if (C.remoteName[i]) {
-          layer = L.marker([C.lat[i], C.lon[i]], { icon: plane, title: "" })
-            .bindTooltip(C.remoteName[i] + ": no all-season road");
+          layer = L.marker([C.lat[i], C.lon[i]], {
+            icon: plane, pane: "gm-gaps",
+            title: C.remoteName[i].replace(/&amp;/g, "&") + ": " + WORDS.noRoad[0].toLowerCase()
+          }).bindTooltip(C.remoteName[i] + ": " + w("noRoad"));
           remote.addLayer(layer);
         } else {
           layer = L.circleMarker([C.lat[i], C.lon[i]], {
@@ -176,7 +325,7 @@
       })(ci);
     }
 
-    // -- services: one clustered marker each; a need's box shows those that meet it ----
+    // -- services: small markers, grouped in grey bubbles; a need's box shows its own ----
     var icons = {};
     function icon(colour, conf) {
       var key = colour + (conf ? "c" : "");
@@ -189,19 +338,29 @@
       return icons[key];
     }
     var cluster = L.markerClusterGroup({
-      maxClusterRadius: 40, showCoverageOnHover: false, spiderfyOnMaxZoom: true
+      maxClusterRadius: 30, showCoverageOnHover: false, spiderfyOnMaxZoom: true,
+      disableClusteringAtZoom: 11,
+      iconCreateFunction: function (c) {
+        var n = c.getChildCount();
+        return L.divIcon({ className: "gm-cluster", iconSize: [22, 22],
+                           html: "<span>" + n + '<span class="gm-sr"> services</span></span>' });
+      }
     }).addTo(map);
     var markers = S.map(function (s, i) {
       if (s.lat === null) { return null; }
       s.needs.sort(function (a, b) { return a - b; });
-      var m = L.marker([s.lat, s.lon], { icon: icon(needs[s.needs[0]].colour, s.confidential),
-                                         title: "" });
-      m.bindPopup(s.popup, { maxWidth: 320 });
-      m.bindTooltip(s.name + (s.confidential ? " (location withheld)" : ""));
+      var m = L.marker([s.lat, s.lon], {
+        icon: icon(needs[s.needs[0]].colour, s.confidential),
+        title: s.name.replace(/&amp;/g, "&").replace(/&quot;/g, '"').replace(/&#x27;/g, "'")
+          .replace(/&lt;/g, "<").replace(/&gt;/g, ">") + (s.confidential ? " (location withheld)" : "")
+      });
+      m.bindPopup(s.popup, { maxWidth: Math.min(320, window.innerWidth - 60),
+                             autoPanPaddingTopLeft: narrow ? [10, 180] : [50, 110] });
+      m.bindTooltip(s.name + (s.confidential ? " (" + w("withheld") + ")" : ""));
       m.gmIndex = i;
       return m;
     });
-    var needLayers = needs.map(function () { return L.layerGroup().addTo(map); });
+    var needLayers = needs.map(function () { return L.layerGroup(); });
     var shown = [];
     function refresh() {
       var on = needLayers.map(function (l) { return map.hasLayer(l); });
@@ -210,7 +369,7 @@
         if (!m) { return; }
         var k = S[i].needs.filter(function (n) { return on[n]; });
         if (k.length) {
-          m.setIcon(icon(needs[k[0]].colour, S[i].confidential));
+          m.setIcon(icon(needs[k.indexOf(current) >= 0 ? current : k[0]].colour, S[i].confidential));
           visible.push(m);
         }
       });
@@ -218,10 +377,10 @@
       cluster.addLayers(visible);
       shown = visible;
     }
-    needLayers.forEach(function (l) { l.on("add remove", refresh); });
-    refresh();
+    var quiet = false;
+    needLayers.forEach(function (l) { l.on("add remove", function () { if (!quiet) { refresh(); } }); });
 
-    // -- gap communities per need (drawn when first ticked) -----------------------------
+    // -- gap communities per need (drawn when first shown) ------------------------------
     var gapLayers = needs.map(function (need, n) {
       var layer = L.layerGroup();
       var drawn = false;
@@ -229,13 +388,13 @@
         if (drawn) { return; }
         drawn = true;
         rows(D.gaps[n]).forEach(function (g) {
-          var i = g.community, t = g.minutes, words = D.access.text[g.access];
+          var i = g.community, t = g.minutes, words = accessWords(g.access);
           var text = t === null ? words : minutes(t) + (words ? ", " + words : "");
           var c = L.circleMarker([C.lat[i], C.lon[i]], {
-            renderer: dots, radius: radius(C.population[i]), color: gapColour(t), weight: 1,
-            fillColor: gapColour(t), fillOpacity: 0.55
-          }).bindTooltip("<b>" + C.name[i] + "</b><br>pop. " + fmt(C.population[i]) + "<br>" +
-                         need.label + ": " + text);
+            renderer: gapRenderer, radius: radius(C.population[i]), color: "#3a0000", weight: 0.8,
+            fillColor: gapColour(t), fillOpacity: 0.7
+          }).bindTooltip("<b>" + C.name[i] + "</b><br>" + w("pop") + " " + fmt(C.population[i]) +
+                         "<br>" + needName(n) + ": " + text);
           c.on("click", function () { showCommunity(i, n); });
           layer.addLayer(c);
         });
@@ -243,146 +402,235 @@
       return layer;
     });
 
+    // -- the need shown: summary, gaps, bands and services follow it ----------------------
+    function setNeed(n) {
+      var prev = current;
+      current = n;
+      styleSummary();
+      if (map.hasLayer(gapLayers[prev]) || prev === n) {
+        gapLayers.forEach(function (l, j) { if (j !== n) { map.removeLayer(l); } });
+        map.addLayer(gapLayers[n]);
+      }
+      quiet = true;
+      needLayers.forEach(function (l, j) { if (j !== n) { map.removeLayer(l); } });
+      map.addLayer(needLayers[n]);
+      quiet = false;
+      refresh();
+      drawBands();
+      if (select) { select.value = String(n); }
+      updateTexts();
+    }
+
     // -- layer control, grouped, with all/none for the need boxes ----------------------
     function servicesWith(n) {
       return markers.filter(function (m, i) { return m && S[i].needs.indexOf(n) >= 0; }).length;
     }
-    // a heading before the first layer of each group; a click on it folds the group
+    // a heading before the first layer of each group; its button folds the group
     var Grouped = L.Control.Layers.extend({
       _addItem: function (obj) {
         var label = L.Control.Layers.prototype._addItem.call(this, obj);
         var group = obj.layer.gmGroup;
         if (group && group.layers[0] === obj.layer) {
           var h = div("gm-lc-head" + (group.folded ? " gm-folded" : ""),
-                      '<span class="gm-fold">' + group.title + "</span>" +
-                      (group.allNone ? ' <a href="#" data-all="1">all</a> &middot; ' +
-                                       '<a href="#" data-all="0">none</a>' : ""));
+                      '<button type="button" class="gm-fold" aria-expanded="' + !group.folded +
+                      '">' + group.title + "</button>" +
+                      (group.allNone ? ' <a href="#" data-all="1">' + w("all") + "</a> &middot; " +
+                                       '<a href="#" data-all="0">' + w("none") + "</a>" : ""));
           label.parentNode.insertBefore(h, label);
           var control = this;
-          L.DomEvent.on(h.querySelector(".gm-fold"), "click", function () {
+          L.DomEvent.on(h.querySelector(".gm-fold"), "click", function (e) {
+            L.DomEvent.stop(e);  // a tap on a heading keeps the control open
             group.folded = !group.folded;
             control._update();
+            var again = control._container.querySelectorAll(".gm-fold");
+            for (var k = 0; k < again.length; k++) {
+              if (again[k].innerHTML === group.title) { again[k].focus(); }
+            }
           });
           Array.prototype.forEach.call(h.querySelectorAll("a[data-all]"), function (a) {
             L.DomEvent.on(a, "click", function (e) {
-              L.DomEvent.preventDefault(e);
+              L.DomEvent.stop(e);
               var all = a.getAttribute("data-all") === "1";
+              quiet = true;
               group.layers.forEach(function (l) {
                 if (all) { map.addLayer(l); } else { map.removeLayer(l); }
               });
+              quiet = false;
+              refresh();
             });
           });
         }
+        if (group) { label.setAttribute("data-group", group.key); }
         if (group && group.folded) { label.style.display = "none"; }
         return label;
       }
     });
-    var control = new Grouped(null, null, {
-      collapsed: window.innerWidth < 700, sortLayers: false
-    });
-    function group(title, layers, folded, allNone) {
-      var g = { title: title, layers: layers, folded: folded, allNone: allNone };
+    var control = new Grouped(null, null, { collapsed: narrow, sortLayers: false });
+    function group(key, title, layers, folded, allNone) {
+      var g = { key: key, title: title, layers: layers, folded: folded, allNone: allNone };
       layers.forEach(function (l) { l.gmGroup = g; });
       return g;
     }
-    group("Services by need", needLayers, false, true);
+    var overview = [[summary, swatch(SHARE[0][1], "gm-box") + w("summary")]];
+    if (hasBands) { overview.push([bandLayer, swatch("#54a24b", "gm-line") + w("bands")]); }
+    group("overview", w("needShown"), overview.map(function (o) { return o[0]; }), false, false);
+    overview.forEach(function (o) { control.addOverlay(o[0], o[1]); });
+    group("gaps", w("gapLayer"), gapLayers, true, false);
     needs.forEach(function (need, n) {
-      control.addOverlay(needLayers[n], swatch(need.colour) + need.label +
-                         ' <small>(' + servicesWith(n) + ')</small>');
-    });
-    var sameTh = needs.every(function (need) { return need.thresholdMin === needs[0].thresholdMin; });
-    group("Gap communities" + (sameTh ? " (&gt; " + needs[0].thresholdMin + " min)" : ""), gapLayers,
-          true, false);
-    needs.forEach(function (need, n) {
-      control.addOverlay(gapLayers[n], swatch(gapColour(200), "gm-round") + need.label +
-                         (sameTh ? "" : " &gt; " + need.thresholdMin + " min") +
+      control.addOverlay(gapLayers[n], swatch(gapColour(200), "gm-round") + needName(n) +
+                         " &gt; " + need.thresholdMin + " min" +
                          ' <small>(' + D.gaps[n].community.length + ')</small>');
     });
-    var baseLayers = [
-      [communities, swatch("#4a5a6a", "gm-round gm-tiny") + "Communities (click: nearest services)"],
-      [remote, "&#9992; No all-season road"],
-      [towns, swatch("#fff", "gm-round gm-town") + "Towns"],
-      [highways, swatch("#c0392b", "gm-line") + "King's Highways"],
-      [regions, swatch("#1b1b1b", "gm-line") + "OPP region outline"],
-      [cds, swatch("#a3a3a3", "gm-line") + "Census divisions"],
-      [province, swatch("#fbfaf5", "gm-box") + "Ontario"],
-      [osm, "OpenStreetMap tiles (online only)"]
-    ];
-    group("Basemap", baseLayers.map(function (b) { return b[0]; }), false, false);
-    baseLayers.forEach(function (b) { control.addOverlay(b[0], b[1]); });
-    control.addTo(map);
-
-    // -- search by service or town ---------------------------------------------------
-    var index = [];
-    var KINDS = ["town", "community", "service"];
-    S.forEach(function (s, i) {
-      if (s.lat === null && !s.listedWithoutPoint) { return; }
-      index.push({ kind: "service", i: i, key: fold(s.name + " " + s.organization + " " + s.city),
-                   html: s.name + ' <small>' + (s.city || "") + (s.lat === null ? ", no point" : "") +
-                         "</small>" });
+    group("services", w("servicesByNeed"), needLayers, true, true);
+    needs.forEach(function (need, n) {
+      control.addOverlay(needLayers[n], swatch(need.colour) + needName(n) +
+                         ' <small>(' + servicesWith(n) + ')</small>');
     });
+    var baseLayers = [
+      [communities, swatch("#4a5a6a", "gm-round gm-tiny") + w("communitiesLayer")],
+      [remote, "&#9992; " + w("noRoad")],
+      [towns, swatch("#fff", "gm-round gm-town") + w("towns")],
+      [highways, swatch("#c0392b", "gm-line") + w("highways")],
+      [regions, swatch("#1b1b1b", "gm-line") + w("regionOutline")],
+      [province, swatch("#fbfaf5", "gm-box") + w("province")],
+      [osm, w("osm")]
+    ];
+    group("basemap", w("basemap"), baseLayers.map(function (b) { return b[0]; }), true, false);
+    baseLayers.forEach(function (b) { control.addOverlay(b[0], b[1]); });
+
+    // -- search by place (names, French and other names), postal code or service ---------
+    var index = [];
+    var KINDS = ["town", "community", "fsa", "detachment", "service"];
+    var placeNames = {};
     T.name.forEach(function (n, i) {
-      index.push({ kind: "town", i: i, key: fold(n), html: n + " <small>town</small>" });
+      var key = fold(n);
+      if (placeNames[key]) { return; }  // one entry per place
+      placeNames[key] = true;
+      var alt = T.alt[i] ? T.alt[i].split("|") : [];
+      index.push({ kind: "town", i: i, keys: [key].concat(alt.map(fold)),
+                   html: n + " <small>" + w("kindTown") + "</small>" });
     });
     C.name.forEach(function (n, i) {
-      if (C.subdivision[i] || C.remoteName[i]) {
-        index.push({ kind: "community", i: i, key: fold(C.remoteName[i] || n),
-                     html: (C.remoteName[i] || n) + " <small>community</small>" });
-      }
+      if (!(C.subdivision[i] || C.remoteName[i])) { return; }
+      var name = C.remoteName[i] || n, key = fold(name);
+      var alt = [n].concat(C.altNames[i] ? C.altNames[i].split("|") : []);
+      if (placeNames[key]) { return; }  // the town of that name stands for it
+      placeNames[key] = true;
+      index.push({ kind: "community", i: i, keys: [key].concat(alt.map(fold)),
+                   html: name + " <small>" + w("kindCommunity") + "</small>" });
     });
+    D.fsas.code.forEach(function (code, i) {
+      index.push({ kind: "fsa", i: i, keys: [fold(code)],
+                   html: code + " <small>" + w("kindFsa") + "</small>" });
+    });
+    D.detachments.name.forEach(function (name, i) {
+      index.push({ kind: "detachment", i: D.detachments.town[i],
+                   keys: [fold("OPP " + name + " detachment police PPO détachement " + D.detachments.region[i])],
+                   html: both("OPP " + name + " detachment", "Détachement de la PPO " + name) +
+                         " <small>" + T.name[D.detachments.town[i]] + "</small>" });
+    });
+    S.forEach(function (s, i) {
+      if (s.lat === null && !s.listedWithoutPoint) { return; }
+      index.push({ kind: "service", i: i, keys: [fold(s.name + " " + s.organization + " " + s.city)],
+                   html: s.name + ' <small>' + (s.city || "") + (s.lat === null ? ", " + w("noPoint") : "") +
+                         "</small>" });
+    });
+    function findAll(query) {
+      var q = fold(esc(query)).trim();
+      if (q.length < 2) { return []; }
+      var postal = /^([a-z][0-9][a-z])( ?[0-9][a-z][0-9])?$/.exec(q.replace(/ /g, "").length <= 6 ?
+        q.replace(/ /g, "").replace(/^(...)(...)$/, "$1 $2") : "");
+      var hits = [];
+      index.forEach(function (h) {
+        var best = -1;
+        h.keys.forEach(function (key, k) {
+          var at = key.indexOf(" " + q);
+          var r = at < 0 ? (key.indexOf(q) < 0 ? -1 : 2) : (at === 0 ? 0 : 1);
+          if (r >= 0 && k > 0) { r += 0.5; }  // the name before other names
+          if (r >= 0 && (best < 0 || r < best)) { best = r; }
+        });
+        if (postal && h.kind === "fsa" && h.keys[0].trim() === postal[1]) { best = 0; }
+        if (best >= 0) { hits.push({ h: h, r: best * 4 + KINDS.indexOf(h.kind) }); }
+      });
+      return hits.sort(function (a, b) { return a.r - b.r; }).slice(0, 12)
+        .map(function (x) { return x.h; });
+    }
     var Search = L.Control.extend({
       options: { position: "topleft" },
       onAdd: function () {
-        var box = div("gm-search leaflet-bar");
-        box.innerHTML = '<input type="search" placeholder="Search a service or town" ' +
-                        'aria-label="Search a service or town" autocomplete="off"><ul></ul>';
-        L.DomEvent.disableClickPropagation(box);
-        L.DomEvent.disableScrollPropagation(box);
-        var input = box.querySelector("input"), list = box.querySelector("ul");
+        var sbox = div("gm-search leaflet-bar");
+        sbox.setAttribute("role", "search");
+        sbox.innerHTML = '<input type="search" autocomplete="off" role="combobox" ' +
+                         'aria-expanded="false" aria-controls="gm-search-list" aria-autocomplete="list">' +
+                         '<ul id="gm-search-list" role="listbox" aria-label="results"></ul>';
+        L.DomEvent.disableClickPropagation(sbox);
+        L.DomEvent.disableScrollPropagation(sbox);
+        var input = sbox.querySelector("input"), list = sbox.querySelector("ul");
         var hits = [];
         function pick(h) {
           list.innerHTML = "";
+          input.setAttribute("aria-expanded", "false");
           input.blur();
           if (h.kind === "service") { focusService(h.i); }
-          else if (h.kind === "town") {
+          else if (h.kind === "town" || h.kind === "detachment") {
             map.setView([T.lat[h.i], T.lon[h.i]], Math.max(map.getZoom(), 10));
             if (T.community[h.i] >= 0) { showCommunity(T.community[h.i], -1, T.name[h.i]); }
+          } else if (h.kind === "fsa") {
+            map.setView([D.fsas.lat[h.i], D.fsas.lon[h.i]], Math.max(map.getZoom(), 10));
+            if (D.fsas.community[h.i] >= 0) {
+              showCommunity(D.fsas.community[h.i], -1, D.fsas.code[h.i], "kindFsa");
+            }
           } else {
             map.setView([C.lat[h.i], C.lon[h.i]], Math.max(map.getZoom(), 10));
             showCommunity(h.i, -1);
           }
         }
         input.addEventListener("input", function () {
-          var q = fold(esc(input.value.trim()));
           list.innerHTML = "";
-          hits = [];
-          if (q.length >= 2) {
-            index.forEach(function (h) {
-              var at = h.key.indexOf(q);
-              if (at < 0) { return; }
-              // names that start with the query first, then words that do; towns first
-              var rank = at === 0 ? 0 : /[^a-z0-9]/.test(h.key.charAt(at - 1)) ? 1 : 2;
-              hits.push({ h: h, r: rank * 3 + KINDS.indexOf(h.kind) });
-            });
-            hits = hits.sort(function (a, b) { return a.r - b.r; }).slice(0, 12)
-              .map(function (x) { return x.h; });
-          }
-          hits.forEach(function (h) {
+          hits = findAll(input.value.trim());
+          hits.forEach(function (h, k) {
             var li = document.createElement("li");
             li.innerHTML = h.html;
+            li.setAttribute("role", "option");
+            li.id = "gm-hit-" + k;
             li.addEventListener("click", function () { pick(h); });
             list.appendChild(li);
           });
-          if (q.length >= 2 && !hits.length) { list.innerHTML = "<li class=gm-none>No match</li>"; }
+          if (input.value.trim().length >= 2 && !hits.length) {
+            list.innerHTML = '<li class=gm-none role="option" aria-disabled="true">' + w("noMatch") + "</li>";
+          }
+          input.setAttribute("aria-expanded", String(list.children.length > 0));
         });
         input.addEventListener("keydown", function (e) {
           if (e.key === "Enter" && hits.length) { pick(hits[0]); }
           if (e.key === "Escape") { input.value = ""; list.innerHTML = ""; }
         });
-        return box;
+        api.searchInput = input;
+        return sbox;
       }
     });
-    new Search().addTo(map);
+
+    // -- the need selector and the language button -------------------------------------
+    var select = null;
+    var NeedPicker = L.Control.extend({
+      options: { position: "topleft" },
+      onAdd: function () {
+        var pbox = div("gm-picker leaflet-bar");
+        pbox.innerHTML = '<label for="gm-need">' + w("needShown") + '</label> <select id="gm-need">' +
+          needs.map(function (need, n) {
+            return '<option value="' + n + '" data-en="' + need.label + '" data-fr="' + need.labelFr + '">' +
+                   need.label + "</option>";
+          }).join("") + "</select>" +
+          ' <button type="button" class="gm-lang"></button>';
+        L.DomEvent.disableClickPropagation(pbox);
+        select = pbox.querySelector("select");
+        select.addEventListener("change", function () { setNeed(Number(select.value)); });
+        pbox.querySelector(".gm-lang").addEventListener("click", function () {
+          setLanguage(lang === "fr" ? "en" : "fr");
+        });
+        return pbox;
+      }
+    });
 
     // -- the panel: a community's nearest services, or a service without a point -------
     var Panel = L.Control.extend({
@@ -390,19 +638,43 @@
       onAdd: function () {
         var p = div("gm-panel");
         p.style.display = "none";
+        p.setAttribute("role", "region");
+        p.setAttribute("aria-live", "polite");
+        p.setAttribute("aria-label", "details");
         L.DomEvent.disableClickPropagation(p);
         L.DomEvent.disableScrollPropagation(p);
         return p;
       }
     });
+    // search first, then the need picker, the panel and the zoom buttons (tab order too)
+    new Search().addTo(map);
+    new NeedPicker().addTo(map);
     var panel = new Panel().addTo(map).getContainer();
+    var corner = panel.parentNode;
+    corner.appendChild(map.zoomControl.getContainer());
+    control.addTo(map);
+    // the controls come before the map in the page, so Tab reaches the search first: they
+    // move to a layer of their own over the map, with the map container's classes
+    var overlay = document.createElement("div");
+    overlay.className = box.className.replace(/\b(leaflet-grab|leaflet-drag-target|folium-map)\b/g, "") +
+                        " gm-controls";
+    overlay.setAttribute("role", "region");
+    overlay.setAttribute("aria-label", "controls");
+    overlay.appendChild(map._controlContainer);
+    box.parentNode.insertBefore(overlay, box);
+
+    function closePanel() {
+      panel.style.display = "none";
+      overlay.classList.remove("gm-panel-open");
+    }
     function openPanel(html) {
-      panel.innerHTML = '<button type="button" class="gm-close" aria-label="Close">&times;</button>' + html;
+      panel.innerHTML = '<button type="button" class="gm-close">&times;</button>' + html;
+      panel.querySelector(".gm-close").setAttribute("aria-label", plain("close"));
       panel.style.display = "block";
+      overlay.classList.add("gm-panel-open");
+      map.closePopup();
       fitPanel();
-      panel.querySelector(".gm-close").addEventListener("click", function () {
-        panel.style.display = "none";
-      });
+      panel.querySelector(".gm-close").addEventListener("click", closePanel);
       Array.prototype.forEach.call(panel.querySelectorAll("a[data-s]"), function (a) {
         a.addEventListener("click", function (e) {
           e.preventDefault();
@@ -410,56 +682,91 @@
         });
       });
     }
-    // the panel takes the left column down to the scale bar
+    // the panel takes the left column down to the scale bar (a sheet at the bottom on a phone)
     function fitPanel() {
-      if (panel.style.display === "none") { return; }
+      if (panel.style.display === "none" || window.innerWidth < 700) {
+        panel.style.maxHeight = "";
+        return;
+      }
       var bottom = map.getContainer().getBoundingClientRect().bottom - 60;
       panel.style.maxHeight = Math.max(bottom - panel.getBoundingClientRect().top, 160) + "px";
     }
     window.addEventListener("resize", fitPanel);
+    // on a phone a popup takes the place of the panel and of the search list; on a wide
+    // screen the map moves so that a popup is not under the panel
+    map.on("popupopen", function (e) {
+      var list = document.getElementById("gm-search-list");
+      if (list) { list.innerHTML = ""; }
+      if (window.innerWidth < 700) { closePanel(); return; }
+      if (panel.style.display === "none") { return; }
+      var p = e.popup.getElement().getBoundingClientRect(), q = panel.getBoundingClientRect();
+      if (p.left < q.right + 10 && p.bottom > q.top) {
+        map.panBy([p.left - q.right - 20, 0], { animate: false });
+      }
+    });
     function serviceLink(i) {
-      if (i === -2) { return "<i>a confidential service</i>"; }
-      if (i < 0) { return "<i>none placed</i>"; }
+      if (i === -2) { return "<i>" + w("confidentialService") + "</i>"; }
+      if (i < 0) { return "<i>" + w("nonePlaced") + "</i>"; }
       var s = S[i];
       return '<a href="#" data-s="' + i + '">' + s.name + "</a>" + (s.city ? " <small>" + s.city + "</small>" : "") +
-             (s.confidential ? ' <small class="gm-withheld">location withheld</small>' : "") +
-             (s.listedWithoutPoint ? " <small>(no point)</small>"
-                                   : s.lat === null ? " <small>(not on this map)</small>" : "");
+             (s.phone ? ' <span class="gm-phone">' + s.phone + "</span>" : "") +
+             (s.confidential ? ' <small class="gm-withheld">' + w("withheld") + "</small>" : "") +
+             (s.listedWithoutPoint ? " <small>(" + w("noPoint") + ")</small>"
+                                   : s.lat === null ? " <small>(" + w("notOnMap") + ")</small>" : "");
     }
-    function showCommunity(i, focus, via) {
+    function needRow(n, i, focus) {
+      var need = needs[n], tr = D.travel[n], t = tr.minutes[i], a = tr.access[i], service = tr.service[i];
+      var code = D.access.codes[a];
+      var within = t !== null && (code === "road" || code === "estimate") && t <= need.thresholdMin;
+      var when = t === null ? accessWords(a) : minutes(t) + (code === "estimate" ? " (" + w("est") + ")" : "");
+      var answer = service === -1 && t === null ? "" : serviceLink(service);
+      var cls = within ? "gm-ok" : "gm-far";
+      if (t !== null && t > D.farMin) {  // absurdly far: flagged, not the answer
+        answer = '<span class="gm-flag">' + w("noneWithin") + " " + fmt(D.farMin) + " min</span> " +
+                 "<small>(" + w("nearestIs") + " " + (service >= 0 ? S[service].name : "") + ", " +
+                 w("tooFar") + ")</small>";
+      } else if (service >= 0 && S[service].staleYear) {
+        answer += ' <small class="gm-flag">' + w("dated") + " " + S[service].staleYear + ": " +
+                  w("mayHaveEnded") + "</small>";
+      }
+      return "<tr" + (n === focus ? ' class="gm-focus"' : "") + "><td>" + swatch(need.colour) +
+             needName(n) + "</td><td>" + answer + '</td><td class="gm-t ' + cls + '">' + when + "</td></tr>";
+    }
+    function showCommunity(i, focus, via, viaKind) {
       var remoteName = C.remoteName[i], name = C.name[i];
-      var head = "<h3>" + (remoteName || name) + "</h3><div class=gm-sub>" +
-                 (via ? "Town " + via + ": nearest community point " + name + "<br>" : "") +
-                 (remoteName && remoteName !== name ? name + ", " : "") + C.cdName[i] + " &middot; " +
-                 (C.enumerated[i] ? "pop. " + fmt(C.population[i]) : "not enumerated in 2021") + "</div>";
+      var title = via && !viaKind ? via : (remoteName || name);
+      var head = "<h3>" + title + "</h3><div class=gm-sub>" +
+                 (via && via !== name ? w(viaKind || "townOf") + " " + via + ": " + w("nearestPoint") + " " + name + "<br>"
+                      : (remoteName && remoteName !== name ? name + "<br>" : "")) +
+                 w("cd") + ": " + C.cdName[i] + " &middot; " +
+                 (C.enumerated[i] ? w("pop") + " " + fmt(C.population[i]) : w("notEnumerated")) + "</div>";
       if (remoteName) {
-        head += '<p class=gm-note>No all-season road: no drive time.' +
-                (C.airHub[i] ? " Nearest air hub: " + C.airHub[i] + "." : "") + "</p>";
+        head += "<p class=gm-note>" + w("noRoadNote") +
+                (C.airHub[i] ? " " + w("airHub") + " " + C.airHub[i] + "." : "") + "</p>";
       }
       if (!D.travel) {
-        openPanel(head + "<p>Travel times are not in this map.</p>");
+        openPanel(head + "<p>" + w("noTravel") + "</p>");
         return;
       }
-      var rows = needs.map(function (need, n) {
-        var tr = D.travel[n], t = tr.minutes[i], a = tr.access[i], service = tr.service[i];
-        var code = D.access.codes[a];
-        var within = t !== null && (code === "road" || code === "estimate") && t <= need.thresholdMin;
-        var when = t === null ? D.access.text[a] : minutes(t) + (code === "estimate" ? " (est.)" : "");
-        return "<tr" + (n === focus ? ' class="gm-focus"' : "") + "><td>" + swatch(need.colour) +
-               need.label + "</td><td>" + (service === -1 && t === null ? "" : serviceLink(service)) +
-               '</td><td class="gm-t ' + (within ? "gm-ok" : "gm-far") + '">' + when + "</td></tr>";
-      });
-      openPanel(head + "<table><thead><tr><th>Need</th><th>Nearest service</th><th>Drive</th></tr>" +
-                "</thead><tbody>" + rows.join("") + "</tbody></table>" +
-                "<small>Drive time along King's Highways and local roads. Green: within the " +
-                "need's threshold.</small>");
+      var order = needs.map(function (need, n) { return n; });
+      var first = focus >= 0 ? focus : current;
+      order.splice(first, 1);
+      order.unshift(first);
+      // services of the need first shown that have no point: lines, outreach, area-wide
+      var others = unplaced.filter(function (k) { return S[k].needs.indexOf(first) >= 0 && S[k].phone; });
+      var alsoHtml = others.length ? '<div class="gm-also"><b>' + needName(first) + ": " + w("alsoListed") +
+        "</b><ul>" + others.map(function (k) { return "<li>" + serviceLink(k) + "</li>"; }).join("") +
+        "</ul></div>" : "";
+      openPanel(head + "<table><thead><tr><th>" + w("need") + "</th><th>" + w("nearest") + "</th><th>" +
+                w("drive") + "</th></tr></thead><tbody>" +
+                order.map(function (n) { return needRow(n, i, focus); }).join("") +
+                "</tbody></table>" + alsoHtml + "<small>" + w("panelNote") + "</small>");
     }
     function focusService(i) {
       var m = markers[i];
       if (!m) {
-        openPanel("<h3>Service</h3><div class=gm-card>" + S[i].popup + "</div>" +
-                  (S[i].listedWithoutPoint ? "<small>Listed for this region without a point on the map.</small>"
-                          : "<small>Not on this map.</small>"));
+        openPanel("<h3>" + w("service") + "</h3><div class=gm-card>" + S[i].popup + "</div><small>" +
+                  (S[i].listedWithoutPoint ? w("listedNoPoint") : w("notOnMap")) + "</small>");
         return;
       }
       if (shown.indexOf(m) < 0) { map.addLayer(needLayers[S[i].needs[0]]); }
@@ -467,66 +774,143 @@
     }
 
     // -- legend, footer, print ------------------------------------------------------
+    var unplaced = S.map(function (s, i) { return i; }).filter(function (i) { return S[i].listedWithoutPoint; });
     var Legend = L.Control.extend({
       options: { position: "bottomright" },
       onAdd: function () {
         var f = D.footer;
-        var unplaced = S.filter(function (s) { return s.listedWithoutPoint; });
-        var gaps = D.gapColours.map(function (g, j) {
-          var from = j ? D.gapColours[j - 1].uptoMin : null;
-          return swatch(g.colour, "gm-round") +
-                 (g.uptoMin === null ? "&gt; " + from : "&le; " + g.uptoMin) + " min";
-        }).join(" ") + " " + swatch(D.noTimeColour, "gm-round") + "no drive time";
-        var box = div("gm-legend");
-        box.innerHTML =
-          "<details open><summary><b>" + D.title + "</b></summary>" +
-          '<div>' + swatch("#17becf", "gm-round gm-ring") + "Service, coloured by its first " +
-          "ticked need; click for details. " + swatch("#fff", "gm-round gm-dash") +
-          "Confidential: shown at its town, location withheld.</div>" +
-          "<div>Gap communities, sized by population: " + gaps + "</div>" +
-          "<div>&#9992; No all-season road: a gap for every need.</div>" +
-          "<div>" + swatch("#4a5a6a", "gm-round gm-tiny") +
-          "Community: click for the nearest service of each need.</div>" +
-          (unplaced.length ? "<details class=gm-unplaced><summary>" + unplaced.length +
-            " services listed without a point</summary><ul>" + unplaced.map(function (s) {
-              return "<li>" + serviceLink(S.indexOf(s)) + "</li>";
+        var lbox = div("gm-legend");
+        lbox.innerHTML =
+          "<details" + (narrow ? "" : " open") + '><summary><b class="gm-legend-title"></b></summary>' +
+          '<div class="gm-share">' + w("summary") + ":<br>" + SHARE.map(function (s) {
+            return '<span class="gm-key">' + swatch(s[1], "gm-box") + s[2] + "</span>";
+          }).join(" ") + "</div>" +
+          '<div class="gm-gapkey"></div>' +
+          "<div>" + swatch(needs[0].colour, "gm-round gm-ring") + w("serviceLegend") + " " +
+          swatch("#fff", "gm-round gm-dash") + w("confidentialLegend") + "</div>" +
+          (hasBands ? '<div class="gm-bandkey"></div>' : "") +
+          "<div>&#9992; " + w("noRoadLegend") + "</div>" +
+          "<div>" + swatch("#4a5a6a", "gm-round gm-tiny") + w("communityLegend") + "</div>" +
+          (unplaced.length ? "<details class=gm-unplaced><summary>" + unplaced.length + " " + w("unplaced") +
+            "</summary><ul>" + unplaced.map(function (i) {
+              return "<li>" + serviceLink(i) + "</li>";
             }).join("") + "</ul></details>" : "") +
           "</details>" +
-          '<div class="gm-footer">Data: ' + f.vintage + " &middot; generated " + f.generated +
-          " &middot; config " + f.config + " (" + f.fingerprint + ") &middot; gapmap " + f.version +
-          ' <button type="button" class="gm-print">Print view</button></div>';
-        L.DomEvent.disableClickPropagation(box);
-        L.DomEvent.disableScrollPropagation(box);
-        box.querySelector(".gm-print").addEventListener("click", function () { window.print(); });
-        Array.prototype.forEach.call(box.querySelectorAll("a[data-s]"), function (a) {
+          '<div class="gm-footer">' + w("data") + ": " + f.vintage + " &middot; " + w("generated") + " " +
+          f.generated + " &middot; " + w("config") + " " + f.config + " (" + f.fingerprint + ") &middot; gapmap " +
+          f.version + ' <button type="button" class="gm-print">' + w("printView") + "</button></div>";
+        L.DomEvent.disableClickPropagation(lbox);
+        L.DomEvent.disableScrollPropagation(lbox);
+        lbox.querySelector(".gm-print").addEventListener("click", function () { window.print(); });
+        Array.prototype.forEach.call(lbox.querySelectorAll("a[data-s]"), function (a) {
           a.addEventListener("click", function (e) {
             e.preventDefault();
             focusService(Number(a.getAttribute("data-s")));
           });
         });
-        return box;
+        return lbox;
       }
     });
     var legend = new Legend().addTo(map).getContainer();
-    var wasOpen = [];
-    window.addEventListener("beforeprint", function () {
-      wasOpen = Array.prototype.map.call(legend.querySelectorAll("details"), function (d) {
-        var o = d.open; d.open = true; return o;
+
+    // print only: a title over the map, and the services without a point on a second page
+    var printHead = div("gm-print-head");
+    document.body.insertBefore(printHead, document.body.firstChild);
+    var printList = div("gm-print-list");
+    printList.innerHTML = "<h2>" + w("printList") + "</h2><table><tbody>" + unplaced.map(function (i) {
+      var s = S[i];
+      return "<tr><td>" + s.name + (s.organization && s.organization !== s.name ? "<br><small>" +
+             s.organization + "</small>" : "") + "</td><td>" + s.needs.map(needName).join(", ") +
+             "</td><td class=gm-t>" + (s.phone || "") + "</td></tr>";
+    }).join("") + "</tbody></table><p><small>" + w("sources") + ": " + D.attribution + "</small></p>";
+    if (unplaced.length) { document.body.appendChild(printList); }
+
+    // the texts that name the need shown, the threshold bands and the page's language
+    function gapKey() {
+      var th = needs[current].thresholdMin, from = th, parts = [];
+      D.gapColours.forEach(function (g) {
+        if (g.uptoMin !== null && g.uptoMin <= from) { return; }
+        parts.push('<span class="gm-key">' + swatch(g.colour, "gm-round") +
+                   (g.uptoMin === null ? "&gt; " + from : from + "–" + g.uptoMin) + " min</span>");
+        if (g.uptoMin !== null) { from = g.uptoMin; }
       });
-    });
-    window.addEventListener("afterprint", function () {
+      parts.push('<span class="gm-key">' + swatch(D.noTimeColour, "gm-round") + w("noDrive") + "</span>");
+      return w("gapLegend") + "<br>" + parts.join(" ");
+    }
+    function updateTexts() {
+      var need = needs[current];
+      var title = needName(current) + " &middot; " + w("threshold") + " " + need.thresholdMin + " min";
+      legend.querySelector(".gm-legend-title").innerHTML = D.region + ": " + title;
+      legend.querySelector(".gm-gapkey").innerHTML = gapKey();
+      var bk = legend.querySelector(".gm-bandkey");
+      if (bk) {
+        bk.innerHTML = w("bands") + ": " + (D.bands[current] || []).slice().reverse().map(function (b) {
+          return '<span class="gm-key">' + swatch(BAND_STYLE[b.minutes] || "#54a24b", "gm-line") +
+                 b.minutes + " min</span>";
+        }).join(" ");
+      }
+      printHead.innerHTML = "<b>" + w("printOf") + " &middot; " + D.region + "</b> &middot; " + title +
+                            " &middot; " + D.footer.generated;
+    }
+    function setLanguage(l) {
+      lang = l === "fr" ? "fr" : "en";
+      document.documentElement.lang = lang;
+      var input = api.searchInput;
+      input.placeholder = plain("search");
+      input.setAttribute("aria-label", plain("search"));
+      Array.prototype.forEach.call(select.options, function (o) {
+        o.textContent = o.getAttribute(lang === "fr" ? "data-fr" : "data-en")
+          .replace(/&#x27;/g, "'").replace(/&amp;/g, "&");
+      });
+      var b = document.querySelector(".gm-lang");
+      b.textContent = plain("language");
+      b.setAttribute("lang", lang === "fr" ? "en" : "fr");
+      b.setAttribute("aria-label", plain("languageLabel"));
+      var close = panel.querySelector(".gm-close");
+      if (close) { close.setAttribute("aria-label", plain("close")); }
+      var toggle = control.getContainer().querySelector(".leaflet-control-layers-toggle");
+      if (toggle) { toggle.title = lang === "fr" ? "Couches" : "Layers"; }
+      box.setAttribute("aria-label", plain("mapLabel") + ": " + D.region.replace(/&amp;/g, "&"));
+    }
+
+    // print: the legend open, the whole area fitted to the page beside the legend
+    var wasOpen = null, wasView = null;
+    function toPrint() {
+      if (wasOpen) { return; }
+      wasOpen = Array.prototype.map.call(legend.querySelectorAll("details"), function (d) {
+        var o = d.open; d.open = !d.classList.contains("gm-unplaced"); return o;
+      });
+      wasView = [map.getCenter(), map.getZoom()];
+      map.invalidateSize({ animate: false });
+      map.fitBounds(D.bounds, { paddingTopLeft: [5, 5], paddingBottomRight: [290, 5], animate: false });
+    }
+    function fromPrint() {
+      if (!wasOpen) { return; }
       Array.prototype.forEach.call(legend.querySelectorAll("details"), function (d, j) {
         d.open = wasOpen[j];
       });
-    });
+      wasOpen = null;
+      map.invalidateSize({ animate: false });
+      map.setView(wasView[0], wasView[1], { animate: false });
+    }
+    window.addEventListener("beforeprint", toPrint);
+    window.addEventListener("afterprint", fromPrint);
+    if (window.matchMedia) {
+      var printing = window.matchMedia("print");
+      var onChange = function (e) { if (e.matches) { toPrint(); } else { fromPrint(); } };
+      if (printing.addEventListener) { printing.addEventListener("change", onChange); }
+      else if (printing.addListener) { printing.addListener(onChange); }
+    }
 
     function resetView() {
       // a view set during a zoom animation would be undone when the animation ends
       if (map._animatingZoom) { map.once("zoomend", resetView); return; }
       var wide = window.innerWidth >= 700;
-      map.fitBounds(D.bounds, { paddingTopLeft: [wide ? 40 : 5, 5], animate: false,
+      map.fitBounds(D.bounds, { paddingTopLeft: [wide ? 40 : 5, wide ? 5 : 50], animate: false,
                                 paddingBottomRight: [wide ? 300 : 5, 5] });
     }
+    setLanguage(D.language);
+    setNeed(0);
     resetView();
     placeLabels();
 
@@ -534,12 +918,19 @@
     api.markers = markers;
     api.needLayers = needLayers;
     api.gapLayers = gapLayers;
+    api.summary = summary;
+    api.bands = bandLayer;
     api.control = control;
     api.osm = osm;
     api.shown = function () { return shown.length; };
     api.showCommunity = showCommunity;
     api.focusService = focusService;
     api.resetView = resetView;
+    api.setNeed = setNeed;
+    api.setLanguage = setLanguage;
+    api.search = function (q) { return findAll(q).map(function (h) { return h.kind + ":" + h.html; }); };
+    api.need = function () { return current; };
+    api.readyMs = window.performance ? performance.now() : null;  // bench/bench_maps.py
     api.ready = true;
   }
 

@@ -1,0 +1,336 @@
+"""The maps as a working-group member meets them, on a 1366 x 768 screen and a 390 x 844 phone,
+in English and French: the first view shows the gaps of one need, the legend says ranges, a
+phone keeps the map free, print has a title and a second page, axe-core finds no serious or
+critical problem, search finds places by other names, postal code and OPP detachment, and the
+panel names the community and flags answers that are too far.
+
+Screenshots of each state are kept in a pytest temporary folder (``map-views``), named
+``<map>-<width>-<language>-<state>.png``.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from gapmap.regions import OPP_REGIONS, slug
+
+from .test_maps_browser import browser  # noqa: F401  (the fixture: Debian's chromium)
+
+pytestmark = pytest.mark.browser
+
+SIZES = {"desktop": (1366, 768), "phone": (390, 844)}
+MAPS = ["ontario", *(slug(r) for r in OPP_REGIONS)]
+
+
+def _axe_js() -> str:
+    import axe_playwright_python
+
+    return (Path(axe_playwright_python.__file__).parent / "axe.min.js").read_text("utf-8")
+
+
+@pytest.fixture(scope="module")
+def views(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return tmp_path_factory.mktemp("map-views")
+
+
+class View:
+    """One map open at one size; ``shot`` keeps a screenshot of the current state."""
+
+    def __init__(self, page: Any, name: str, size: str, folder: Path) -> None:
+        self.page, self.name, self.size, self.folder = page, name, size, folder
+        self.errors: list[str] = []
+        self.blocked: list[str] = []
+
+    def shot(self, state: str) -> Path:
+        lang = self.page.evaluate("document.documentElement.lang")
+        path = self.folder / f"{self.name}-{SIZES[self.size][0]}-{lang}-{state}.png"
+        self.page.wait_for_timeout(250)
+        self.page.screenshot(path=str(path))
+        return path
+
+
+def _open(chromium: Any, file: Path, name: str, size: str, folder: Path) -> tuple[Any, View]:
+    w, h = SIZES[size]
+    phone = size == "phone"
+    context = chromium.new_context(viewport={"width": w, "height": h}, is_mobile=phone,
+                                  has_touch=phone, service_workers="block")
+    page = context.new_page()
+    view = View(page, name, size, folder)
+    url = file.as_uri()
+
+    def route(r: Any) -> None:
+        if r.request.url == url:
+            r.continue_()
+        else:
+            view.blocked.append(r.request.url)
+            r.abort()
+
+    context.route("**/*", route)
+    page.on("console", lambda m: view.errors.append(m.text) if m.type == "error" else None)
+    page.on("pageerror", lambda exc: view.errors.append(str(exc)))
+    page.goto(url, wait_until="load")
+    page.wait_for_function("window.gapmap && window.gapmap.ready === true", timeout=15000)
+    return context, view
+
+
+@pytest.fixture(scope="module", params=list(SIZES))
+def view(request: pytest.FixtureRequest, browser: Any, small_run: Any,  # noqa: F811
+         views: Path) -> Iterator[View]:
+    file = small_run.outputs.maps_dir / "ontario.html"
+    context, v = _open(browser, file, "ontario", request.param, views)
+    yield v
+    assert v.errors == [] and v.blocked == []
+    context.close()
+
+
+def _fresh(v: View) -> None:
+    v.page.evaluate("""() => { gapmap.map.closePopup(); gapmap.setLanguage('en');
+        gapmap.setNeed(0); gapmap.resetView(); }""")
+    close = v.page.locator(".gm-panel .gm-close")
+    if close.count() and close.is_visible():
+        close.click()
+
+
+def test_the_first_view_shows_one_need_its_gaps_and_the_regional_summary(view: View):
+    _fresh(view)
+    page = view.page
+    assert page.locator("#gm-need").input_value() == "0"
+    need = page.evaluate("gapmap.data.needs[0]")
+    assert page.evaluate("gapmap.map.hasLayer(gapmap.gapLayers[0])")
+    assert page.evaluate("gapmap.map.hasLayer(gapmap.summary)")
+    n_gaps = page.evaluate("gapmap.data.gaps[0].community.length")
+    assert n_gaps > 0
+    assert page.locator(".gm-gap-pane path.leaflet-interactive").count() == n_gaps
+    # divisions shaded by the share within reach
+    assert page.evaluate("gapmap.data.divisions.covered[0].some(v => v !== null && v < 1)")
+    # the legend says ranges from the threshold, not "≤ 90"
+    key = page.locator(".gm-gapkey").text_content()
+    th = int(need["thresholdMin"])
+    assert f"{th}–90 min" in key and "90–180 min" in key and "> 180 min" in key
+    assert "≤" not in key
+    assert need["label"] in page.locator(".gm-legend-title").text_content()
+    view.shot("first-view")
+
+
+def test_choosing_a_need_moves_the_gaps_summary_and_title_with_it(view: View):
+    _fresh(view)
+    page = view.page
+    n = page.evaluate("gapmap.data.needs.findIndex(n => n.code === 'emergency_shelter')")
+    page.select_option("#gm-need", str(n))
+    assert page.evaluate("gapmap.need()") == n
+    assert page.evaluate(f"gapmap.map.hasLayer(gapmap.gapLayers[{n}])")
+    assert not page.evaluate("gapmap.map.hasLayer(gapmap.gapLayers[0])")
+    assert "Emergency shelter" in page.locator(".gm-legend-title").text_content()
+    assert "Emergency shelter" in page.locator(".gm-print-head").text_content()
+    view.shot("emergency-shelter")
+
+
+def test_services_and_gaps_use_distinct_colours(small_run: Any):
+    from gapmap.outputs.maps import NEED_COLOURS
+
+    def rgb(c: str) -> tuple[int, ...]:
+        return tuple(int(c[i:i + 2], 16) for i in (1, 3, 5))
+
+    colours = [rgb(c) for c in NEED_COLOURS.values()]
+    closest = min(sum((a - b) ** 2 for a, b in zip(x, y, strict=True)) ** 0.5
+                  for i, x in enumerate(colours) for y in colours[i + 1:])
+    assert closest > 40  # housing and youth services were 13 apart
+
+
+def test_a_phone_keeps_the_map_free_and_allows_pinch_zoom(view: View):
+    _fresh(view)
+    page = view.page
+    meta = page.locator("meta[name=viewport]").get_attribute("content")
+    assert "user-scalable=no" not in meta and "maximum-scale" not in meta
+    legend_open = page.evaluate("document.querySelector('.gm-legend details').open")
+    control = page.locator(".leaflet-control-layers")
+    if view.size == "desktop":
+        assert legend_open
+        return
+    assert not legend_open
+    assert "leaflet-control-layers-expanded" not in (control.get_attribute("class") or "")
+    page.locator(".leaflet-control-layers-toggle").tap()
+    assert "leaflet-control-layers-expanded" in control.get_attribute("class")
+    page.locator(".gm-lc-head .gm-fold", has_text="Gap communities").tap()
+    assert "leaflet-control-layers-expanded" in control.get_attribute("class")  # still open
+    assert page.locator("label[data-group=gaps]").first.is_visible()
+    view.shot("layers-open")
+    page.locator(".gm-lc-head .gm-fold", has_text="Gap communities").tap()
+    page.mouse.click(200, 500)  # a tap on the map folds it
+    # the panel is a sheet at the bottom; a popup closes it and is not under the search box
+    page.fill(".gm-search input", "Sudbury")
+    page.press(".gm-search input", "Enter")
+    panel = page.locator(".gm-panel")
+    panel.wait_for(state="visible", timeout=5000)
+    box = panel.bounding_box()
+    assert box["y"] + box["height"] == pytest.approx(844, abs=2) and box["width"] >= 380
+    view.shot("panel")
+    i = page.evaluate("gapmap.markers.findIndex(m => m)")
+    page.evaluate("""i => new Promise(done =>
+        gapmap.cluster.zoomToShowLayer(gapmap.markers[i], () => {
+            gapmap.markers[i].openPopup(); done(); }))""", i)
+    popup = page.locator(".leaflet-popup-content-wrapper")
+    popup.wait_for(state="visible", timeout=5000)
+    assert not panel.is_visible()
+    p, s = popup.bounding_box(), page.locator(".gm-picker").bounding_box()
+    assert p["y"] >= s["y"] + s["height"] - 1 or p["x"] >= s["x"] + s["width"]
+    assert p["x"] >= 0 and p["x"] + p["width"] <= 390
+    view.shot("popup")
+
+
+def test_print_has_a_title_a_compact_legend_the_scale_and_a_second_page(view: View):
+    _fresh(view)
+    page = view.page
+    page.emulate_media(media="print")
+    try:
+        head = page.locator(".gm-print-head")
+        assert head.is_visible()
+        need = page.evaluate("gapmap.data.needs[0]")
+        text = head.text_content()
+        assert need["label"] in text and f"{int(need['thresholdMin'])} min" in text
+        assert "Ontario" in text and re.search(r"\d{4}-\d\d-\d\d", text)
+        assert page.locator(".leaflet-control-scale").is_visible()
+        assert page.locator(".leaflet-control-attribution").is_visible()
+        assert not page.locator(".gm-picker").is_visible()
+        assert page.locator(".gm-legend").bounding_box()["width"] <= 250
+        listed = page.locator(".gm-print-list")
+        assert listed.is_visible()
+        phones = page.evaluate("""() => gapmap.data.services.phone.filter(
+            (p, i) => p && gapmap.data.services.listedWithoutPoint[i])""")
+        for phone in phones:
+            assert phone.replace("&amp;", "&") in listed.text_content()
+        view.shot("print")
+        if view.size == "desktop":  # the PDF: the map on page 1, the list from page 2
+            pdf = page.pdf(landscape=True, format="Letter", print_background=True)
+            (view.folder / "ontario-print.pdf").write_bytes(pdf)
+            pages = max(int(n) for n in re.findall(rb"/Count\s+(\d+)", pdf))
+            assert pages >= 2
+    finally:
+        page.emulate_media(media="screen")
+
+
+def test_search_is_first_in_the_tab_order(view: View):
+    _fresh(view)
+    page = view.page
+    page.reload()  # as the page opens, with no focus yet
+    page.wait_for_function("window.gapmap && window.gapmap.ready === true", timeout=15000)
+    page.keyboard.press("Tab")
+    assert page.evaluate("document.activeElement === gapmap.searchInput")
+    page.keyboard.press("Tab")
+    assert page.evaluate("document.activeElement.id") == "gm-need"
+    # the need picker works from the keyboard
+    page.keyboard.press("ArrowDown")
+    assert page.evaluate("gapmap.need()") == 1
+
+
+@pytest.mark.parametrize(("query", "expected"), [
+    ("Sault Ste Marie", "town:Sault Ste. Marie"), ("Sault-Sainte-Marie", "town:Sault Ste. Marie"),
+    ("Grand Sudbury", "town:Greater Sudbury"), ("big trout lake", "community:Kitchenuhmaykoosib"),
+    ("P3A 1A1", "fsa:P3A"), ("p3a", "fsa:P3A"), ("OPP Sudbury", "detachment:"),
+    ("Québec", None)])
+def test_search_finds_places_by_other_names_postal_code_and_detachment(
+        view: View, query: str, expected: str | None):
+    hits = view.page.evaluate("q => gapmap.search(q)", query)
+    if expected is None:
+        return
+    assert hits and hits[0].startswith(expected), hits[:3]
+
+
+def test_search_gives_one_entry_per_place(view: View):
+    hits = view.page.evaluate("gapmap.search('Sioux Lookout')")
+    places = [h for h in hits if h.split(":")[0] in ("town", "community", "fsa")]
+    assert len(places) == 1 and places[0].startswith("town:Sioux Lookout")
+
+
+def test_the_panel_names_the_community_and_flags_far_answers(view: View):
+    _fresh(view)
+    page = view.page
+    page.fill(".gm-search input", "Sioux Lookout")
+    page.press(".gm-search input", "Enter")
+    panel = page.locator(".gm-panel")
+    panel.wait_for(state="visible", timeout=5000)
+    assert panel.locator("h3").inner_text() == "Sioux Lookout"
+    sub = panel.locator(".gm-sub").inner_text()
+    assert "census division: Kenora" in sub
+    far = page.evaluate("""() => { const d = gapmap.data, i = d.communities.name.indexOf(
+            'Sioux Lookout'); return d.travel.filter(t => t.minutes[i] > d.farMin).length; }""")
+    assert panel.locator(".gm-flag", has_text="None within").count() == far
+    if far:
+        assert "too far to be an answer" in panel.inner_text()
+    # the need shown's services without a point (lines, outreach, area-wide), with numbers
+    lines = page.evaluate("""() => { const s = gapmap.data.services; return s.name.filter(
+        (n, i) => s.listedWithoutPoint[i] && s.phone[i] && s.needs[i].includes(0)).length; }""")
+    assert panel.locator(".gm-also li").count() == lines
+    view.shot("panel-sioux-lookout")
+    if view.size == "desktop":  # a popup opened beside the panel is not under it
+        i = page.evaluate("gapmap.markers.findIndex(m => m)")
+        page.evaluate("""i => new Promise(done => gapmap.cluster.zoomToShowLayer(
+            gapmap.markers[i], () => { gapmap.markers[i].openPopup(); done(); }))""", i)
+        popup = page.locator(".leaflet-popup-content-wrapper")
+        popup.wait_for(state="visible", timeout=5000)
+        if panel.is_visible():
+            assert popup.bounding_box()["x"] >= panel.bounding_box()["x"] + panel.bounding_box()[
+                "width"]
+        view.shot("popup-beside-panel")
+
+
+def test_french_switches_every_label(view: View):
+    _fresh(view)
+    page = view.page
+    page.locator(".gm-lang").click()
+    try:
+        assert page.evaluate("document.documentElement.lang") == "fr"
+        assert page.locator(".gm-search input").get_attribute("placeholder").startswith("Chercher")
+        assert "Soutien en situation de crise" in page.locator("#gm-need").inner_text()
+        page.evaluate("document.querySelector('.gm-legend details').open = true")
+        legend = page.locator(".gm-legend").inner_text()
+        assert "Collectivités au-delà du seuil" in legend and "Communities beyond" not in legend
+        view.shot("first-view")
+        if view.size == "phone":
+            page.evaluate("document.querySelector('.gm-legend details').open = false")
+        page.fill(".gm-search input", "Sioux Lookout")
+        page.press(".gm-search input", "Enter")
+        panel = page.locator(".gm-panel")
+        panel.wait_for(state="visible", timeout=5000)
+        text = panel.inner_text()
+        assert "division de recensement" in text and "Besoin" in text
+        view.shot("panel")
+        page.locator(".gm-panel .gm-close").click()
+    finally:
+        page.locator(".gm-lang").click()
+    assert page.evaluate("document.documentElement.lang") == "en"
+
+
+def _axe(page: Any, axe_js: str) -> list[str]:
+    page.evaluate(axe_js)
+    result = page.evaluate("""() => axe.run(document, {resultTypes: ['violations']})
+        .then(r => r.violations.map(v => ({id: v.id, impact: v.impact,
+              nodes: v.nodes.slice(0, 3).map(n => n.target.join(' '))})))""")
+    return [f"{v['id']} ({v['impact']}): {v['nodes']}" for v in result
+            if v["impact"] in ("serious", "critical")]
+
+
+@pytest.mark.parametrize("name", MAPS)
+def test_axe_core_finds_no_serious_or_critical_problem(browser: Any,  # noqa: F811
+                                                       small_run: Any, views: Path, name: str):
+    axe_js = _axe_js()
+    file = small_run.outputs.maps_dir / f"{name}.html"
+    sizes = list(SIZES) if name == "ontario" else ["desktop"]
+    for size in sizes:
+        context, v = _open(browser, file, name, size, views)
+        try:
+            assert _axe(v.page, axe_js) == []
+            v.page.evaluate("gapmap.setLanguage('fr')")
+            assert _axe(v.page, axe_js) == []
+            v.page.evaluate("gapmap.setLanguage('en')")
+            v.page.fill(".gm-search input", "Sudbury")  # a panel and a result list open
+            v.page.press(".gm-search input", "Enter")
+            assert _axe(v.page, axe_js) == []
+            assert v.errors == []
+        finally:
+            context.close()
