@@ -288,7 +288,8 @@ def _listing_columns() -> tuple[str, ...]:
     return LISTING_COLUMNS
 
 
-ListingFormat = Literal["auto", "csv", "xlsx", "xls", "ods", "json", "geojson", "gpkg"]
+ListingFormat = Literal["auto", "csv", "xlsx", "xls", "ods", "json", "geojson", "gpkg",
+                        "hsds"]
 LISTING_FORMATS: tuple[str, ...] = get_args(ListingFormat)
 ListingColumn = Annotated[str, _Names("listing column", _listing_columns)]
 
@@ -324,13 +325,15 @@ class Listing:
     """One service-listing file: where it is, and what gapmap cannot guess about it."""
 
     path: FilePath = Field(description="the listings file: CSV/TSV/TXT, XLSX, XLS, ODS, "
-                           "JSON, GeoJSON or GeoPackage")
+                           "JSON, GeoJSON or GeoPackage; or an Open Referral HSDS 3.0 or 1.1 "
+                           "package's folder")
     region: OppRegion | None = Field(
         None, description="the OPP region its rows belong to; helps tell repeated town "
                           "names apart")
     format: ListingFormat = Field(
         "auto", description="the file's format; `auto`: from its suffix (.csv/.tsv/.txt, "
-        ".xlsx/.xlsm, .xls, .ods, .json, .geojson, .gpkg)")
+        ".xlsx/.xlsm, .xls, .ods, .json, .geojson, .gpkg), or `hsds` for a folder holding "
+        "a services.csv")
     sheet: str | None = Field(
         None, description="the sheet (XLSX, XLS, ODS) or layer (GeoPackage) to read; "
         "default: the first one with a recognised header")
@@ -407,6 +410,7 @@ class IngestSettings:
     max_cell_chars: Annotated[int, Strict(), Field(ge=100)] = Field(
         32767, description="a longer cell rejects its row (32,767: a spreadsheet cell's "
         "limit)")
+
 
 
 # -- [outputs] -------------------------------------------------------------------------------

@@ -28,6 +28,9 @@ listing_region     OPP region given for the listing file in the config, or ""
 source, source_row the file name and 1-based line number(s) the row came from
 coordinate_source  where the listed coordinates came from
 source_url, notes  provenance of the listing
+service_area       the areas a directory package says the service serves, or ""
+capacity           its capacity as the source gives it ("40 beds; 12 rooms"), or ""
+last_verified      when the source last verified it (``YYYY-MM-DD``), or ""
 =================  ==========================================================================
 
 Rejected rows keep every original field (location fields redacted for confidential rows)
@@ -45,6 +48,7 @@ import pandas as pd
 from gapmap.config import Config, Listing
 from gapmap.contracts import SERVICES
 from gapmap.errors import ListingFileError
+from gapmap.sources.hsds import HSDS_EXTRA_COLUMNS, read_hsds
 from gapmap.sources.listings import OPTIONAL_TEXT, ListingsRead, read_listings
 from gapmap.sources.odhf import read_odhf_hospitals
 from gapmap.sources.readers import ReadOptions
@@ -117,6 +121,9 @@ def _read_listing(listing: Listing, config: Config, vocabulary: Vocabulary
     """One listing file read, or, when it cannot be read and the config says skip, its
     skipped balance."""
     try:
+        if listing.format == "hsds" or (listing.format == "auto" and listing.path.is_dir()):
+            return read_hsds(listing.path, listing.region, need_type=listing.need_type,
+                             vocabulary=vocabulary)
         return read_listings(listing.path, listing.region,
                              options=_read_options(listing, config), columns=listing.columns,
                              need_type=listing.need_type, vocabulary=vocabulary)
@@ -194,8 +201,9 @@ class _Gathered:
 
 def _services_table(services: list[dict]) -> pd.DataFrame:
     table = pd.DataFrame(services, columns=SERVICE_COLUMNS)
-    blank = [*OPTIONAL_TEXT, "phone_e164"]  # hospitals have none
-    table[blank] = table[blank].fillna("")
+    blank = [*OPTIONAL_TEXT, "phone_e164", *HSDS_EXTRA_COLUMNS]  # hospitals have none
+    for column in blank:
+        table[column] = table[column].astype(object).fillna("")
     table["confidential"] = table["confidential"].astype(bool)
     table["lat"] = table["lat"].astype(float)
     table["lon"] = table["lon"].astype(float)

@@ -86,9 +86,11 @@ def _reference_inputs(config: Config) -> list[Path]:
 
 def _listing_inputs(config: Config) -> list[Path]:
     """The files the ingest stage reads: the listings, the ODHF hospitals file, the
-    analyst's vocabulary."""
+    analyst's vocabulary. A directory package (a folder) counts as the files in it."""
     i = config.inputs
-    return [*(li.path for li in i.listings), *([i.hospitals] if i.hospitals else []),
+    listed = [f for li in i.listings for f in (
+        sorted(p for p in li.path.iterdir() if p.is_file()) if li.path.is_dir() else [li.path])]
+    return [*listed, *([i.hospitals] if i.hospitals else []),
             *([config.ingest.vocabulary] if config.ingest.vocabulary else [])]
 
 

@@ -251,7 +251,7 @@ def _coordinates(row: Mapping[str, str]) -> tuple[float, float, str, str]:
     return lat, lon, "", ""
 
 
-def _validate_listing_row(row: Mapping[str, str], rules: RowRules | None = None,
+def validate_listing_row(row: Mapping[str, str], rules: RowRules | None = None,
                           unmapped: list[str] | None = None
                           ) -> tuple[dict[str, object] | None, str, str]:
     """Return (normalised fields, "", "") or (None, field, reason); need-type terms no need
@@ -317,7 +317,7 @@ class ListingsRead:
         return len(self.accepted) + len(self.rejected)
 
 
-def _reject(row: dict[str, str], *, source: str, line: int, field_name: str, reason: str
+def reject_row(row: dict[str, str], *, source: str, line: int, field_name: str, reason: str
             ) -> dict:
     original = dict(row)
     if parse_bool(original.get("confidential", "")):
@@ -374,10 +374,10 @@ def read_listings(path: Path, region: str | None = None, *, options: ReadOptions
             continue
         row = _listing_row(table, found, item, line, rules)
         unmapped: list[str] = []
-        fields, field_name, reason = _validate_listing_row(row, rules, unmapped)
+        fields, field_name, reason = validate_listing_row(row, rules, unmapped)
         out.unmapped += [(term, str(line)) for term in unmapped]
         if fields is None:
-            out.rejected.append(_reject(_original(table, found, item, row), source=path.name,
+            out.rejected.append(reject_row(_original(table, found, item, row), source=path.name,
                                         line=line, field_name=field_name, reason=reason))
             continue
         if fields["confidential"]:
