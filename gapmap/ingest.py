@@ -45,6 +45,7 @@ from dataclasses import dataclass, field
 
 import pandas as pd
 
+from gapmap.analysis.duplicates import DUPLICATE_COLUMNS, merge_duplicates
 from gapmap.config import Config, Listing
 from gapmap.contracts import SERVICES
 from gapmap.errors import ListingFileError
@@ -96,13 +97,20 @@ class IngestResult:
     sources: list[SourceBalance] = field(default_factory=list)
     unmapped: pd.DataFrame = field(
         default_factory=lambda: pd.DataFrame(columns=UNMAPPED_COLUMNS))
+    duplicates: pd.DataFrame = field(
+        default_factory=lambda: pd.DataFrame(columns=DUPLICATE_COLUMNS))
 
     def summary(self) -> str:
         accepted = self.rows_read - len(self.rejected)
         total = (f"read {self.rows_read} rows: {accepted} accepted + "
                  f"{len(self.rejected)} rejected; {len(self.services)} services after merging "
-                 f"{self.rows_merged} repeated ODHF rows")
+                 f"{self.rows_merged} repeated ODHF rows"
+                 + (f" and {len(self.duplicates)} listed again by another source"
+                    if len(self.duplicates) else ""))
         lines = [b.line() for b in self.sources]
+        if len(self.duplicates):
+            lines.append(f"  {len(self.duplicates)} listing(s) merged into the same service "
+                         "listed by another source: see duplicates.csv")
         if len(self.unmapped):
             lines.append(f"  {len(self.unmapped)} need-type term(s) no need type caught: see "
                          "unmapped_terms.csv")
@@ -243,10 +251,11 @@ def ingest(config: Config) -> IngestResult:
         else:
             got.add_listing(listing.path.name, read)
     got.add_hospitals(config)
-    table = _services_table(got.services)
+    table, duplicates = merge_duplicates(_services_table(got.services),
+                                         within_m=config.ingest.duplicate_within_m)
     rej_df = _rejected_table(got.rejected)
     result = IngestResult(table, rej_df, got.rows_read, got.merged, got.balances,
-                          _unmapped_table(got.unmapped))
+                          _unmapped_table(got.unmapped), duplicates)
     if not len(table):
         log.warning("no services: %s; the outputs will list none",
                     f"all {got.rows_read} rows were rejected" if got.rows_read else
