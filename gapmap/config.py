@@ -418,6 +418,11 @@ class IngestSettings:
     max_cell_chars: Annotated[int, Strict(), Field(ge=100)] = Field(
         32767, description="a longer cell rejects its row (32,767: a spreadsheet cell's "
         "limit)")
+    overrides: OptionalPath = Field(
+        None, description="the analyst's corrections to the listings, by service id, without "
+        "editing them: a CSV `service_id,action,field,value,note`, action `set` (a field), "
+        "`close` (the service) or `split` (never merge it with the service `value`); the run "
+        "writes overrides_report.csv")
     duplicate_within_m: Annotated[float, Field(ge=0)] = Field(
         200.0, description="two sources' listings of the same organisation and name whose "
         "points lie this close (metres) are one service (also: the same street address, or "
@@ -897,8 +902,8 @@ class Config:
     def input_files(self) -> dict[str, Path]:
         """Every input file the settings name, by dotted key (the fingerprint hashes them)."""
         found = self._input_paths()
-        for key in ("ingest.vocabulary", "demand.path", "network.path", "geocode.overrides",
-                    "geocode.postal_codes"):
+        for key in ("ingest.vocabulary", "ingest.overrides", "demand.path", "network.path",
+                    "geocode.overrides", "geocode.postal_codes"):
             table, name = key.split(".")
             value = getattr(getattr(self, table), name)
             if value is not None and value not in found.values():

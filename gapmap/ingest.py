@@ -52,6 +52,7 @@ from gapmap.errors import ListingFileError
 from gapmap.sources.hsds import HSDS_EXTRA_COLUMNS, read_hsds
 from gapmap.sources.listings import OPTIONAL_TEXT, ListingsRead, read_listings
 from gapmap.sources.odhf import read_odhf_hospitals
+from gapmap.sources.overrides import REPORT_COLUMNS, Overrides, apply_overrides, read_overrides
 from gapmap.sources.readers import ReadOptions
 from gapmap.taxonomy import VOCABULARY, Vocabulary
 
@@ -99,6 +100,9 @@ class IngestResult:
         default_factory=lambda: pd.DataFrame(columns=UNMAPPED_COLUMNS))
     duplicates: pd.DataFrame = field(
         default_factory=lambda: pd.DataFrame(columns=DUPLICATE_COLUMNS))
+    overrides: pd.DataFrame = field(
+        default_factory=lambda: pd.DataFrame(columns=REPORT_COLUMNS))
+    closed: int = 0
 
     def summary(self) -> str:
         accepted = self.rows_read - len(self.rejected)
@@ -108,6 +112,12 @@ class IngestResult:
                  + (f" and {len(self.duplicates)} listed again by another source"
                     if len(self.duplicates) else ""))
         lines = [b.line() for b in self.sources]
+        if len(self.overrides):
+            n = self.overrides["outcome"].value_counts()
+            lines.append(f"  listing overrides: {n.get('applied', 0)} applied ("
+                         f"{self.closed} service(s) closed), {n.get('matched nothing', 0)} "
+                         f"matched nothing, {n.get('refused', 0)} refused: see "
+                         "overrides_report.csv")
         if len(self.duplicates):
             lines.append(f"  {len(self.duplicates)} listing(s) merged into the same service "
                          "listed by another source: see duplicates.csv")
@@ -251,11 +261,17 @@ def ingest(config: Config) -> IngestResult:
         else:
             got.add_listing(listing.path.name, read)
     got.add_hospitals(config)
-    table, duplicates = merge_duplicates(_services_table(got.services),
-                                         within_m=config.ingest.duplicate_within_m)
+    corrected = Overrides(got.services)
+    if config.ingest.overrides is not None:
+        corrected = apply_overrides(got.services, read_overrides(config.ingest.overrides),
+                                    vocabulary=vocabulary)
+    table, duplicates = merge_duplicates(_services_table(corrected.services),
+                                         within_m=config.ingest.duplicate_within_m,
+                                         keep_apart=corrected.keep_apart)
     rej_df = _rejected_table(got.rejected)
     result = IngestResult(table, rej_df, got.rows_read, got.merged, got.balances,
-                          _unmapped_table(got.unmapped), duplicates)
+                          _unmapped_table(got.unmapped), duplicates,
+                          corrected.report, corrected.closed)
     if not len(table):
         log.warning("no services: %s; the outputs will list none",
                     f"all {got.rows_read} rows were rejected" if got.rows_read else

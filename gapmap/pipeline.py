@@ -86,12 +86,14 @@ def _reference_inputs(config: Config) -> list[Path]:
 
 def _listing_inputs(config: Config) -> list[Path]:
     """The files the ingest stage reads: the listings, the ODHF hospitals file, the
-    analyst's vocabulary. A directory package (a folder) counts as the files in it."""
+    analyst's vocabulary and listing overrides. A directory package (a folder) counts as
+    the files in it."""
     i = config.inputs
     listed = [f for li in i.listings for f in (
         sorted(p for p in li.path.iterdir() if p.is_file()) if li.path.is_dir() else [li.path])]
     return [*listed, *([i.hospitals] if i.hospitals else []),
-            *([config.ingest.vocabulary] if config.ingest.vocabulary else [])]
+            *([config.ingest.vocabulary] if config.ingest.vocabulary else []),
+            *([config.ingest.overrides] if config.ingest.overrides else [])]
 
 
 def stage_ingest(config: Config) -> str:
@@ -103,12 +105,14 @@ def stage_ingest(config: Config) -> str:
     write_csv(result.rejected, p.rejected)
     write_csv(result.unmapped, config.outputs.processed_dir / "unmapped_terms.csv")
     write_csv(result.duplicates, config.outputs.processed_dir / "duplicates.csv")
+    write_csv(result.overrides, config.outputs.processed_dir / "overrides_report.csv")
     _record(config, "ingest", _listing_inputs(config), rows_read=result.rows_read,
             accepted=result.rows_read - len(result.rejected), rejected=len(result.rejected),
             services=len(result.services), merged=result.rows_merged,
             sources=[dataclasses.asdict(b) for b in result.sources],
             unmapped_terms=int(result.unmapped["rows"].sum()) if len(result.unmapped) else 0,
-            duplicates_merged=len(result.duplicates))
+            duplicates_merged=len(result.duplicates),
+            overrides=result.overrides["outcome"].value_counts().to_dict())
     return result.summary()
 
 
