@@ -423,6 +423,10 @@ class IngestSettings:
         "editing them: a CSV `service_id,action,field,value,note`, action `set` (a field), "
         "`close` (the service) or `split` (never merge it with the service `value`); the run "
         "writes overrides_report.csv")
+    stale_after_days: Annotated[int, Strict(), Field(ge=1)] = Field(
+        730, description="a listing whose source last verified it longer ago than this "
+        "(before the run date) counts as stale in data_quality_by_region.csv (two years: "
+        "a common review cycle for directories)")
     duplicate_within_m: Annotated[float, Field(ge=0)] = Field(
         200.0, description="two sources' listings of the same organisation and name whose "
         "points lie this close (metres) are one service (also: the same street address, or "

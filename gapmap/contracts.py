@@ -348,8 +348,9 @@ _SERVICE_TEXT = ("service_id name organization need_types address city postal_co
 _SERVICE_SOURCE_TEXT = ("place_name area_name place_kind listing_region source source_row "
                         "coordinate_source source_url notes")
 _SERVICE_CONTACT_TEXT = "phone_e164"  # the phone numbers in E.164, with extension
-# what directory packages add: the areas served, capacity as given, date last verified
-_SERVICE_DIRECTORY_TEXT = "service_area capacity last_verified"
+# what directories add: the areas served, capacity as given, date last verified, and how
+# the source itself rates its verification
+_SERVICE_DIRECTORY_TEXT = "service_area capacity last_verified verification"
 SERVICES: StageTable[pd.DataFrame] = StageTable(
     "services.parquet", "ingest", pd.DataFrame,
     (*_columns("text", _SERVICE_TEXT), *_columns("float", "lat lon"),

@@ -30,7 +30,8 @@ coordinate_source  where the listed coordinates came from
 source_url, notes  provenance of the listing
 service_area       the areas a directory package says the service serves, or ""
 capacity           its capacity as the source gives it ("40 beds; 12 rooms"), or ""
-last_verified      when the source last verified it (``YYYY-MM-DD``), or ""
+last_verified      when the source last verified it (as the source writes it), or ""
+verification       how the source rates its own check of the listing, or ""
 =================  ==========================================================================
 
 Rejected rows keep every original field (location fields redacted for confidential rows)

@@ -9,6 +9,7 @@ output folders and the input files the config names, so its file targets follow 
 from __future__ import annotations
 
 import dataclasses
+import datetime as dt
 import logging
 import os
 import re
@@ -31,7 +32,7 @@ from gapmap.contracts import (
     read_stage,
     write_stage,
 )
-from gapmap.io import provenance, read_geo, write_csv, write_json
+from gapmap.io import generated_on, provenance, read_geo, write_csv, write_json
 
 log = logging.getLogger(__name__)
 
@@ -137,6 +138,7 @@ def stage_geocode(config: Config) -> str:
 
 
 def stage_regions(config: Config) -> str:
+    from gapmap.analysis.data_quality import data_quality
     from gapmap.outputs.tables import write_service_tables
     from gapmap.regions import assign_regions, within_scope
 
@@ -145,6 +147,9 @@ def stage_regions(config: Config) -> str:
     located = within_scope(located, config, area_level=True)
     write_stage(located, p.located, SERVICES_LOCATED)
     write_service_tables(located, p.services_csv)
+    write_csv(data_quality(located, today=dt.date.fromisoformat(generated_on()),
+                           stale_after_days=config.ingest.stale_after_days),
+              config.outputs.processed_dir / "data_quality_by_region.csv")
     counts = located["region_method"].value_counts().to_dict()
     _record(config, "regions", [p.geocoded, config.inputs.opp_regions], region_method=counts)
     return "regions: " + (", ".join(f"{k} {v}" for k, v in sorted(counts.items()))

@@ -62,7 +62,7 @@ from gapmap.taxonomy import VOCABULARY, Vocabulary, fold
 
 log = logging.getLogger(__name__)
 
-HSDS_EXTRA_COLUMNS = ("service_area", "capacity", "last_verified")
+HSDS_EXTRA_COLUMNS = ("service_area",)
 """The services columns only directory packages fill (blank for other listings)."""
 
 # logical table -> (HSDS 3.0 file, HSDS 1.1 file, datapackage resource names)

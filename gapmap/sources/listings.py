@@ -34,8 +34,13 @@ log = logging.getLogger(__name__)
 REQUIRED_LISTING_COLUMNS = ("id", "name", "need_types")
 """gapmap's own layout: without an ``id`` column a row's id is ``<file stem>-<line>``;
 without ``need_types`` the listing entry's ``need_type`` names every row's need."""
-OPTIONAL_TEXT = ("hours", "languages", "eligibility")
-"""Listing columns carried as they are to the shared services and the maps' popups."""
+OPTIONAL_TEXT = ("hours", "languages", "eligibility", "capacity", "last_verified",
+                 "verification")
+"""Listing columns carried as they are to the shared services (hours, languages and
+eligibility to the maps' popups too): ``capacity`` as the source gives it ("40 beds"),
+``last_verified`` when the source last checked the listing, ``verification`` how the source
+itself rates it ("unverified ..." or "pending ..." counts as unverified in
+data_quality_by_region.csv)."""
 _TEXT_FIELDS = ("organization", "address", "city", "postal_code", "phone", "website",
                 *OPTIONAL_TEXT, "lat", "lon", "confidential", "coordinate_source", "source_url",
                 "retrieved_note")
@@ -68,6 +73,10 @@ HEADER_ALIASES: dict[str, tuple[str, ...]] = {
     "languages": ("language", "langue", "langues", "languages spoken", "langues parlees"),
     "eligibility": ("admissibilite", "eligibility criteria", "criteres d admissibilite",
                     "clientele", "eligibility notes", "who it serves"),
+    "capacity": ("capacite", "beds", "places", "capacity beds"),
+    "last_verified": ("verified at", "verified on", "date verified", "last verified date",
+                      "date updated", "date de verification"),
+    "verification": ("verification level", "verification status", "niveau de verification"),
     "lat": ("latitude", "y"),
     "lon": ("longitude", "long", "lng", "x"),
     "confidential": ("confidentiel", "confidentielle", "adresse confidentielle",
