@@ -361,6 +361,9 @@ class Listing:
     need_type: NeedCode | None = Field(
         None, description="the need type of rows whose need-type cell is blank (or of "
         "every row, when the file has no need-type column)")
+    no_address: Literal["public", "confidential"] = Field(
+        "public", description="`confidential`: a row without a street address is "
+        "confidential (a directory that leaves shelters' addresses out on purpose)")
 
 
 @dataclass(frozen=True, kw_only=True, config=_TABLE)

@@ -145,7 +145,8 @@ def _read_listing(listing: Listing, config: Config, vocabulary: Vocabulary
                              vocabulary=vocabulary)
         return read_listings(listing.path, listing.region,
                              options=_read_options(listing, config), columns=listing.columns,
-                             need_type=listing.need_type, vocabulary=vocabulary)
+                             need_type=listing.need_type, vocabulary=vocabulary,
+                             no_address=listing.no_address)
     except ListingFileError as exc:
         if config.ingest.unreadable_files != "skip":
             raise

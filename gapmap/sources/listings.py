@@ -42,8 +42,8 @@ eligibility to the maps' popups too): ``capacity`` as the source gives it ("40 b
 itself rates it ("unverified ..." or "pending ..." counts as unverified in
 data_quality_by_region.csv)."""
 _TEXT_FIELDS = ("organization", "address", "city", "postal_code", "phone", "website",
-                *OPTIONAL_TEXT, "lat", "lon", "confidential", "coordinate_source", "source_url",
-                "retrieved_note")
+                *OPTIONAL_TEXT, "beds", "rooms", "status", "lat", "lon", "confidential",
+                "coordinate_source", "source_url", "retrieved_note")
 LISTING_COLUMNS: tuple[str, ...] = ("id", "name", "need_types", *_TEXT_FIELDS)
 """Every column a listing file may have (the targets of a listing entry's ``columns``)."""
 HEADER_ALIASES: dict[str, tuple[str, ...]] = {
@@ -73,7 +73,10 @@ HEADER_ALIASES: dict[str, tuple[str, ...]] = {
     "languages": ("language", "langue", "langues", "languages spoken", "langues parlees"),
     "eligibility": ("admissibilite", "eligibility criteria", "criteres d admissibilite",
                     "clientele", "eligibility notes", "who it serves"),
-    "capacity": ("capacite", "beds", "places", "capacity beds"),
+    "capacity": ("capacite", "places"),
+    "beds": ("beds actual", "lits", "number of beds", "nombre de lits"),
+    "rooms": ("rooms actual", "chambres", "number of rooms", "nombre de chambres"),
+    "status": ("statut", "service status", "etat"),
     "last_verified": ("verified at", "verified on", "date verified", "last verified date",
                       "date updated", "date de verification"),
     "verification": ("verification level", "verification status", "niveau de verification"),
@@ -222,6 +225,9 @@ class RowRules:
     default_need: str | None = None
     id_prefix: str = ""
     """Set when the file has no id column: a row's id is ``<id_prefix>-<line>``."""
+    no_address_confidential: bool = False
+    """A row without a street address is confidential (the listing entry's
+    ``no_address = "confidential"``)."""
 
 
 def _needs(row: Mapping[str, str], rules: RowRules, unmapped: list[str]
@@ -280,6 +286,16 @@ def validate_listing_row(row: Mapping[str, str], rules: RowRules | None = None,
     conf = parse_bool(row.get("confidential", ""))
     if conf is None:
         return None, "confidential", f"not true/false: {row.get('confidential')!r}"
+    conf = conf or (rules.no_address_confidential and not row.get("address", ""))
+    status = row.get("status", "")
+    if status and fold(status).strip() not in _OPEN:
+        return None, "status", f"status {status!r}: not an open service"
+    capacity, bad_field, reason = _capacity(row)
+    if bad_field:
+        return None, bad_field, reason
+    row, bad_field, reason = _civic_address(row)
+    if bad_field:
+        return None, bad_field, reason
     postal = normalise_postal_code(row.get("postal_code", ""))
     if postal is None:
         return None, "postal_code", f"not a Canadian postal code: {row.get('postal_code')!r}"
@@ -292,12 +308,57 @@ def validate_listing_row(row: Mapping[str, str], rules: RowRules | None = None,
         "organization": row.get("organization", ""), "need_types": ";".join(needs),
         "address": row.get("address", ""), "city": row.get("city", ""), "postal_code": postal,
         "phone": phone, "phone_e164": phone_e164, "website": website,
-        **{c: row.get(c, "") for c in OPTIONAL_TEXT}, "lat": lat, "lon": lon, "confidential": conf,
+        **{c: row.get(c, "") for c in OPTIONAL_TEXT}, "capacity": capacity, "lat": lat,
+        "lon": lon, "confidential": conf,
         "place_name": place_name, "area_name": area_name, "place_kind": kind,
         "coordinate_source": row.get("coordinate_source", ""),
         "source_url": row.get("source_url", ""), "notes": notes,
     }
     return fields, "", ""
+
+_OPEN = {"active", "open", "actif", "active service", "ouvert", "en service"}
+_CIVIC = re.compile(r"^(?P<street>.+?),\s*(?P<city>[^,]+?),\s*(?P<prov>[A-Z]{2})\b\s*"
+                    r"(?P<postal>[A-Z]\d[A-Z]\s?\d[A-Z]\d|\d{5}(?:-\d{4})?)?\s*(?:\(.*\))?$")
+
+
+def _capacity(row: Mapping[str, str]) -> tuple[str, str, str]:
+    """(capacity text, "", "") from ``capacity`` or ``beds``/``rooms`` ("54 beds; 26 rooms"),
+    or ("", field, reason) for a count that is not a number."""
+    parts = []
+    for column in ("beds", "rooms"):
+        text = row.get(column, "")
+        if not text:
+            continue
+        try:
+            n = float(text.replace(",", "."))
+        except ValueError:
+            return "", column, f"not a number: {text!r}"
+        if n > 0:
+            parts.append(f"{n:g} {column}")
+    return "; ".join([p for p in (row.get("capacity", ""), *parts) if p]), "", ""
+
+
+def _civic_address(row: Mapping[str, str]) -> tuple[dict[str, str], str, str]:
+    """A row whose town is blank and whose address runs on with it ("844a Princess St,
+    Kingston, ON K7L 1G5"): the town and postal code taken from the address; an address in
+    another province or state is (row, "address", reason). An area in the address field
+    ("Province-wide") is moved to the town field, where it is read as an area."""
+    out = dict(row)
+    if not row.get("city", "") and looks_like_area(row.get("address", "")):
+        # "Province-wide" in the address field: the area served, not a street
+        out["city"], out["address"] = row["address"], ""
+        return out, "", ""
+    m = _CIVIC.match(row.get("address", ""))
+    if row.get("city", "") or not m:
+        return out, "", ""
+    if m.group("prov") != "ON":
+        return out, "address", f"outside Ontario ({m.group('prov')}): {row['address']!r}"
+    out["city"] = m.group("city").strip()
+    if not out.get("postal_code", "") and m.group("postal") and not m.group(
+            "postal")[0].isdigit():
+        out["postal_code"] = m.group("postal")
+    return out, "", ""
+
 
 def redact(fields: dict[str, object]) -> dict[str, object]:
     """Withhold a confidential listing's street address, postal code and exact point."""
@@ -346,7 +407,8 @@ def _clean_text(value: str) -> str:
 
 def read_listings(path: Path, region: str | None = None, *, options: ReadOptions | None = None,
                   columns: Mapping[str, str] | None = None, need_type: str | None = None,
-                  vocabulary: Vocabulary = VOCABULARY) -> ListingsRead:
+                  vocabulary: Vocabulary = VOCABULARY, no_address: str = "public"
+                  ) -> ListingsRead:
     """Read and validate one listing file (see the module's docstring).
 
     Raises
@@ -370,7 +432,8 @@ def read_listings(path: Path, region: str | None = None, *, options: ReadOptions
     if missing and table.header:  # a JSON file of no records has no header, and no rows
         raise _missing_columns_error(table, missing, found, f"{path} ({table.described})")
     rules = RowRules(vocabulary, need_type,
-                     "" if "id" in found.values() else path.stem)
+                     "" if "id" in found.values() else path.stem,
+                     no_address_confidential=no_address == "confidential")
     out = ListingsRead(described=table.described)
     entries: list[tuple[int, list[str] | Malformed]] = [*table.rows, *(
         (m.line, m) for m in table.malformed)]
