@@ -83,14 +83,22 @@ def portable_path(path: str | Path, folder: Path) -> str:
 
 
 def file_digest(path: str | Path) -> str | None:
-    """SHA-256 of a file, or None if there is no such file.
+    """SHA-256 of a file (of a folder: of its files' names and SHA-256s), or None if there
+    is no such file.
 
     Not cached: on the shipped data a fingerprint hashes 1.9 MB (Ontario) to 14.6 MB
     (Ottawa) in 3-13 ms, about 0.2 s of a run that asks for it some 17 times.
     """
+    import hashlib
+
     from gapmap.io import file_sha256
 
-    return file_sha256(path) if Path(path).is_file() else None
+    path = Path(path)
+    if path.is_dir():  # a directory package: its files' names and digests
+        parts = [f"{p.relative_to(path).as_posix()} {file_sha256(p)}"
+                 for p in sorted(path.rglob("*")) if p.is_file()]
+        return hashlib.sha256("\n".join(parts).encode()).hexdigest()
+    return file_sha256(path) if path.is_file() else None
 
 
 # -- names and their suggestions ----------------------------------------------------------------
@@ -289,7 +297,8 @@ def _listing_columns() -> tuple[str, ...]:
     return LISTING_COLUMNS
 
 
-ListingFormat = Literal["auto", "csv", "xlsx", "xls", "ods", "json", "geojson", "gpkg"]
+ListingFormat = Literal["auto", "csv", "xlsx", "xls", "ods", "json", "geojson", "gpkg",
+                        "hsds"]
 LISTING_FORMATS: tuple[str, ...] = get_args(ListingFormat)
 ListingColumn = Annotated[str, _Names("listing column", _listing_columns)]
 
@@ -325,13 +334,15 @@ class Listing:
     """One service-listing file: where it is, and what gapmap cannot guess about it."""
 
     path: FilePath = Field(description="the listings file: CSV/TSV/TXT, XLSX, XLS, ODS, "
-                           "JSON, GeoJSON or GeoPackage")
+                           "JSON, GeoJSON or GeoPackage; or an Open Referral HSDS 3.0 or 1.1 "
+                           "package's folder")
     region: OppRegion | None = Field(
         None, description="the OPP region its rows belong to; helps tell repeated town "
                           "names apart")
     format: ListingFormat = Field(
         "auto", description="the file's format; `auto`: from its suffix (.csv/.tsv/.txt, "
-        ".xlsx/.xlsm, .xls, .ods, .json, .geojson, .gpkg)")
+        ".xlsx/.xlsm, .xls, .ods, .json, .geojson, .gpkg), or `hsds` for a folder holding "
+        "a services.csv")
     sheet: str | None = Field(
         None, description="the sheet (XLSX, XLS, ODS) or layer (GeoPackage) to read; "
         "default: the first one with a recognised header")
@@ -351,6 +362,9 @@ class Listing:
     need_type: NeedCode | None = Field(
         None, description="the need type of rows whose need-type cell is blank (or of "
         "every row, when the file has no need-type column)")
+    no_address: Literal["public", "confidential"] = Field(
+        "public", description="`confidential`: a row without a street address is "
+        "confidential (a directory that leaves shelters' addresses out on purpose)")
 
 
 @dataclass(frozen=True, kw_only=True, config=_TABLE)
@@ -421,6 +435,19 @@ class IngestSettings:
     max_cell_chars: Annotated[int, Strict(), Field(ge=100)] = Field(
         32767, description="a longer cell rejects its row (32,767: a spreadsheet cell's "
         "limit)")
+    overrides: OptionalPath = Field(
+        None, description="the analyst's corrections to the listings, by service id, without "
+        "editing them: a CSV `service_id,action,field,value,note`, action `set` (a field), "
+        "`close` (the service) or `split` (never merge it with the service `value`); the run "
+        "writes overrides_report.csv")
+    stale_after_days: Annotated[int, Strict(), Field(ge=1)] = Field(
+        730, description="a listing whose source last verified it longer ago than this "
+        "(before the run date) counts as stale in data_quality_by_region.csv (two years: "
+        "a common review cycle for directories)")
+    duplicate_within_m: Annotated[float, Field(ge=0)] = Field(
+        200.0, description="two sources' listings of the same organisation and name whose "
+        "points lie this close (metres) are one service (also: the same street address, or "
+        "the same phone in the same town); merged, and listed in duplicates.csv")
 
 
 
@@ -1045,8 +1072,9 @@ class Config:
     def input_files(self) -> dict[str, Path]:
         """Every input file the settings name, by dotted key (the fingerprint hashes them)."""
         found = self._input_paths()
-        for key in ("ingest.vocabulary", "demand.path", "network.path", "geocode.overrides",
-                    "geocode.postal_codes", "suggest.candidates_path", "scenario.add"):
+        for key in ("ingest.vocabulary", "ingest.overrides", "demand.path", "network.path",
+                    "geocode.overrides", "geocode.postal_codes", "suggest.candidates_path",
+                    "scenario.add"):
             table, name = key.split(".")
             value = getattr(getattr(self, table), name)
             if value is not None and value not in found.values():

@@ -348,11 +348,14 @@ _SERVICE_TEXT = ("service_id name organization need_types address city postal_co
 _SERVICE_SOURCE_TEXT = ("place_name area_name place_kind listing_region source source_row "
                         "coordinate_source source_url notes")
 _SERVICE_CONTACT_TEXT = "phone_e164"  # the phone numbers in E.164, with extension
+# what directories add: the areas served, capacity as given, date last verified, and how
+# the source itself rates its verification
+_SERVICE_DIRECTORY_TEXT = "service_area capacity last_verified verification"
 SERVICES: StageTable[pd.DataFrame] = StageTable(
     "services.parquet", "ingest", pd.DataFrame,
     (*_columns("text", _SERVICE_TEXT), *_columns("float", "lat lon"),
      *_columns("bool", "confidential"), *_columns("text", _SERVICE_SOURCE_TEXT),
-     *_columns("text", _SERVICE_CONTACT_TEXT)),
+     *_columns("text", _SERVICE_CONTACT_TEXT), *_columns("text", _SERVICE_DIRECTORY_TEXT)),
     key=("service_id",))
 """ingest -> ``services.parquet``: one row per service (:mod:`gapmap.ingest`)."""
 

@@ -28,6 +28,10 @@ listing_region     OPP region given for the listing file in the config, or ""
 source, source_row the file name and 1-based line number(s) the row came from
 coordinate_source  where the listed coordinates came from
 source_url, notes  provenance of the listing
+service_area       the areas a directory package says the service serves, or ""
+capacity           its capacity as the source gives it ("40 beds; 12 rooms"), or ""
+last_verified      when the source last verified it (as the source writes it), or ""
+verification       how the source rates its own check of the listing, or ""
 =================  ==========================================================================
 
 Rejected rows keep every original field (location fields redacted for confidential rows)
@@ -42,11 +46,14 @@ from dataclasses import dataclass, field
 
 import pandas as pd
 
+from gapmap.analysis.duplicates import DUPLICATE_COLUMNS, merge_duplicates
 from gapmap.config import Config, Listing
 from gapmap.contracts import SERVICES
 from gapmap.errors import ListingFileError
+from gapmap.sources.hsds import HSDS_EXTRA_COLUMNS, read_hsds
 from gapmap.sources.listings import OPTIONAL_TEXT, ListingsRead, read_listings
 from gapmap.sources.odhf import read_odhf_hospitals
+from gapmap.sources.overrides import REPORT_COLUMNS, Overrides, apply_overrides, read_overrides
 from gapmap.sources.readers import ReadOptions
 from gapmap.taxonomy import VOCABULARY, Vocabulary
 
@@ -92,13 +99,29 @@ class IngestResult:
     sources: list[SourceBalance] = field(default_factory=list)
     unmapped: pd.DataFrame = field(
         default_factory=lambda: pd.DataFrame(columns=UNMAPPED_COLUMNS))
+    duplicates: pd.DataFrame = field(
+        default_factory=lambda: pd.DataFrame(columns=DUPLICATE_COLUMNS))
+    overrides: pd.DataFrame = field(
+        default_factory=lambda: pd.DataFrame(columns=REPORT_COLUMNS))
+    closed: int = 0
 
     def summary(self) -> str:
         accepted = self.rows_read - len(self.rejected)
         total = (f"read {self.rows_read} rows: {accepted} accepted + "
                  f"{len(self.rejected)} rejected; {len(self.services)} services after merging "
-                 f"{self.rows_merged} repeated ODHF rows")
+                 f"{self.rows_merged} repeated ODHF rows"
+                 + (f" and {len(self.duplicates)} listed again by another source"
+                    if len(self.duplicates) else ""))
         lines = [b.line() for b in self.sources]
+        if len(self.overrides):
+            n = self.overrides["outcome"].value_counts()
+            lines.append(f"  listing overrides: {n.get('applied', 0)} applied ("
+                         f"{self.closed} service(s) closed), {n.get('matched nothing', 0)} "
+                         f"matched nothing, {n.get('refused', 0)} refused: see "
+                         "overrides_report.csv")
+        if len(self.duplicates):
+            lines.append(f"  {len(self.duplicates)} listing(s) merged into the same service "
+                         "listed by another source: see duplicates.csv")
         if len(self.unmapped):
             lines.append(f"  {len(self.unmapped)} need-type term(s) no need type caught: see "
                          "unmapped_terms.csv")
@@ -117,9 +140,13 @@ def _read_listing(listing: Listing, config: Config, vocabulary: Vocabulary
     """One listing file read, or, when it cannot be read and the config says skip, its
     skipped balance."""
     try:
+        if listing.format == "hsds" or (listing.format == "auto" and listing.path.is_dir()):
+            return read_hsds(listing.path, listing.region, need_type=listing.need_type,
+                             vocabulary=vocabulary)
         return read_listings(listing.path, listing.region,
                              options=_read_options(listing, config), columns=listing.columns,
-                             need_type=listing.need_type, vocabulary=vocabulary)
+                             need_type=listing.need_type, vocabulary=vocabulary,
+                             no_address=listing.no_address)
     except ListingFileError as exc:
         if config.ingest.unreadable_files != "skip":
             raise
@@ -194,8 +221,9 @@ class _Gathered:
 
 def _services_table(services: list[dict]) -> pd.DataFrame:
     table = pd.DataFrame(services, columns=SERVICE_COLUMNS)
-    blank = [*OPTIONAL_TEXT, "phone_e164"]  # hospitals have none
-    table[blank] = table[blank].fillna("")
+    blank = [*OPTIONAL_TEXT, "phone_e164", *HSDS_EXTRA_COLUMNS]  # hospitals have none
+    for column in blank:
+        table[column] = table[column].astype(object).fillna("")
     table["confidential"] = table["confidential"].astype(bool)
     table["lat"] = table["lat"].astype(float)
     table["lon"] = table["lon"].astype(float)
@@ -235,10 +263,17 @@ def ingest(config: Config) -> IngestResult:
         else:
             got.add_listing(listing.path.name, read)
     got.add_hospitals(config)
-    table = _services_table(got.services)
+    corrected = Overrides(got.services)
+    if config.ingest.overrides is not None:
+        corrected = apply_overrides(got.services, read_overrides(config.ingest.overrides),
+                                    vocabulary=vocabulary)
+    table, duplicates = merge_duplicates(_services_table(corrected.services),
+                                         within_m=config.ingest.duplicate_within_m,
+                                         keep_apart=corrected.keep_apart)
     rej_df = _rejected_table(got.rejected)
     result = IngestResult(table, rej_df, got.rows_read, got.merged, got.balances,
-                          _unmapped_table(got.unmapped))
+                          _unmapped_table(got.unmapped), duplicates,
+                          corrected.report, corrected.closed)
     if not len(table):
         log.warning("no services: %s; the outputs will list none",
                     f"all {got.rows_read} rows were rejected" if got.rows_read else

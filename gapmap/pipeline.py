@@ -9,6 +9,7 @@ output folders and the input files the config names, so its file targets follow 
 from __future__ import annotations
 
 import dataclasses
+import datetime as dt
 import logging
 import os
 import re
@@ -39,7 +40,7 @@ from gapmap.contracts import (
     write_stage,
 )
 from gapmap.gaps import total_label
-from gapmap.io import provenance, read_geo, write_csv, write_json
+from gapmap.io import generated_on, provenance, read_geo, write_csv, write_json
 
 log = logging.getLogger(__name__)
 
@@ -107,10 +108,14 @@ def _reference_inputs(config: Config) -> list[Path]:
 
 def _listing_inputs(config: Config) -> list[Path]:
     """The files the ingest stage reads: the listings, the ODHF hospitals file, the
-    analyst's vocabulary."""
+    analyst's vocabulary and listing overrides. A directory package (a folder) counts as
+    the files in it."""
     i = config.inputs
-    return [*(li.path for li in i.listings), *([i.hospitals] if i.hospitals else []),
-            *([config.ingest.vocabulary] if config.ingest.vocabulary else [])]
+    listed = [f for li in i.listings for f in (
+        sorted(p for p in li.path.iterdir() if p.is_file()) if li.path.is_dir() else [li.path])]
+    return [*listed, *([i.hospitals] if i.hospitals else []),
+            *([config.ingest.vocabulary] if config.ingest.vocabulary else []),
+            *([config.ingest.overrides] if config.ingest.overrides else [])]
 
 
 def stage_ingest(config: Config) -> str:
@@ -121,11 +126,15 @@ def stage_ingest(config: Config) -> str:
     write_stage(result.services, p.services, SERVICES)
     write_csv(result.rejected, p.rejected)
     write_csv(result.unmapped, config.outputs.processed_dir / "unmapped_terms.csv")
+    write_csv(result.duplicates, config.outputs.processed_dir / "duplicates.csv")
+    write_csv(result.overrides, config.outputs.processed_dir / "overrides_report.csv")
     _record(config, "ingest", _listing_inputs(config), rows_read=result.rows_read,
             accepted=result.rows_read - len(result.rejected), rejected=len(result.rejected),
             services=len(result.services), merged=result.rows_merged,
             sources=[dataclasses.asdict(b) for b in result.sources],
-            unmapped_terms=int(result.unmapped["rows"].sum()) if len(result.unmapped) else 0)
+            unmapped_terms=int(result.unmapped["rows"].sum()) if len(result.unmapped) else 0,
+            duplicates_merged=len(result.duplicates),
+            overrides=result.overrides["outcome"].value_counts().to_dict())
     return result.summary()
 
 
@@ -150,6 +159,7 @@ def stage_geocode(config: Config) -> str:
 
 
 def stage_regions(config: Config) -> str:
+    from gapmap.analysis.data_quality import data_quality
     from gapmap.outputs.tables import write_service_tables
     from gapmap.regions import assign_regions, within_scope
 
@@ -158,6 +168,9 @@ def stage_regions(config: Config) -> str:
     located = within_scope(located, config, area_level=True)
     write_stage(located, p.located, SERVICES_LOCATED)
     write_service_tables(located, p.services_csv)
+    write_csv(data_quality(located, today=dt.date.fromisoformat(generated_on()),
+                           stale_after_days=config.ingest.stale_after_days),
+              config.outputs.processed_dir / "data_quality_by_region.csv")
     counts = located["region_method"].value_counts().to_dict()
     _record(config, "regions", [p.geocoded, config.inputs.opp_regions], region_method=counts)
     return "regions: " + (", ".join(f"{k} {v}" for k, v in sorted(counts.items()))

@@ -48,6 +48,7 @@ from gapmap.outputs.maps import COORD_DECIMALS
 from .conftest import DATA, write_config
 
 LISTINGS = DATA / "listings_confidential.csv"
+AGAIN = DATA / "listings_confidential_again.csv"  # the shelter as a second directory lists it
 TOWN_POINT = (46.49, -80.99001)  # Greater Sudbury's gazetteer point (lat, lon): allowed
 
 
@@ -316,7 +317,7 @@ def leaks(path: Path, secret: Secret) -> list[str]:
 @pytest.fixture(scope="module")
 def run(tmp_path_factory: pytest.TempPathFactory) -> tuple[Config, Path]:
     tmp = tmp_path_factory.mktemp("confidential")
-    path = write_config(tmp, [LISTINGS])
+    path = write_config(tmp, [LISTINGS, AGAIN])
     text = path.read_text(encoding="utf-8")
     assert 'data_vintage = "test fixture"\n' in text
     path.write_text(text.replace('data_vintage = "test fixture"\n',
@@ -344,6 +345,13 @@ def test_the_run_writes_only_under_its_output_folders(run):
     assert everything - {p.resolve() for p in _written(config)} == {config.path.resolve()}
     suffixes = {p.suffix for p in _written(config)}
     assert {".parquet", ".csv", ".json", ".gpkg", ".html", ".pdf"} <= suffixes
+
+
+def test_the_second_listing_of_the_shelter_is_merged_and_reported(run):
+    config, _ = run
+    dup = pd.read_csv(config.outputs.processed_dir / "duplicates.csv", dtype=str)
+    assert dup[["kept_id", "merged_id", "rule", "confidential"]].values.tolist() == [
+        ["conf-shelter-01", "dir2-haven", "same_phone", "True"]]
 
 
 @pytest.mark.parametrize("secret", SECRETS, ids=[s.service_id for s in SECRETS])

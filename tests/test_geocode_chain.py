@@ -254,7 +254,10 @@ def test_shipped_listings_geocode_offline_at_town_or_better(shipped):
     address, postal code or point are placed offline at town precision or better."""
     g, report = shipped
     assert set(g["source"]) == {"services_curated.csv", "services_curated_more.csv",
-                                "healthcare_facilities_odhf_v1.1.csv"}
+                                "toronto_shelter_locations_2024-03-20.csv",
+                                "toronto_youth_substance_use_treatment_services.csv",
+                                "services_flat.csv", "healthcare_facilities_odhf_v1.1.csv",
+                                "services_curated_more.csv; services_flat.csv"}
     eligible = names_a_place(g)
     good = eligible & g["geocode_precision"].isin(PRECISIONS[:5])
     assert eligible.sum() >= 400

@@ -562,5 +562,6 @@ def test_the_readmes_listings_example_is_a_valid_config():
     section = readme.split("## Bring your own listings", 1)[1]
     block = re.search(r"```toml\n(.*?)```", section, re.S).group(1)
     cfg = config_from_dict(tomllib.loads('[run]\nname = "x"\n' + block), base=ROOT)
-    assert len(cfg.inputs.listings) == 7
+    assert len(cfg.inputs.listings) == 8
+    assert cfg.inputs.listings[7].need_type == "counselling"  # an HSDS package
     assert cfg.ingest.unreadable_files == "skip"

@@ -105,7 +105,9 @@ def test_shipped_ontario_config_loads_with_its_documented_values():
     cfg = load_config(ROOT / "configs" / "ontario.toml")
     assert cfg.name == "ontario"
     assert [li.path.name for li in cfg.inputs.listings] == [
-        "services_curated.csv", "services_curated_more.csv"]
+        "services_curated.csv", "services_curated_more.csv",
+        "toronto_shelter_locations_2024-03-20.csv",
+        "toronto_youth_substance_use_treatment_services.csv", "services_flat.csv"]
     assert cfg.inputs.hospitals.name == "healthcare_facilities_odhf_v1.1.csv"
     # relative paths in the shipped file resolve to the shipped data
     for name in ("hospitals", "census_divisions", "province", "opp_regions",

@@ -16,7 +16,8 @@ from gapmap.io import write_csv
 
 SHARED_SERVICE_COLUMNS = [
     "service_id", "name", "organization", "need_types", "address", "city", "phone", "website",
-    "hours", "languages", "eligibility", "confidential", "geocode_precision", "geocode_source",
+    "hours", "languages", "eligibility", "capacity", "service_area", "last_verified",
+    "verification", "confidential", "geocode_precision", "geocode_source",
     "geocode_note", "area_name",
     "cduid", "cd_name", "opp_region", "region_confidence", "region_method", "lat", "lon",
     "source", "source_row", "source_url",

@@ -64,10 +64,15 @@ def _shown(number: phonenumbers.PhoneNumber) -> str:
 
 
 def check_website(text: str) -> tuple[str, str]:
-    """(the website as an http(s) URL, or "", and the problem, or "")."""
+    """(the website as an http(s) URL, or "", and the problem, or ""); an HTML link
+    (``<a href="http://...">...</a>``) gives its target."""
     value = (text or "").strip()
     if not value:
         return "", ""
+    anchor = re.match(r'^<a\s[^>]*href\s*=\s*["\']([^"\']+)["\'][^>]*>.*</a>$', value,
+                      re.I | re.S)
+    if anchor:  # an HTML link, as some open-data portals export one: its target
+        value = anchor.group(1).strip()
     if "://" not in value and _BARE_DOMAIN.match(value):
         value = "https://" + value
     try:

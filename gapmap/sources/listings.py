@@ -34,11 +34,16 @@ log = logging.getLogger(__name__)
 REQUIRED_LISTING_COLUMNS = ("id", "name", "need_types")
 """gapmap's own layout: without an ``id`` column a row's id is ``<file stem>-<line>``;
 without ``need_types`` the listing entry's ``need_type`` names every row's need."""
-OPTIONAL_TEXT = ("hours", "languages", "eligibility")
-"""Listing columns carried as they are to the shared services and the maps' popups."""
+OPTIONAL_TEXT = ("hours", "languages", "eligibility", "capacity", "last_verified",
+                 "verification")
+"""Listing columns carried as they are to the shared services (hours, languages and
+eligibility to the maps' popups too): ``capacity`` as the source gives it ("40 beds"),
+``last_verified`` when the source last checked the listing, ``verification`` how the source
+itself rates it ("unverified ..." or "pending ..." counts as unverified in
+data_quality_by_region.csv)."""
 _TEXT_FIELDS = ("organization", "address", "city", "postal_code", "phone", "website",
-                *OPTIONAL_TEXT, "lat", "lon", "confidential", "coordinate_source", "source_url",
-                "retrieved_note")
+                *OPTIONAL_TEXT, "beds", "rooms", "status", "lat", "lon", "confidential",
+                "coordinate_source", "source_url", "retrieved_note")
 LISTING_COLUMNS: tuple[str, ...] = ("id", "name", "need_types", *_TEXT_FIELDS)
 """Every column a listing file may have (the targets of a listing entry's ``columns``)."""
 HEADER_ALIASES: dict[str, tuple[str, ...]] = {
@@ -68,6 +73,13 @@ HEADER_ALIASES: dict[str, tuple[str, ...]] = {
     "languages": ("language", "langue", "langues", "languages spoken", "langues parlees"),
     "eligibility": ("admissibilite", "eligibility criteria", "criteres d admissibilite",
                     "clientele", "eligibility notes", "who it serves"),
+    "capacity": ("capacite", "places"),
+    "beds": ("beds actual", "lits", "number of beds", "nombre de lits"),
+    "rooms": ("rooms actual", "chambres", "number of rooms", "nombre de chambres"),
+    "status": ("statut", "service status", "etat"),
+    "last_verified": ("verified at", "verified on", "date verified", "last verified date",
+                      "date updated", "date de verification"),
+    "verification": ("verification level", "verification status", "niveau de verification"),
     "lat": ("latitude", "y"),
     "lon": ("longitude", "long", "lng", "x"),
     "confidential": ("confidentiel", "confidentielle", "adresse confidentielle",
@@ -213,6 +225,9 @@ class RowRules:
     default_need: str | None = None
     id_prefix: str = ""
     """Set when the file has no id column: a row's id is ``<id_prefix>-<line>``."""
+    no_address_confidential: bool = False
+    """A row without a street address is confidential (the listing entry's
+    ``no_address = "confidential"``)."""
 
 
 def _needs(row: Mapping[str, str], rules: RowRules, unmapped: list[str]
@@ -251,7 +266,7 @@ def _coordinates(row: Mapping[str, str]) -> tuple[float, float, str, str]:
     return lat, lon, "", ""
 
 
-def _validate_listing_row(row: Mapping[str, str], rules: RowRules | None = None,
+def validate_listing_row(row: Mapping[str, str], rules: RowRules | None = None,
                           unmapped: list[str] | None = None
                           ) -> tuple[dict[str, object] | None, str, str]:
     """Return (normalised fields, "", "") or (None, field, reason); need-type terms no need
@@ -271,6 +286,16 @@ def _validate_listing_row(row: Mapping[str, str], rules: RowRules | None = None,
     conf = parse_bool(row.get("confidential", ""))
     if conf is None:
         return None, "confidential", f"not true/false: {row.get('confidential')!r}"
+    conf = conf or (rules.no_address_confidential and not row.get("address", ""))
+    status = row.get("status", "")
+    if status and fold(status).strip() not in _OPEN:
+        return None, "status", f"status {status!r}: not an open service"
+    capacity, bad_field, reason = _capacity(row)
+    if bad_field:
+        return None, bad_field, reason
+    row, bad_field, reason = _civic_address(row)
+    if bad_field:
+        return None, bad_field, reason
     postal = normalise_postal_code(row.get("postal_code", ""))
     if postal is None:
         return None, "postal_code", f"not a Canadian postal code: {row.get('postal_code')!r}"
@@ -283,12 +308,57 @@ def _validate_listing_row(row: Mapping[str, str], rules: RowRules | None = None,
         "organization": row.get("organization", ""), "need_types": ";".join(needs),
         "address": row.get("address", ""), "city": row.get("city", ""), "postal_code": postal,
         "phone": phone, "phone_e164": phone_e164, "website": website,
-        **{c: row.get(c, "") for c in OPTIONAL_TEXT}, "lat": lat, "lon": lon, "confidential": conf,
+        **{c: row.get(c, "") for c in OPTIONAL_TEXT}, "capacity": capacity, "lat": lat,
+        "lon": lon, "confidential": conf,
         "place_name": place_name, "area_name": area_name, "place_kind": kind,
         "coordinate_source": row.get("coordinate_source", ""),
         "source_url": row.get("source_url", ""), "notes": notes,
     }
     return fields, "", ""
+
+_OPEN = {"active", "open", "actif", "active service", "ouvert", "en service"}
+_CIVIC = re.compile(r"^(?P<street>.+?),\s*(?P<city>[^,]+?),\s*(?P<prov>[A-Z]{2})\b\s*"
+                    r"(?P<postal>[A-Z]\d[A-Z]\s?\d[A-Z]\d|\d{5}(?:-\d{4})?)?\s*(?:\(.*\))?$")
+
+
+def _capacity(row: Mapping[str, str]) -> tuple[str, str, str]:
+    """(capacity text, "", "") from ``capacity`` or ``beds``/``rooms`` ("54 beds; 26 rooms"),
+    or ("", field, reason) for a count that is not a number."""
+    parts = []
+    for column in ("beds", "rooms"):
+        text = row.get(column, "")
+        if not text:
+            continue
+        try:
+            n = float(text.replace(",", "."))
+        except ValueError:
+            return "", column, f"not a number: {text!r}"
+        if n > 0:
+            parts.append(f"{n:g} {column}")
+    return "; ".join([p for p in (row.get("capacity", ""), *parts) if p]), "", ""
+
+
+def _civic_address(row: Mapping[str, str]) -> tuple[dict[str, str], str, str]:
+    """A row whose town is blank and whose address runs on with it ("844a Princess St,
+    Kingston, ON K7L 1G5"): the town and postal code taken from the address; an address in
+    another province or state is (row, "address", reason). An area in the address field
+    ("Province-wide") is moved to the town field, where it is read as an area."""
+    out = dict(row)
+    if not row.get("city", "") and looks_like_area(row.get("address", "")):
+        # "Province-wide" in the address field: the area served, not a street
+        out["city"], out["address"] = row["address"], ""
+        return out, "", ""
+    m = _CIVIC.match(row.get("address", ""))
+    if row.get("city", "") or not m:
+        return out, "", ""
+    if m.group("prov") != "ON":
+        return out, "address", f"outside Ontario ({m.group('prov')}): {row['address']!r}"
+    out["city"] = m.group("city").strip()
+    if not out.get("postal_code", "") and m.group("postal") and not m.group(
+            "postal")[0].isdigit():
+        out["postal_code"] = m.group("postal")
+    return out, "", ""
+
 
 def redact(fields: dict[str, object]) -> dict[str, object]:
     """Withhold a confidential listing's street address, postal code and exact point."""
@@ -317,7 +387,7 @@ class ListingsRead:
         return len(self.accepted) + len(self.rejected)
 
 
-def _reject(row: dict[str, str], *, source: str, line: int, field_name: str, reason: str
+def reject_row(row: dict[str, str], *, source: str, line: int, field_name: str, reason: str
             ) -> dict:
     original = dict(row)
     if parse_bool(original.get("confidential", "")):
@@ -337,7 +407,8 @@ def _clean_text(value: str) -> str:
 
 def read_listings(path: Path, region: str | None = None, *, options: ReadOptions | None = None,
                   columns: Mapping[str, str] | None = None, need_type: str | None = None,
-                  vocabulary: Vocabulary = VOCABULARY) -> ListingsRead:
+                  vocabulary: Vocabulary = VOCABULARY, no_address: str = "public"
+                  ) -> ListingsRead:
     """Read and validate one listing file (see the module's docstring).
 
     Raises
@@ -361,7 +432,8 @@ def read_listings(path: Path, region: str | None = None, *, options: ReadOptions
     if missing and table.header:  # a JSON file of no records has no header, and no rows
         raise _missing_columns_error(table, missing, found, f"{path} ({table.described})")
     rules = RowRules(vocabulary, need_type,
-                     "" if "id" in found.values() else path.stem)
+                     "" if "id" in found.values() else path.stem,
+                     no_address_confidential=no_address == "confidential")
     out = ListingsRead(described=table.described)
     entries: list[tuple[int, list[str] | Malformed]] = [*table.rows, *(
         (m.line, m) for m in table.malformed)]
@@ -374,10 +446,10 @@ def read_listings(path: Path, region: str | None = None, *, options: ReadOptions
             continue
         row = _listing_row(table, found, item, line, rules)
         unmapped: list[str] = []
-        fields, field_name, reason = _validate_listing_row(row, rules, unmapped)
+        fields, field_name, reason = validate_listing_row(row, rules, unmapped)
         out.unmapped += [(term, str(line)) for term in unmapped]
         if fields is None:
-            out.rejected.append(_reject(_original(table, found, item, row), source=path.name,
+            out.rejected.append(reject_row(_original(table, found, item, row), source=path.name,
                                         line=line, field_name=field_name, reason=reason))
             continue
         if fields["confidential"]:
