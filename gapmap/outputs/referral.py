@@ -54,7 +54,8 @@ WORDS: dict[str, dict[str, Any]] = {
         "need": "Need", "service": "Service · town", "phone": "Phone",
         "time": "Drive · how", "details": "Hours · lang. · for whom",
         "source": "Source · last verified", "lines": "Lines (no point) serving this place",
-        "needs": "Needs", "by_line": "By phone",
+        "needs": "Needs", "by_line": "By phone", "see_lines": "lines {numbers} above",
+        "more_lines": "More lines, not verified or not recently",
         "none": "No listed service of this need reachable by road.",
         "withheld": "location withheld",
         "no_phone": "–", "min": "min",
@@ -90,7 +91,8 @@ WORDS: dict[str, dict[str, Any]] = {
         "time": "Route · accès", "details": "Heures · langues · pour qui",
         "source": "Source · dernière vérification",
         "lines": "Lignes (sans adresse) qui desservent ce lieu", "needs": "Besoins",
-        "by_line": "Par téléphone",
+        "by_line": "Par téléphone", "see_lines": "lignes {numbers} ci-dessus",
+        "more_lines": "Autres lignes, non vérifiées ou pas récemment",
         "none": "Aucun service de ce besoin accessible par la route dans la liste.",
         "withheld": "adresse confidentielle",
         "no_phone": "–", "min": "min",
@@ -146,7 +148,8 @@ td.phone { font-weight: bold; white-space: normal; }
 .small { font-size: 6.8pt; }
 col.c1 { width: 47%; } col.c2 { width: 12%; } col.c3 { width: 11%; }
 col.c4 { width: 8%; } col.c5 { width: 22%; }
-table.lines { margin-bottom: 4pt; }
+table.lines { margin-bottom: 2pt; }
+.more { font-size: 6.6pt; margin: 0 0 4pt 0; }
 table.lines td, table.lines th { border-bottom: 0.5pt solid #777; }
 .legend { font-size: 6.3pt; margin-top: 2pt; break-inside: avoid; }
 .foot { font-size: 6.2pt; margin: 1pt 0 0 0; }
@@ -216,29 +219,37 @@ def _row(row: pd.Series, w: dict[str, Any]) -> str:
             f"<td class=\"small\">{_source(row, w)}</td></tr>")
 
 
+def _line_order(lines: pd.DataFrame) -> pd.DataFrame:
+    """The lines in the order the sheet numbers them: verified before unverified or stale,
+    stated 24/7 first within each, then by name."""
+    return lines.assign(_u=lines["verification"].astype(str) != "verified",
+                        _x=~lines["open_24_7"].astype(bool)).sort_values(["_u", "_x", "name"])
+
+
 def _lines_table(lines: pd.DataFrame, rows: pd.DataFrame, w: dict[str, Any], language: str) -> str:
-    """The lines serving the place, once each (stated 24/7 first): phone, the needs they
-    serve, hours and languages as listed, source and last verified."""
-    order = lines.assign(_x=~lines["open_24_7"].astype(bool)).sort_values(["_x", "name"])
-    body = []
-    for _, r in order.iterrows():
+    """The lines serving the place, once each and numbered (stated 24/7 first): phone, the
+    needs they serve, hours and languages as listed, source and last verified."""
+    body, compact = [], []
+    for number, (_, r) in enumerate(_line_order(lines).iterrows(), 1):
         needs = rows.loc[(rows["service_id"] == r["service_id"])
                          & (rows["section"] == "line"), "need_type"]
         labels = ", ".join(_e(_need_label(n, language)) for n in dict.fromkeys(needs))
-        body.append(f'<tr><td>{_e(r["name"])} · <i>{_e(r["town"])}</i></td>'
+        if str(r["verification"]) != "verified":
+            # unverified or stale: one run-in entry each, after the verified lines' table
+            compact.append(f"{number}. {_e(r['name'])} <b>{_phone(str(r['phone']))}</b> "
+                           f"({labels}; {_source(r, w)})")
+            continue
+        body.append(f'<tr><td>{number}. {_e(r["name"])} · <i>{_e(r["town"])}</i></td>'
                     f'<td class="phone">{_phone_cell(r, w)}</td><td>{labels}</td>'
                     f"<td>{_details(r, w)}</td><td class=\"small\">{_source(r, w)}</td></tr>")
     head = "".join(f"<th>{_e(w[k])}</th>" for k in ("lines", "phone", "needs", "details",
                                                     "source"))
     cols = "".join(f'<col class="c{i}">' for i in range(1, 6))
-    return (f'<table class="lines"><colgroup>{cols}</colgroup><thead><tr>{head}</tr></thead>'
-            f"<tbody>{''.join(body)}</tbody></table>")
-
-
-def _short(name: str) -> str:
-    """A listing's name without its trailing bracketed gloss ("Fem'aide (French-language
-    24/7 line ...)" -> "Fem'aide"), for the per-need line; the lines table has it whole."""
-    return re.sub(r"\s*\(.*\)\s*$", "", name) or name
+    table = (f'<table class="lines"><colgroup>{cols}</colgroup><thead><tr>{head}</tr></thead>'
+             f"<tbody>{''.join(body)}</tbody></table>") if body else ""
+    more = (f'<p class="more"><b>{_e(w["more_lines"])}:</b> ' + "; ".join(compact) + "</p>"
+            if compact else "")
+    return table + more
 
 
 def _need_label(code: str, language: str) -> str:
@@ -258,6 +269,7 @@ def sheet_html(place: pd.Series, rows: pd.DataFrame, need_types: Sequence[str], 
     sub = " · ".join(_e(x) for x in (detail, region, division) if x)
     boxes = []
     lines = rows[rows["section"] == "line"].drop_duplicates("service_id")
+    line_number = {sid: n for n, sid in enumerate(_line_order(lines)["service_id"], 1)}
     if len(lines):
         boxes.append(_lines_table(lines, rows, w, language))
     access = str(place["access"])
@@ -278,11 +290,11 @@ def sheet_html(place: pd.Series, rows: pd.DataFrame, need_types: Sequence[str], 
         body += [_row(r, w) for _, r in near.iterrows()]
         on_line = mine[mine["section"] == "line"]
         if len(on_line):
-            items = "; ".join(
-                f"{_e(_short(str(r['name'])))} <b>{_phone(str(r['phone']))}</b>"
-                + (f" ({_e(w['open_24_7'])})" if r["open_24_7"] else "")
-                for _, r in on_line.iterrows())
-            body.append(f'<tr><td colspan="5"><b>{_e(w["by_line"])}:</b> {items}</td></tr>')
+            # the lines table above gives each line's number in full; here, which serve it
+            numbers = ", ".join(str(n) for n in sorted(line_number[s]
+                                                       for s in on_line["service_id"]))
+            body.append(f'<tr><td colspan="5"><b>{_e(w["by_line"])}:</b> '
+                        f'{_e(w["see_lines"].format(numbers=numbers))}</td></tr>')
         area = mine[mine["section"] == "area"]
         if len(area):
             names = "; ".join(_e(n) for n in area["name"])
