@@ -124,7 +124,7 @@ WORDS: dict[str, dict[str, Any]] = {
 }
 
 CSS = """
-@page { size: Letter; margin: 0.4in 0.4in 0.45in 0.4in; }
+@page { size: Letter; margin: 0.35in 0.4in 0.35in 0.4in; }
 * { box-sizing: border-box; }
 body { font-family: "DejaVu Sans", "Liberation Sans", Arial, sans-serif; font-size: 7pt;
        color: #000; background: #fff; margin: 0; line-height: 1.18; }
@@ -148,6 +148,8 @@ td.phone { font-weight: bold; white-space: normal; }
 .small { font-size: 6.8pt; }
 col.c1 { width: 47%; } col.c2 { width: 12%; } col.c3 { width: 11%; }
 col.c4 { width: 8%; } col.c5 { width: 22%; }
+col.m1 { width: 55%; } col.m2 { width: 12%; } col.m3 { width: 11%; } col.m4 { width: 22%; }
+.details { font-size: 6.6pt; }
 table.lines { margin-bottom: 2pt; }
 .more { font-size: 6.6pt; margin: 0 0 4pt 0; }
 table.lines td, table.lines th { border-bottom: 0.5pt solid #777; }
@@ -214,8 +216,13 @@ def _time_cell(row: pd.Series, w: dict[str, Any]) -> str:
 
 
 def _row(row: pd.Series, w: dict[str, Any]) -> str:
-    return (f'<tr><td>{_service_cell(row, w)}</td><td class="phone">{_phone_cell(row, w)}</td>'
-            f"<td>{_time_cell(row, w)}</td><td>{_details(row, w)}</td>"
+    """A nearest service: its hours, languages and eligibility, when listed, on a second line
+    under its name, as wide as the name (a narrow column of its own made long texts run
+    down the page)."""
+    details = _details(row, w)
+    extra = f'<br><span class="details">{details}</span>' if details != "–" else ""
+    return (f'<tr><td>{_service_cell(row, w)}{extra}</td>'
+            f'<td class="phone">{_phone_cell(row, w)}</td><td>{_time_cell(row, w)}</td>'
             f"<td class=\"small\">{_source(row, w)}</td></tr>")
 
 
@@ -282,26 +289,25 @@ def sheet_html(place: pd.Series, rows: pd.DataFrame, need_types: Sequence[str], 
     body = []
     for need in need_types:
         mine = rows[rows["need_type"] == need]
-        body.append(f'<tr class="need"><td colspan="5">{_e(_need_label(need, language))}'
+        body.append(f'<tr class="need"><td colspan="4">{_e(_need_label(need, language))}'
                     "</td></tr>")
         near = mine[mine["section"] == "nearest"].sort_values("rank")
         if not len(near):
-            body.append(f'<tr><td colspan="5" class="muted">{_e(w["none"])}</td></tr>')
+            body.append(f'<tr><td colspan="4" class="muted">{_e(w["none"])}</td></tr>')
         body += [_row(r, w) for _, r in near.iterrows()]
         on_line = mine[mine["section"] == "line"]
         if len(on_line):
             # the lines table above gives each line's number in full; here, which serve it
             numbers = ", ".join(str(n) for n in sorted(line_number[s]
                                                        for s in on_line["service_id"]))
-            body.append(f'<tr><td colspan="5"><b>{_e(w["by_line"])}:</b> '
+            body.append(f'<tr><td colspan="4"><b>{_e(w["by_line"])}:</b> '
                         f'{_e(w["see_lines"].format(numbers=numbers))}</td></tr>')
         area = mine[mine["section"] == "area"]
         if len(area):
             names = "; ".join(_e(n) for n in area["name"])
-            body.append(f'<tr><td colspan="5" class="small">{_e(w["area"])}{names}</td></tr>')
-    head = "".join(f"<th>{_e(w[k])}</th>" for k in ("service", "phone", "time", "details",
-                                                    "source"))
-    cols = "".join(f'<col class="c{i}">' for i in range(1, 6))
+            body.append(f'<tr><td colspan="4" class="small">{_e(w["area"])}{names}</td></tr>')
+    head = "".join(f"<th>{_e(w[k])}</th>" for k in ("service", "phone", "time", "source"))
+    cols = "".join(f'<col class="m{i}">' for i in range(1, 5))
     foot = w["footer"].format(version=meta.version, run=meta.run_name,
                               fingerprint=meta.fingerprint, generated=meta.generated,
                               vintage=meta.data_vintage)
