@@ -166,6 +166,14 @@ def neutralise_text(value: object) -> object:
     return value
 
 
+def restore_text(value: str) -> str:
+    """The text :func:`neutralise_text` made inert, as it was: a file gapmap wrote and an
+    analyst hands back (the geocode report as overrides) reads as the original ids."""
+    if value.startswith("'") and value[1:].startswith(FORMULA_PREFIXES):
+        return value[1:]
+    return value
+
+
 def neutralise(df: pd.DataFrame) -> pd.DataFrame:
     """A copy of ``df`` safe to open in a spreadsheet: every text cell and column name
     passed through :func:`neutralise_text`; numeric, boolean and date columns untouched.

@@ -152,3 +152,16 @@ def test_unfilled_rows_are_skipped(tmp_path, gaz):
     ov = read_overrides(path, gaz.in_ontario)
     assert set(ov.by_id) == {"s2"}
     assert ov.by_id["s2"].precision == "street"
+
+
+def test_a_report_handed_back_matches_ids_the_csv_made_inert(tmp_path, gaz):
+    """geocode_report.csv is written inert for spreadsheets ('=x9' for an id '=x9'); read
+    back as overrides, it names the original id."""
+    from gapmap.io import write_csv
+
+    report = pd.DataFrame({"service_id": ["=x9", "-7b", "plain"], "lat": ["43.66"] * 3,
+                           "lon": ["-79.39"] * 3, "precision": ["street"] * 3})
+    path = write_csv(report, tmp_path / "geocode_report.csv")
+    assert "'=x9" in path.read_text(encoding="utf-8")  # inert in the file
+    ov = read_overrides(path, gaz.in_ontario)
+    assert set(ov.by_id) == {"=x9", "-7b", "plain"}

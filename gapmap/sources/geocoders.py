@@ -29,7 +29,7 @@ from typing import Any, Protocol
 from gapmap.config import NominatimSettings
 from gapmap.contracts import POINT_PRECISIONS, PRECISIONS
 from gapmap.errors import ConfigError, GeocodeError, SchemaError
-from gapmap.io import read_table, require_columns
+from gapmap.io import read_table, require_columns, restore_text
 
 log = logging.getLogger(__name__)
 
@@ -207,11 +207,12 @@ def read_overrides(path: Path, in_ontario: Callable[[float, float], bool]) -> Ov
             raise SchemaError(f"{where}: field precision: {precision!r} is not one of "
                               f"{', '.join(OVERRIDE_PRECISIONS)} (blank = exact)")
         ov = Override(lat, lon, precision, str(r.get("note", "")).strip(), where)
-        sid = str(r.get("service_id", "")).strip()
+        sid = restore_text(str(r.get("service_id", "")).strip())
         if sid:
             target, key = out.by_id, sid
         else:
-            key = address_key(str(r.get("address", "")), str(r.get("city", "")))
+            key = address_key(restore_text(str(r.get("address", ""))),
+                              restore_text(str(r.get("city", ""))))
             if not key:
                 raise SchemaError(f"{where}: field service_id: give a service id or an "
                                   "address")
