@@ -54,6 +54,7 @@ from gapmap.sources.listings import (
     LISTING_COLUMNS,
     ListingsRead,
     RowRules,
+    clean_table,
     redact,
     reject_row,
     validate_listing_row,
@@ -180,9 +181,7 @@ def _read_table(path: Path) -> pd.DataFrame:
         df = pd.read_csv(path, dtype=str, keep_default_na=False, encoding="utf-8-sig")
     except (UnicodeDecodeError, pd.errors.ParserError, ValueError) as exc:
         raise ListingFileError(f"{path}: cannot be read as CSV ({exc})") from exc
-    df.columns = [str(c).strip().lower() for c in df.columns]
-    return df.apply(lambda s: s.str.replace(r"[\x00-\x08\x0b-\x1f\x7f]", "", regex=True)
-                    .str.strip())
+    return clean_table(df)
 
 
 def open_package(folder: Path) -> Package:

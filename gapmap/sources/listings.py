@@ -157,12 +157,17 @@ def _several(text: str) -> bool:
         re.search(r"\band\b", text) and _AREA_WORDS.search(text))
 
 
-def _clean(df: pd.DataFrame) -> pd.DataFrame:
+_CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f]")
+"""Control characters (a tab and line breaks excepted) stripped from every read cell."""
+
+
+def clean_table(df: pd.DataFrame) -> pd.DataFrame:
+    """A copy of a table read as text: column names trimmed and lower-cased, every cell
+    stripped of control characters and surrounding space."""
     df = df.copy()
     df.columns = [str(c).strip().lower() for c in df.columns]
     for c in df.columns:
-        df[c] = df[c].astype(str).str.replace(r"[\x00-\x08\x0b-\x1f\x7f]", "", regex=True)
-        df[c] = df[c].str.strip()
+        df[c] = df[c].astype(str).str.replace(_CONTROL, "", regex=True).str.strip()
     return df
 
 
@@ -402,7 +407,7 @@ def reject_row(row: dict[str, str], *, source: str, line: int, field_name: str, 
 
 
 def _clean_text(value: str) -> str:
-    return re.sub(r"[\x00-\x08\x0b-\x1f\x7f]", "", str(value)).strip()
+    return _CONTROL.sub("", str(value)).strip()
 
 
 def read_listings(path: Path, region: str | None = None, *, options: ReadOptions | None = None,

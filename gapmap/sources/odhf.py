@@ -15,7 +15,7 @@ import pandas as pd
 import shapely
 
 from gapmap.io import read_table, require_columns
-from gapmap.sources.listings import _clean, classify_place, normalise_postal_code
+from gapmap.sources.listings import classify_place, clean_table, normalise_postal_code
 
 
 def _odhf_site_key(row: pd.Series) -> str:
@@ -34,7 +34,7 @@ def read_odhf_hospitals(path: Path, province: gpd.GeoDataFrame,
     ODHF repeats for one site (several hospital corporations listing the same building)
     are merged into one service whose ``source_row`` lists every line.
     """
-    raw = _clean(read_table(path))
+    raw = clean_table(read_table(path))
     require_columns(raw, ["index", "facility_name", "odhf_facility_type", "street_no",
                           "street_name", "postal_code", "city", "latitude", "longitude"],
                     str(path))
