@@ -89,6 +89,20 @@ def two_disconnected_roads():
                             default_speed_kph=80, node_snap_m=1.0)
 
 
+def allow_only(context, url: str, blocked: list[str]) -> None:
+    """Let a browser context load ``url`` and nothing else: every other request (a CDN, a
+    tile server) is aborted and its URL appended to ``blocked``, for the test to assert."""
+
+    def route(r) -> None:
+        if r.request.url == url:
+            r.continue_()
+        else:
+            blocked.append(r.request.url)
+            r.abort()
+
+    context.route("**/*", route)
+
+
 @pytest.fixture
 def small_listings(tmp_path: Path) -> Path:
     """A copy of tests/data/listings_small.csv that a test may edit."""

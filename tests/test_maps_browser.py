@@ -29,7 +29,7 @@ from gapmap.pipeline import StagePaths
 from gapmap.regions import OPP_REGIONS, serves_region, slug
 from gapmap.taxonomy import label
 
-from .conftest import DATA
+from .conftest import DATA, allow_only
 
 pytestmark = pytest.mark.browser
 
@@ -132,15 +132,7 @@ def opened(request: pytest.FixtureRequest, browser: Any, small_run: Any) -> Iter
                                   service_workers="block")
     page = context.new_page()
     m = OpenMap(request.param, file, page, _expected_services(small_run, request.param))
-
-    def route(r: Any) -> None:
-        if r.request.url == url:
-            r.continue_()
-        else:
-            m.blocked.append(r.request.url)
-            r.abort()
-
-    context.route("**/*", route)
+    allow_only(context, url, m.blocked)
     page.on("requestfailed", lambda r: m.failed.append(f"{r.url} {r.failure}"))
     page.on("console", lambda msg: m.errors.append(msg.text) if msg.type == "error" else None)
     page.on("pageerror", lambda exc: m.errors.append(str(exc)))

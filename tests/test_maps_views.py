@@ -19,6 +19,7 @@ import pytest
 
 from gapmap.regions import OPP_REGIONS, slug
 
+from .conftest import allow_only
 from .test_maps_browser import browser  # noqa: F401  (the fixture: Debian's chromium)
 
 pytestmark = pytest.mark.browser
@@ -62,15 +63,7 @@ def _open(chromium: Any, file: Path, name: str, size: str, folder: Path) -> tupl
     page = context.new_page()
     view = View(page, name, size, folder)
     url = file.as_uri()
-
-    def route(r: Any) -> None:
-        if r.request.url == url:
-            r.continue_()
-        else:
-            view.blocked.append(r.request.url)
-            r.abort()
-
-    context.route("**/*", route)
+    allow_only(context, url, view.blocked)
     page.on("console", lambda m: view.errors.append(m.text) if m.type == "error" else None)
     page.on("pageerror", lambda exc: view.errors.append(str(exc)))
     page.goto(url, wait_until="load")
