@@ -351,11 +351,15 @@ _SERVICE_CONTACT_TEXT = "phone_e164"  # the phone numbers in E.164, with extensi
 # what directories add: the areas served, capacity as given, date last verified, and how
 # the source itself rates its verification
 _SERVICE_DIRECTORY_TEXT = "service_area capacity last_verified verification"
+# how a service is reached and by whom, parsed from the listing (issue 16, see gapmap.ingest)
+_SERVICE_ACCESS_TEXT = ("delivery hours_weekly open_24_7 language_codes gender_limit "
+                        "eligible_groups")
 SERVICES: StageTable[pd.DataFrame] = StageTable(
     "services.parquet", "ingest", pd.DataFrame,
     (*_columns("text", _SERVICE_TEXT), *_columns("float", "lat lon"),
      *_columns("bool", "confidential"), *_columns("text", _SERVICE_SOURCE_TEXT),
-     *_columns("text", _SERVICE_CONTACT_TEXT), *_columns("text", _SERVICE_DIRECTORY_TEXT)),
+     *_columns("text", _SERVICE_CONTACT_TEXT), *_columns("text", _SERVICE_DIRECTORY_TEXT),
+     *_columns("text", _SERVICE_ACCESS_TEXT), *_columns("float", "age_min age_max")),
     key=("service_id",))
 """ingest -> ``services.parquet``: one row per service (:mod:`gapmap.ingest`)."""
 
@@ -363,7 +367,8 @@ GEOCODE_COLUMNS: tuple[Column, ...] = (
     *_columns("text", "geocode_precision geocode_source geocode_note matched_place "
                       "area_cduids"),
     Column("ambiguous", "bool"),
-    *_columns("text", "geocode_candidates geocode_check geocode_check_note geocode_issues"))
+    *_columns("text", "geocode_candidates geocode_check geocode_check_note geocode_issues "
+                      "service_area_codes"))
 """What geocode adds to the services, besides the point (:mod:`gapmap.geocode`)."""
 
 SERVICES_GEOCODED: StageTable[gpd.GeoDataFrame] = StageTable(

@@ -43,7 +43,10 @@ None), ``lat``/``lon`` (the placed point, NaN when unplaced), ``geocode_precisio
 ambiguous name), ``geocode_check`` (``agrees`` | ``disagrees`` | ``unchecked``),
 ``geocode_check_note`` and ``geocode_issues`` (``;``-joined codes from
 :data:`gapmap.contracts.GEOCODE_ISSUES`, most urgent first, recorded by the provider or step
-where each issue arises; ``geocode_note`` says the same in words, and is never read back).
+where each issue arises; ``geocode_note`` says the same in words, and is never read back),
+``service_area_codes`` (the census divisions, 4 digits, and subdivisions, 7 digits, that the
+listing's ``service_area`` names, ``;``-joined; ``ON`` for the whole province; "" when it
+names none).
 """
 
 from __future__ import annotations
@@ -596,7 +599,7 @@ class GeocodeChain:
             "geo_lat": np.nan, "geo_lon": np.nan, "geocode_precision": "none",
             "geocode_source": "", "geocode_note": "", "matched_place": "", "area_cduids": "",
             "ambiguous": False, "geocode_candidates": "", "geocode_check": "unchecked",
-            "geocode_check_note": "", "geocode_issues": ""}
+            "geocode_check_note": "", "geocode_issues": "", "service_area_codes": ""}
         placed: _Placed | None = None
         by = ""
         for name in self.settings.order:

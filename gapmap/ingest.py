@@ -32,6 +32,15 @@ service_area       the areas a directory package says the service serves, or ""
 capacity           its capacity as the source gives it ("40 beds; 12 rooms"), or ""
 last_verified      when the source last verified it (as the source writes it), or ""
 verification       how the source rates its own check of the listing, or ""
+delivery           how the service reaches people: ``;``-joined of ``in_person``,
+                   ``outreach``, ``virtual``, from the listing or directory; "" unknown
+hours_weekly       the hours parsed into weekly open intervals ("Mon 09:00-17:00; ..."),
+                   "" when none are given or they cannot be parsed
+open_24_7          ``yes`` | ``no`` | ``unknown``
+language_codes     ISO 639 codes of the languages offered (``en;fr``), "" unknown
+gender_limit       ``women`` | ``men`` | ``any`` (stated open to all) | "" (not stated)
+eligible_groups    ``;``-joined groups a listing limits itself to (``youth;families``), ""
+age_min, age_max   age limits stated by the listing (float), NaN when none
 =================  ==========================================================================
 
 Rejected rows keep every original field (location fields redacted for confidential rows)
@@ -224,6 +233,12 @@ def _services_table(services: list[dict]) -> pd.DataFrame:
     blank = [*OPTIONAL_TEXT, "phone_e164", *HSDS_EXTRA_COLUMNS]  # hospitals have none
     for column in blank:
         table[column] = table[column].astype(object).fillna("")
+    for column in ("delivery", "hours_weekly", "language_codes", "gender_limit",
+                   "eligible_groups"):
+        table[column] = table[column].astype(object).fillna("")
+    table["open_24_7"] = table["open_24_7"].astype(object).fillna("unknown")
+    table["age_min"] = table["age_min"].astype(float)
+    table["age_max"] = table["age_max"].astype(float)
     table["confidential"] = table["confidential"].astype(bool)
     table["lat"] = table["lat"].astype(float)
     table["lon"] = table["lon"].astype(float)
