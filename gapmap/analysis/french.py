@@ -1,0 +1,147 @@
+"""French-language access: which people live in an area designated under the French
+Language Services Act (FLSA), where the Act gives a right to provincial services in French.
+
+The designated areas are public law, shipped as ``data/raw/ontario/flsa_designated_areas.csv``
+(:func:`read_designated_areas`; its source and mapping to 2021 census geography are in
+``data/raw/PROVENANCE.md``): one row per census subdivision, or per whole census division
+(``csduid`` blank), with ``coverage``:
+
+* ``all``: the whole subdivision (or division) is designated;
+* ``most`` / ``part``: a designated former municipality is now most / part of a larger
+  2021 subdivision (Hamilton as it was in 2000, Winchester in North Dundas, Anderdon in
+  Amherstburg, ...).
+
+**Rule for most and part.** The whole subdivision counts as designated. This over-counts
+(the 2021 census has no population for the former municipality), so every figure also gives
+the population that comes from ``most`` and ``part`` rows (``pop_designated_partial``), and
+a planner can quote the range.
+
+**Rule for points without a subdivision.** A census tract carries its census division but
+no subdivision. A point without one is given the subdivision whose representative point (the
+census subdivision file's ``lat``/``lon``) is nearest, among the subdivisions of its own
+census division and, for a tract, of its own census metropolitan area or agglomeration (the
+first three digits of the tract id). Where the division holds one subdivision of the metro
+area (Toronto, Ottawa, Greater Sudbury, Hamilton, London, Kingston) the rule is exact; where
+it holds several (Peel: Mississauga, Brampton, Caledon), tracts near a boundary may be given
+the neighbour. A point in a wholly designated division is designated whatever subdivision it
+is given.
+
+:func:`designation` returns, per demand point: ``demand_id``, ``designated_area`` (the Act's
+name, "" when not designated), ``designation`` (``all`` | ``most`` | ``part`` | ""),
+``flsa_csduid`` (the subdivision the point was counted in, "" for a whole division) and
+``flsa_rule`` (``subdivision`` | ``nearest subdivision`` | ``whole division`` | "").
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import geopandas as gpd
+import numpy as np
+import pandas as pd
+from scipy.spatial import cKDTree
+
+from gapmap.errors import SchemaError
+from gapmap.io import read_table, require_columns
+from gapmap.travel import projected_xy
+
+DESIGNATED_COLUMNS = ["designated_area", "csduid", "cduid", "coverage", "source"]
+"""The columns :func:`read_designated_areas` requires (``note`` is kept when present)."""
+COVERAGE_VALUES = ("all", "most", "part")
+DESIGNATION_COLUMNS = ["demand_id", "designated_area", "designation", "flsa_csduid",
+                       "flsa_rule"]
+
+
+def read_designated_areas(path: Path) -> pd.DataFrame:
+    """The designated-areas table, checked: the columns present, ``coverage`` one of
+    :data:`COVERAGE_VALUES`, ``csduid`` 7 digits or blank, ``cduid`` 4 digits and the
+    subdivision inside it, no subdivision or division listed twice. An error names the file,
+    the line and the field."""
+    df = read_table(path)
+    require_columns(df, DESIGNATED_COLUMNS, str(path))
+    df = df.astype(str).apply(lambda c: c.str.strip())
+    for i, row in df.iterrows():
+        line = int(str(i)) + 2  # the header is line 1
+        where = f"{path}: line {line}"
+        if row["coverage"] not in COVERAGE_VALUES:
+            raise SchemaError(f"{where}: field coverage is {row['coverage']!r}; expected one "
+                              f"of {', '.join(COVERAGE_VALUES)}")
+        if not (len(row["cduid"]) == 4 and row["cduid"].isdigit()):
+            raise SchemaError(f"{where}: field cduid is {row['cduid']!r}; expected a 4-digit "
+                              "census division code")
+        csd = row["csduid"]
+        if csd and not (len(csd) == 7 and csd.isdigit() and csd.startswith(row["cduid"])):
+            raise SchemaError(f"{where}: field csduid is {csd!r}; expected blank (the whole "
+                              f"division) or a 7-digit code inside division {row['cduid']}")
+    key = df["csduid"].where(df["csduid"] != "", "cd-" + df["cduid"])
+    dup = key[key.duplicated()]
+    if len(dup):
+        line = int(dup.index[0]) + 2
+        raise SchemaError(f"{path}: line {line}: field csduid: {dup.iloc[0]!r} is listed twice")
+    return df.reset_index(drop=True)
+
+
+def _tract_cma(demand: pd.DataFrame) -> pd.Series:
+    """The census metropolitan area or agglomeration code of a tract ("" for other points):
+    the first three digits of its id."""
+    ids = demand["demand_id"].astype(str)
+    return ids.str.extract(r"^ct-(\d{3})", expand=False).fillna("")
+
+
+def designation(demand: pd.DataFrame, areas: pd.DataFrame,
+                subdivisions: pd.DataFrame) -> pd.DataFrame:
+    """Each demand point's FLSA designation (columns :data:`DESIGNATION_COLUMNS`; rules in
+    the module docstring).
+
+    ``demand`` needs ``demand_id``, ``cduid``, ``csduid`` ("" when unknown) and a point
+    ``geometry``; ``subdivisions`` the census subdivision table (``csduid``, ``cduid``,
+    ``cma_code``, ``lat``, ``lon``); ``areas`` is :func:`read_designated_areas`'.
+    """
+    out = pd.DataFrame({"demand_id": demand["demand_id"].astype(str).to_numpy()})
+    cduid = demand["cduid"].fillna("").astype(str).to_numpy()
+    csduid = demand["csduid"].fillna("").astype(str).to_numpy().copy()
+    rule = np.where(csduid != "", "subdivision", "").astype(object)
+    missing = np.flatnonzero(csduid == "")
+    if len(missing):
+        subs = subdivisions.copy()
+        subs_xy = projected_xy(gpd.GeoSeries(gpd.points_from_xy(
+            pd.to_numeric(subs["lon"]), pd.to_numeric(subs["lat"])), crs=4326))
+        pts = demand.iloc[missing]
+        xy = projected_xy(pts)
+        cma = _tract_cma(pts).to_numpy()
+        for k, i in enumerate(missing):
+            if not np.isfinite(xy[k]).all():
+                continue
+            cand = (subs["cduid"].astype(str) == cduid[i]).to_numpy()
+            if cma[k]:
+                in_cma = cand & (subs["cma_code"].astype(str) == cma[k]).to_numpy()
+                cand = in_cma if in_cma.any() else cand
+            idx = np.flatnonzero(cand)
+            if not len(idx):
+                continue
+            _, j = cKDTree(subs_xy[idx]).query(xy[k])
+            csduid[i] = str(subs["csduid"].iloc[idx[int(j)]])
+            rule[i] = "nearest subdivision"
+    by_csd = areas[areas["csduid"] != ""].set_index("csduid")
+    whole = areas[areas["csduid"] == ""].set_index("cduid")
+    name = np.full(len(out), "", dtype=object)
+    cover = np.full(len(out), "", dtype=object)
+    counted = np.full(len(out), "", dtype=object)
+    for i in range(len(out)):
+        if cduid[i] in whole.index:
+            name[i], cover[i] = whole.at[cduid[i], "designated_area"], whole.at[cduid[i],
+                                                                                  "coverage"]
+            rule[i] = "whole division"
+        elif csduid[i] in by_csd.index:
+            name[i], cover[i] = by_csd.at[csduid[i], "designated_area"], by_csd.at[csduid[i],
+                                                                                   "coverage"]
+            counted[i] = csduid[i]
+        else:
+            rule[i] = ""
+    out["designated_area"], out["designation"] = name, cover
+    out["flsa_csduid"], out["flsa_rule"] = counted, rule
+    return out[DESIGNATION_COLUMNS]
+
+
+__all__ = ["COVERAGE_VALUES", "DESIGNATED_COLUMNS", "DESIGNATION_COLUMNS", "designation",
+           "read_designated_areas"]

@@ -1,0 +1,103 @@
+"""French Language Services Act designated areas: the shipped list read and checked, and the
+rules that put each demand point in or out of a designated area (gapmap.analysis.french)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pandas as pd
+import pytest
+
+from gapmap.analysis.french import designation, read_designated_areas
+from gapmap.errors import SchemaError
+from gapmap.io import read_table
+from gapmap.sources.census import census_points
+
+RAW = Path(__file__).resolve().parents[1] / "data" / "raw" / "ontario"
+
+
+@pytest.fixture(scope="module")
+def areas() -> pd.DataFrame:
+    return read_designated_areas(RAW / "flsa_designated_areas.csv")
+
+
+@pytest.fixture(scope="module")
+def subdivisions() -> pd.DataFrame:
+    return read_table(RAW / "census_subdivisions_2021.csv")
+
+
+@pytest.fixture(scope="module")
+def designated(areas, subdivisions) -> pd.DataFrame:
+    pts = census_points(RAW / "census_tracts_2021.csv", RAW / "census_subdivisions_2021.csv")
+    out = designation(pts, areas, subdivisions)
+    return out.merge(pd.DataFrame(pts[["demand_id", "kind", "cduid", "pop2021"]]),
+                     on="demand_id", validate="1:1")
+
+
+def test_shipped_list_is_read_whole(areas):
+    assert len(areas) == 43
+    assert set(areas["coverage"]) == {"all", "most", "part"}
+    whole = set(areas.loc[areas["csduid"] == "", "cduid"])
+    assert whole == {"3502", "3548", "3552", "3554", "3556", "3557"}
+
+
+def _census_pop(subdivisions: pd.DataFrame, csduid: str) -> int:
+    return int(subdivisions.loc[subdivisions["csduid"] == csduid, "pop2021"].iloc[0])
+
+
+@pytest.mark.parametrize("csduid,area", [("3520005", "City of Toronto"),
+                                         ("3506008", "City of Ottawa")])
+def test_tracts_of_a_one_subdivision_division_are_counted_exactly(
+        designated, subdivisions, csduid, area):
+    """Toronto's and Ottawa's tracts carry no subdivision; the nearest-subdivision rule puts
+    every one of them in the city, so the designated population is the census's own."""
+    got = designated[designated["designated_area"] == area]
+    assert set(got["kind"]) == {"tract"}
+    assert set(got["flsa_rule"]) == {"nearest subdivision"}
+    assert int(got["pop2021"].sum()) == _census_pop(subdivisions, csduid)
+
+
+def test_a_whole_division_designates_every_point_in_it(designated):
+    algoma = designated[designated["cduid"] == "3557"]
+    assert len(algoma) > 10
+    assert set(algoma["designation"]) == {"all"}
+    assert set(algoma["flsa_rule"]) == {"whole division"}
+
+
+def test_part_rows_count_the_whole_subdivision_and_say_so(designated, subdivisions):
+    hamilton = designated[designated["designated_area"].str.startswith("City of Hamilton")]
+    assert set(hamilton["designation"]) == {"part"}
+    assert int(hamilton["pop2021"].sum()) == _census_pop(subdivisions, "3525005")
+
+
+def test_points_outside_every_area_are_not_designated(designated):
+    # Caledon (Peel) and Vaughan (York) are not designated; Brampton and Mississauga are.
+    peel_york = designated[designated["cduid"].isin(["3521", "3519"])]
+    assert (peel_york["designation"] == "").any()
+    thunder_bay_city = designated[designated["demand_id"].str.startswith("ct-595")]
+    assert len(thunder_bay_city) and set(thunder_bay_city["designation"]) == {""}
+
+
+def _write(tmp_path: Path, rows: list[str]) -> Path:
+    p = tmp_path / "flsa.csv"
+    p.write_text("designated_area,csduid,cduid,coverage,note,source\n" + "\n".join(rows) + "\n",
+                 encoding="utf-8")
+    return p
+
+
+@pytest.mark.parametrize("row,field", [
+    ("City of Toronto,3520005,3520,everything,,x", "coverage"),
+    ("City of Toronto,3506008,3520,all,,x", "csduid"),
+    ("City of Toronto,3520005,35,all,,x", "cduid"),
+])
+def test_a_bad_row_is_named_by_file_line_and_field(tmp_path, row, field):
+    path = _write(tmp_path, ["City of Ottawa,3506008,3506,all,,x", row])
+    with pytest.raises(SchemaError, match=rf"flsa\.csv: line 3: field {field}"):
+        read_designated_areas(path)
+
+
+def test_a_subdivision_listed_twice_is_refused(tmp_path):
+    path = _write(tmp_path, ["City of Ottawa,3506008,3506,all,,x",
+                             "Ottawa again,3506008,3506,all,,x"])
+    with pytest.raises(SchemaError, match="line 3: field csduid: '3506008' is listed twice"):
+        read_designated_areas(path)
