@@ -127,17 +127,17 @@ def designation(demand: pd.DataFrame, areas: pd.DataFrame,
     name = np.full(len(out), "", dtype=object)
     cover = np.full(len(out), "", dtype=object)
     counted = np.full(len(out), "", dtype=object)
-    for i in range(len(out)):
-        if cduid[i] in whole.index:
-            name[i], cover[i] = whole.at[cduid[i], "designated_area"], whole.at[cduid[i],
-                                                                                  "coverage"]
-            rule[i] = "whole division"
-        elif csduid[i] in by_csd.index:
-            name[i], cover[i] = by_csd.at[csduid[i], "designated_area"], by_csd.at[csduid[i],
-                                                                                   "coverage"]
-            counted[i] = csduid[i]
+    for n in range(len(out)):
+        if cduid[n] in whole.index:
+            row = whole.loc[cduid[n]]
+            rule[n] = "whole division"
+        elif csduid[n] in by_csd.index:
+            row = by_csd.loc[csduid[n]]
+            counted[n] = csduid[n]
         else:
-            rule[i] = ""
+            rule[n] = ""
+            continue
+        name[n], cover[n] = row["designated_area"], row["coverage"]
     out["designated_area"], out["designation"] = name, cover
     out["flsa_csduid"], out["flsa_rule"] = counted, rule
     return out[DESIGNATION_COLUMNS]
