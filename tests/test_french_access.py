@@ -101,3 +101,31 @@ def test_a_subdivision_listed_twice_is_refused(tmp_path):
                              "Ottawa again,3506008,3506,all,,x"])
     with pytest.raises(SchemaError, match="line 3: field csduid: '3506008' is listed twice"):
         read_designated_areas(path)
+
+
+def test_french_access_splits_designated_population_by_how_it_is_reached():
+    from gapmap.analysis.french import french_access_by_region
+
+    demand = pd.DataFrame({"demand_id": ["a", "b", "c", "d", "e"],
+                           "pop2021": [100, 20, 3, 4000, 7],
+                           "opp_region": ["East", "East", "North East", "Central", "East"]})
+    designated = pd.DataFrame({"demand_id": ["a", "b", "c", "d", "e"],
+                               "designation": ["all", "part", "all", "", "most"]})
+    reach = pd.DataFrame({"demand_id": list("abcde"), "need_type": "crisis_support",
+                          "reached_by": ["in_person", "virtual", "none", "in_person",
+                                         "outreach"]})
+    got = french_access_by_region(reach, designated, demand,
+                                  regions=["East", "North East", "Central"]).set_index(
+        "opp_region")
+    east = got.loc["East"]
+    assert east["pop_designated"] == 127 and east["pop_designated_partial"] == 27
+    assert (east["pop_fr_in_person"], east["pop_fr_outreach_only"], east["pop_fr_line_only"],
+            east["pop_fr_none"]) == (100, 7, 20, 0)
+    assert got.loc["Central", "pop_designated"] == 0  # d is not designated
+    assert got.loc["Ontario", "pop_designated"] == 130
+    assert got.loc["Ontario", "pop_fr_none"] == 3
+    parts = ["pop_fr_in_person", "pop_fr_outreach_only", "pop_fr_line_only", "pop_fr_none"]
+    assert (got[parts].sum(axis=1) == got["pop_designated"]).all()
+    with pytest.raises(ValueError, match="unknown value"):
+        french_access_by_region(reach.assign(reached_by="phone"), designated, demand,
+                                regions=["East"])

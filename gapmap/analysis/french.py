@@ -143,5 +143,67 @@ def designation(demand: pd.DataFrame, areas: pd.DataFrame,
     return out[DESIGNATION_COLUMNS]
 
 
-__all__ = ["COVERAGE_VALUES", "DESIGNATED_COLUMNS", "DESIGNATION_COLUMNS", "designation",
-           "read_designated_areas"]
+
+
+FRENCH_ACCESS_KINDS = ("in_person", "outreach", "virtual", "none")
+"""How a designated community is best reached by a service that offers French: in person
+within the need's threshold, else only by outreach, else only by a line, else not at all."""
+
+
+def french_access_by_region(reach: pd.DataFrame, designated: pd.DataFrame,
+                            demand: pd.DataFrame, *, regions: list[str],
+                            total_label: str = "Ontario",
+                            services_in_french: pd.Series | None = None) -> pd.DataFrame:
+    """``french_access_by_region.csv``: per need type and OPP region (and the total), the
+    population of designated areas and how services that offer French reach it.
+
+    ``reach`` has one row per demand point and need type, ``demand_id``, ``need_type`` and
+    ``reached_by`` (one of :data:`FRENCH_ACCESS_KINDS`, counting only services whose
+    ``language_codes`` include ``fr``); ``designated`` is :func:`designation`'s table;
+    ``demand`` gives ``pop2021`` and ``opp_region``; ``services_in_french`` (optional) the
+    number of services offering French per need type.
+
+    Columns: ``need_type``, ``opp_region``, ``pop_designated`` (everyone in a designated
+    area, 'most' and 'part' rows counting their whole subdivision), ``pop_designated_partial``
+    (of which from 'most' and 'part' rows), ``pop_fr_in_person``, ``pop_fr_outreach_only``,
+    ``pop_fr_line_only``, ``pop_fr_none`` (these four sum to ``pop_designated``),
+    ``pct_fr_in_person`` and ``services_in_french``.
+    """
+    bad = set(reach["reached_by"]) - set(FRENCH_ACCESS_KINDS)
+    if bad:
+        raise ValueError(f"reached_by has unknown value(s) {sorted(bad)}")
+    pts = designated[designated["designation"] != ""].merge(
+        pd.DataFrame(demand[["demand_id", "pop2021", "opp_region"]]), on="demand_id",
+        validate="1:1")
+    r = reach.merge(pts, on="demand_id", how="inner", validate="m:1")
+    rows = []
+    for need in pd.unique(reach["need_type"]):
+        rn = r[r["need_type"] == need]
+        for region in [*regions, None]:
+            sel = rn if region is None else rn[rn["opp_region"] == region]
+            pop = sel["pop2021"]
+            total = int(pop.sum())
+            kind = {k: int(pop[sel["reached_by"] == k].sum()) for k in FRENCH_ACCESS_KINDS}
+            rows.append({
+                "need_type": need, "opp_region": region or total_label,
+                "pop_designated": total,
+                "pop_designated_partial": int(pop[sel["designation"] != "all"].sum()),
+                "pop_fr_in_person": kind["in_person"],
+                "pop_fr_outreach_only": kind["outreach"],
+                "pop_fr_line_only": kind["virtual"], "pop_fr_none": kind["none"],
+                "pct_fr_in_person": (round(100 * kind["in_person"] / total, 1) if total
+                                     else np.nan),
+                "services_in_french": (int(services_in_french.get(need, 0))
+                                       if services_in_french is not None else np.nan),
+            })
+    return pd.DataFrame(rows, columns=FRENCH_ACCESS_COLUMNS)
+
+
+FRENCH_ACCESS_COLUMNS = ["need_type", "opp_region", "pop_designated", "pop_designated_partial",
+                         "pop_fr_in_person", "pop_fr_outreach_only", "pop_fr_line_only",
+                         "pop_fr_none", "pct_fr_in_person", "services_in_french"]
+
+
+__all__ = ["COVERAGE_VALUES", "DESIGNATED_COLUMNS", "DESIGNATION_COLUMNS",
+           "FRENCH_ACCESS_COLUMNS", "FRENCH_ACCESS_KINDS", "designation",
+           "french_access_by_region", "read_designated_areas"]
