@@ -565,6 +565,9 @@ def language_code(text: str) -> str | None:
         return None
     if t in LANGUAGE_ALIASES:
         return LANGUAGE_ALIASES[t]
+    if re.fullmatch(r"[a-z]{2}", t):  # a 639-1 code ("en" is a code before it is a name)
+        lang = pycountry.languages.get(alpha_2=t)
+        return None if lang is None else t
     named = _language_names().get(t)
     if named:
         return named
