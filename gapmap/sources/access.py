@@ -525,7 +525,7 @@ LANGUAGE_ALIASES: dict[str, str] = {
     "anishininiimowin": "ojs", "swampy cree": "csw", "mushkegowuk": "csw",
     "mohawk": "moh", "kanien'keha": "moh", "mi'kmaq": "mic", "mandarin": "cmn",
     "cantonese": "yue", "punjabi": "pa", "farsi": "fa", "persan": "fa", "filipino": "fil",
-    "tagalog": "tl", "asl": "ase", "american sign language": "ase",
+    "tagalog": "tl", "laotian": "lo", "asl": "ase", "american sign language": "ase",
     "langue des signes quebecoise": "fcs", "lsq": "fcs", "dari": "prs",
     "somali": "so", "amharic": "am", "tigrinya": "ti", "swahili": "sw",
     "english": "en", "anglais": "en", "french": "fr", "francais": "fr",
@@ -642,7 +642,7 @@ _GROUP_PATTERNS: dict[str, re.Pattern[str]] = {
                           r"\btwo-spirit\b|\bnon-binary\b|\bbispirituel"),
     "newcomers": re.compile(r"\bnewcomers?\b|\bimmigrants?\b|\brefugees?\b|"
                             r"\bnouveaux arrivants\b|\brefugies?\b"),
-    "seniors": re.compile(r"\bseniors?\b|\belders?\b|\baines?\b|\bolder adults\b"),
+    "seniors": re.compile(r"\bseniors?\b|\belders?\b|\belderly\b|\baines?\b|\bolder adults\b"),
 }
 _AGE = r"(\d{1,2})"
 _YEARS = r"\s*(?:years?(?: old)?|yrs?|ans)?"
@@ -717,7 +717,8 @@ def parse_eligibility(text: str) -> Eligibility:
     if age_min > age_max:  # "women 16+ ... and their children under 6": not one range
         return Eligibility(gender, ";".join(sorted(groups)), problem=(
             f"ages that do not make one range ({age_min:g}+ and up to {age_max:g})"))
-    said = gender or groups or age_min == age_min or age_max == age_max
+    said = gender or groups or age_min == age_min or age_max == age_max or re.search(
+        r"\ball ages\b|\btous (?:les )?ages\b", t)
     return Eligibility(gender, ";".join(sorted(groups)), age_min, age_max,
                        "" if said else "no gender, age or group that gapmap reads")
 
