@@ -313,7 +313,8 @@ def _rejected_table(rejected: list[dict]) -> pd.DataFrame:
     if not rejected:
         return pd.DataFrame(columns=lead)
     df = pd.DataFrame(rejected)
-    return df[lead + [c for c in df.columns if c not in lead]].fillna("").astype(str)
+    return df[lead + [c for c in df.columns if c not in lead]].astype(object).fillna(
+        "").astype(str)
 
 
 def ingest(config: Config) -> IngestResult:

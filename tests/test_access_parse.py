@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import csv
 import math
+from pathlib import Path
 
 import pandas as pd
 import pytest
@@ -31,6 +32,12 @@ from gapmap.sources.access import (
 from gapmap.sources.hsds import read_hsds
 
 from .conftest import DATA, RAW, write_config
+
+
+def _rows(path: Path) -> list[dict[str, str]]:
+    with open(path, encoding="utf-8", newline="") as f:
+        return list(csv.DictReader(f))
+
 
 WEEKDAYS_9_5 = "; ".join(f"{d} 09:00-17:00" for d in ("Mon", "Tue", "Wed", "Thu", "Fri"))
 
@@ -160,15 +167,13 @@ def test_weekly_hours_parser_refuses_text_that_is_not_canonical():
 
 def test_hsds_schedules_into_the_same_intervals():
     # HSDS 3.0 (tests/data/hsds/hsds3_gapmap_small/schedules.csv): every day 00:00-23:59
-    rows = list(csv.DictReader(open(DATA / "hsds" / "hsds3_gapmap_small" / "schedules.csv",
-                                    encoding="utf-8")))
+    rows = _rows(DATA / "hsds" / "hsds3_gapmap_small" / "schedules.csv")
     shelter = schedule_hours([r for r in rows if r["service_id"] == "svc-shelter"])
     youth = schedule_hours([r for r in rows if r["service_id"] == "svc-youth"])
     assert (shelter.weekly, shelter.open_24_7) == (FULL_WEEK, "yes")
     assert (youth.weekly, youth.open_24_7) == (WEEKDAYS_9_5, "no")
     # HSDS 1.1 (ilao's regular_schedules.csv): weekday names, a location's week
-    rows = list(csv.DictReader(open(DATA / "hsds" / "hsds1.1_ilao_real" /
-                                    "regular_schedules.csv", encoding="utf-8")))
+    rows = _rows(DATA / "hsds" / "hsds1.1_ilao_real" / "regular_schedules.csv")
     lib = schedule_hours([r for r in rows if r["location_id"] == "135831"])
     assert lib.weekly.startswith("Mon 09:00-22:00; Tue 09:00-22:00")
     assert lib.weekly.endswith("Sun 11:00-20:00") and lib.open_24_7 == "no"
