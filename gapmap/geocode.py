@@ -45,8 +45,8 @@ ambiguous name), ``geocode_check`` (``agrees`` | ``disagrees`` | ``unchecked``),
 :data:`gapmap.contracts.GEOCODE_ISSUES`, most urgent first, recorded by the provider or step
 where each issue arises; ``geocode_note`` says the same in words, and is never read back),
 ``service_area_codes`` (the census divisions, 4 digits, and subdivisions, 7 digits, that the
-listing's ``service_area`` names, ``;``-joined; ``ON`` for the whole province; "" when it
-names none).
+listing's ``service_area`` names, else the area it names in place of a town, ``;``-joined;
+``ON`` for the whole province; "" when it names none; :meth:`Gazetteer.service_area_codes`).
 """
 
 from __future__ import annotations

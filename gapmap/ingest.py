@@ -28,7 +28,8 @@ listing_region     OPP region given for the listing file in the config, or ""
 source, source_row the file name and 1-based line number(s) the row came from
 coordinate_source  where the listed coordinates came from
 source_url, notes  provenance of the listing
-service_area       the areas a directory package says the service serves, or ""
+service_area       the areas the listing's ``service_area`` column or a directory package
+                   says the service serves, or ""
 capacity           its capacity as the source gives it ("40 beds; 12 rooms"), or ""
 last_verified      when the source last verified it (as the source writes it), or ""
 verification       how the source rates its own check of the listing, or ""
