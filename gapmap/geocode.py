@@ -45,8 +45,8 @@ ambiguous name), ``geocode_check`` (``agrees`` | ``disagrees`` | ``unchecked``),
 :data:`gapmap.contracts.GEOCODE_ISSUES`, most urgent first, recorded by the provider or step
 where each issue arises; ``geocode_note`` says the same in words, and is never read back),
 ``service_area_codes`` (the census divisions, 4 digits, and subdivisions, 7 digits, that the
-listing's ``service_area`` names, ``;``-joined; ``ON`` for the whole province; "" when it
-names none).
+listing's ``service_area`` names, else the area it names in place of a town, ``;``-joined;
+``ON`` for the whole province; "" when it names none; :meth:`Gazetteer.service_area_codes`).
 """
 
 from __future__ import annotations
@@ -194,6 +194,7 @@ class Gazetteer:
         self.sources.append(("remote communities (curated)",
                              self._remote_aliases(inp.remote_communities)))
         csd: dict[str, list[Place]] = {}
+        self.csd_codes: dict[str, list[tuple[str, Place]]] = {}
         for _, r in read_table(inp.census_subdivisions).iterrows():
             if not r["lat"]:
                 continue
@@ -206,6 +207,7 @@ class Gazetteer:
             keys |= {_NAME_SUFFIXES.sub("", k) for k in keys if r["is_reserve"] == "1"}
             for k in keys - {""}:
                 csd.setdefault(k, []).append(p)
+                self.csd_codes.setdefault(k, []).append((str(r["csduid"]), p))
         self.sources.append(("census subdivision", csd))
         cds = read_geo(inp.census_divisions)
         self.cds = cds[["CDUID", "CDNAME", "geometry"]].copy()
@@ -398,6 +400,64 @@ class Gazetteer:
             if cd and cd not in out:
                 out.append(cd)
         return out
+
+
+    def service_area_codes(self, text: str, hints: Sequence[Hint] = ()) -> list[str]:
+        """The census divisions (4 digits) and subdivisions (7 digits) a service-area text
+        names, or ``["ON"]`` for the whole province ("Ontario", "Province-wide").
+
+        Each part (split at ``;``, ``,``, ``/``, "and") is a division when it names one
+        ("Thunder Bay District", "Niagara Region"), else a subdivision when one census
+        subdivision has that name (several: the one a hint keeps); a part naming neither,
+        or a place that is no subdivision of its own ("Scarborough"), gives nothing rather
+        than its whole division.
+        """
+        if _PROVINCE_WIDE.search(fold_area(text)):
+            return ["ON"]
+        whole = fold(re.sub(r"\b(region|regional municipality|county|counties|district|"
+                            r"united counties)\b", "", text, flags=re.I))
+        if whole in self.cd_names:  # "Stormont, Dundas and Glengarry": one division
+            return [self.cd_names[whole]]
+        parts = [p.strip() for p in re.split(r";|\s/\s|/|&|,|\band\b|\bet\b", text)
+                 if p.strip()]
+        out: list[str] = []
+        for part in parts:
+            key = fold(re.sub(r"\b(region|regional|county|counties|district|united counties)\b",
+                              "", part, flags=re.I))
+            code = ""
+            if key in self.cd_names and (looks_like_area(part) or key in _CD_ALIASES
+                                         or not self.csd_codes.get(fold(part))):
+                code = self.cd_names[key]
+            else:
+                found = self.csd_codes.get(fold(part), [])
+                codes = sorted({c for c, _ in found})
+                if len(codes) > 1:
+                    for geom, tol, _label in hints:
+                        near = sorted({c for c, p in found if shapely.distance(
+                            geom, shapely.Point(p.x, p.y)) <= tol})
+                        if len(near) == 1:
+                            codes = near
+                            break
+                code = codes[0] if len(codes) == 1 else ""
+            if code and code not in out:
+                out.append(code)
+        return out
+
+
+_PROVINCE_WIDE = re.compile(
+    r"^(ontario|province|provincial|all of ontario|across ontario|ontario wide|"
+    r"province wide|provincewide|province wide national|national|canada|canada wide|"
+    r"across canada|toute la province|tout l ontario|partout en ontario)$|"
+    r"\bprovince wide\b|\bontario wide\b|\ball of ontario\b|\bacross ontario\b|"
+    r"\bcanada wide\b|\btoute la province\b|\bprovincewide\b")
+
+
+def fold_area(text: str) -> str:
+    """An area text folded for the whole-province test: accents, case and punctuation
+    gone ("Province-wide (national)" -> "province wide national")."""
+    t = unicodedata.normalize("NFKD", text or "")
+    t = "".join(c for c in t if not unicodedata.combining(c)).lower()
+    return re.sub(r"[^a-z0-9]+", " ", t).strip()
 
 
 def _km(lat: float, lon: float, x: float, y: float) -> float:
@@ -632,11 +692,21 @@ class GeocodeChain:
                 st.flag("disagrees")
         elif out["geocode_precision"] == "none" and not st.notes:
             st.notes.append("no coordinates, postal code or town")
+        out["service_area_codes"] = ";".join(self._service_area_codes(row, st))
         out["ambiguous"] = st.ambiguous
         out["geocode_candidates"] = "; ".join(st.candidates)
         out["geocode_note"] = "; ".join(n for n in st.notes if n)
         out["geocode_issues"] = self._issue_codes(st, str(out["geocode_precision"]))
         return out
+
+    def _service_area_codes(self, row: pd.Series, st: _State) -> list[str]:
+        """The areas the listing says it serves: its ``service_area``, else the area it
+        names in place of a town (its area, never its point's)."""
+        text = _text(row, "service_area") or st.area_name
+        if not text:
+            return []
+        return self.gaz.service_area_codes(text, _hints(row, self.gaz, self.regions_m,
+                                                        self.postal_codes))
 
     @staticmethod
     def _issue_codes(st: _State, precision: str) -> str:

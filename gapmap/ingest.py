@@ -28,7 +28,8 @@ listing_region     OPP region given for the listing file in the config, or ""
 source, source_row the file name and 1-based line number(s) the row came from
 coordinate_source  where the listed coordinates came from
 source_url, notes  provenance of the listing
-service_area       the areas a directory package says the service serves, or ""
+service_area       the areas the listing's ``service_area`` column or a directory package
+                   says the service serves, or ""
 capacity           its capacity as the source gives it ("40 beds; 12 rooms"), or ""
 last_verified      when the source last verified it (as the source writes it), or ""
 verification       how the source rates its own check of the listing, or ""
@@ -42,6 +43,15 @@ gender_limit       ``women`` | ``men`` | ``any`` (stated open to all) | "" (not 
 eligible_groups    ``;``-joined groups a listing limits itself to (``youth;families``), ""
 age_min, age_max   age limits stated by the listing (float), NaN when none
 =================  ==========================================================================
+
+How the access columns are read (:mod:`gapmap.sources.access`): ``delivery`` from a
+listing's ``delivery`` column (English and French headers), else from what its name states
+(a helpline is ``virtual``, a walk-in ``in_person``), what its hours' labels state ("Phone:
+24/7"), and ``in_person`` for a listing that gives beds or rooms; HSDS packages give it by
+location type; ODHF hospitals are ``in_person``. It is never inferred from how precisely a
+listing was placed: a residential programme listed by its area is not outreach. Every text
+that cannot be read and every service whose delivery is unknown is listed in
+``access_unparsed.csv`` (:data:`ACCESS_UNPARSED_COLUMNS`).
 
 Rejected rows keep every original field (location fields redacted for confidential rows)
 with ``source``, ``source_row``, ``field`` and ``reason``.
@@ -59,6 +69,13 @@ from gapmap.analysis.duplicates import DUPLICATE_COLUMNS, merge_duplicates
 from gapmap.config import Config, Listing
 from gapmap.contracts import SERVICES
 from gapmap.errors import ListingFileError
+from gapmap.sources.access import (
+    DELIVERY_MODES,
+    not_given,
+    parse_eligibility,
+    parse_hours,
+    parse_languages,
+)
 from gapmap.sources.hsds import HSDS_EXTRA_COLUMNS, read_hsds
 from gapmap.sources.listings import OPTIONAL_TEXT, ListingsRead, read_listings
 from gapmap.sources.odhf import read_odhf_hospitals
@@ -73,6 +90,11 @@ SERVICE_COLUMNS = SERVICES.names
 UNMAPPED_COLUMNS = ["term", "rows", "source", "lines"]
 """``unmapped_terms.csv``: each need-type term no need type caught, how many rows gave it,
 in which file and on which lines."""
+ACCESS_UNPARSED_COLUMNS = ["service_id", "source", "source_row", "field", "text", "problem"]
+"""``access_unparsed.csv``: each hours, languages or eligibility text of a service that
+could not be read (``field`` names the column, ``problem`` says why), and each service
+whose delivery is unknown (``field`` = ``delivery``)."""
+UNKNOWN_DELIVERY = "delivery unknown: the source does not say in person, outreach or virtual"
 
 
 @dataclass
@@ -113,6 +135,8 @@ class IngestResult:
     overrides: pd.DataFrame = field(
         default_factory=lambda: pd.DataFrame(columns=REPORT_COLUMNS))
     closed: int = 0
+    unparsed: pd.DataFrame = field(
+        default_factory=lambda: pd.DataFrame(columns=ACCESS_UNPARSED_COLUMNS))
 
     def summary(self) -> str:
         accepted = self.rows_read - len(self.rejected)
@@ -134,7 +158,46 @@ class IngestResult:
         if len(self.unmapped):
             lines.append(f"  {len(self.unmapped)} need-type term(s) no need type caught: see "
                          "unmapped_terms.csv")
+        if len(self.services):
+            lines.append(access_summary(self.services, self.unparsed))
         return "\n".join([total, *lines])
+
+
+def access_summary(services: pd.DataFrame, unparsed: pd.DataFrame) -> str:
+    """One line: delivery known per mode, hours read and 24/7, languages, limits, and how
+    many texts could not be read."""
+    modes = services["delivery"].str.split(";")
+    per_mode = ", ".join(f"{m} {int(modes.apply(lambda ms, m=m: m in ms).sum())}"
+                         for m in DELIVERY_MODES)
+    open_247 = services["open_24_7"].value_counts()
+    texts = int((unparsed["field"] != "delivery").sum()) if len(unparsed) else 0
+    return (f"  access: delivery known for {int((services['delivery'] != '').sum())} of "
+            f"{len(services)} services ({per_mode}); open 24/7 yes {open_247.get('yes', 0)}, "
+            f"no {open_247.get('no', 0)}, unknown {open_247.get('unknown', 0)}; languages "
+            f"for {int((services['language_codes'] != '').sum())}; gender limit for "
+            f"{int((services['gender_limit'] != '').sum())}; {texts} text(s) not read: see "
+            "access_unparsed.csv")
+
+
+def access_unparsed(services: pd.DataFrame) -> pd.DataFrame:
+    """The ``access_unparsed.csv`` table (:data:`ACCESS_UNPARSED_COLUMNS`) of the final
+    services: their unread texts (read again by the same parsers) and unknown deliveries."""
+    rows: list[dict[str, str]] = []
+    for r in services.to_dict("records"):
+        where = {"service_id": r["service_id"], "source": r["source"],
+                 "source_row": r["source_row"]}
+        hours = "" if r["hours_weekly"] or not_given(r["hours"]) else \
+            parse_hours(r["hours"]).problem
+        for column, problem in (
+                ("hours", hours),
+                ("languages", parse_languages(r["languages"]).problem),
+                ("eligibility", parse_eligibility(r["eligibility"]).problem),
+                ("delivery", "" if r["delivery"] else UNKNOWN_DELIVERY)):
+            if problem:
+                rows.append({**where, "field": column,
+                             "text": "" if column == "delivery" else r[column],
+                             "problem": problem})
+    return pd.DataFrame(rows, columns=ACCESS_UNPARSED_COLUMNS)
 
 
 def _read_options(listing: Listing, config: Config) -> ReadOptions:
@@ -251,7 +314,8 @@ def _rejected_table(rejected: list[dict]) -> pd.DataFrame:
     if not rejected:
         return pd.DataFrame(columns=lead)
     df = pd.DataFrame(rejected)
-    return df[lead + [c for c in df.columns if c not in lead]].fillna("").astype(str)
+    return df[lead + [c for c in df.columns if c not in lead]].astype(object).fillna(
+        "").astype(str)
 
 
 def ingest(config: Config) -> IngestResult:
@@ -288,7 +352,7 @@ def ingest(config: Config) -> IngestResult:
     rej_df = _rejected_table(got.rejected)
     result = IngestResult(table, rej_df, got.rows_read, got.merged, got.balances,
                           _unmapped_table(got.unmapped), duplicates,
-                          corrected.report, corrected.closed)
+                          corrected.report, corrected.closed, access_unparsed(table))
     if not len(table):
         log.warning("no services: %s; the outputs will list none",
                     f"all {got.rows_read} rows were rejected" if got.rows_read else

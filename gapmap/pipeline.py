@@ -128,12 +128,13 @@ def stage_ingest(config: Config) -> str:
     write_csv(result.unmapped, config.outputs.processed_dir / "unmapped_terms.csv")
     write_csv(result.duplicates, config.outputs.processed_dir / "duplicates.csv")
     write_csv(result.overrides, config.outputs.processed_dir / "overrides_report.csv")
+    write_csv(result.unparsed, config.outputs.interim_dir / "access_unparsed.csv")
     _record(config, "ingest", _listing_inputs(config), rows_read=result.rows_read,
             accepted=result.rows_read - len(result.rejected), rejected=len(result.rejected),
             services=len(result.services), merged=result.rows_merged,
             sources=[dataclasses.asdict(b) for b in result.sources],
             unmapped_terms=int(result.unmapped["rows"].sum()) if len(result.unmapped) else 0,
-            duplicates_merged=len(result.duplicates),
+            duplicates_merged=len(result.duplicates), access_unparsed=len(result.unparsed),
             overrides=result.overrides["outcome"].value_counts().to_dict())
     return result.summary()
 

@@ -265,8 +265,13 @@ def test_hours_languages_and_eligibility_reach_the_shared_services_and_the_popup
     assert table.loc["m1", ["hours", "languages", "eligibility"]].tolist() == [
         "Mon-Fri 9-5", "English; Ojibwe", "women 16+"]
     assert table.loc["m2", ["hours", "languages", "eligibility"]].tolist() == ["", "", ""]
+    # ... and are read into the access columns (issue 16); "Line" names no mode it offers
+    assert table.loc["m1", ["delivery", "open_24_7", "language_codes", "gender_limit",
+                            "age_min"]].tolist() == ["in_person", "no", "en;oj", "women", 16]
+    assert table.loc["m2", ["delivery", "open_24_7"]].tolist() == ["", "unknown"]
     placed = gpd.GeoDataFrame(table.reset_index().assign(
         geocode_precision="town", geocode_source="", geocode_note="", cduid="", cd_name="",
+        service_area_codes="",
         opp_region="North West", region_confidence="high", region_method="within"),
         geometry=gpd.points_from_xy([-94.49, -94.49], [49.77, 49.77]), crs=4326)
     shared = shared_services(placed)

@@ -16,7 +16,9 @@ from gapmap.io import write_csv
 
 SHARED_SERVICE_COLUMNS = [
     "service_id", "name", "organization", "need_types", "address", "city", "phone", "website",
-    "hours", "languages", "eligibility", "capacity", "service_area", "last_verified",
+    "hours", "languages", "eligibility", "capacity", "service_area", "delivery",
+    "hours_weekly", "open_24_7", "language_codes", "gender_limit", "eligible_groups",
+    "age_min", "age_max", "service_area_codes", "last_verified",
     "verification", "confidential", "geocode_precision", "geocode_source",
     "geocode_note", "area_name",
     "cduid", "cd_name", "opp_region", "region_confidence", "region_method", "lat", "lon",

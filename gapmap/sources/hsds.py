@@ -35,10 +35,19 @@ last_verified   3.0 ``assured_date`` (``YYYY-MM-DD``)
 A service whose ``status`` is not ``active`` (blank counts as active) is rejected: an
 inactive service is not a service. A ``virtual`` location (3.0 ``location_type``) is a
 line: the row keeps no address and no point, and says so in ``notes``.
+
+Access columns (:mod:`gapmap.sources.access`): ``delivery`` is ``virtual`` at a virtual
+location and ``in_person`` at a 3.0 ``physical`` location or a 1.1 location with a
+``physical_addresses`` row (the standard's "address where the service is accessed"); a
+location with only a postal address, or none, leaves it unknown. ``hours_weekly`` and
+``open_24_7`` come from the schedule rows themselves (:func:`~gapmap.sources.access.
+schedule_hours`), ``language_codes`` from the languages' ``code`` (3.0) and names; the
+eligibility is read from the text above, ages from 3.0 ``minimum_age``/``maximum_age``.
 """
 
 from __future__ import annotations
 
+import contextlib
 import json
 import logging
 import re
@@ -50,6 +59,7 @@ from pathlib import Path
 import pandas as pd
 
 from gapmap.errors import InputFileError, ListingFileError
+from gapmap.sources.access import join_modes, parse_languages, schedule_hours
 from gapmap.sources.listings import (
     LISTING_COLUMNS,
     ListingsRead,
@@ -372,8 +382,38 @@ def _need_codes(terms: list[tuple[str, ...]], vocabulary: Vocabulary
     return codes, unmapped
 
 
+def _delivery(look: _Lookups, loc_id: str) -> str:
+    """A location's delivery mode as the package states it (see the module's docstring)."""
+    loc = look.locations.get(loc_id, {})
+    kind = loc.get("location_type", "").strip().lower()
+    if kind == "virtual":
+        return "virtual"
+    if kind == "physical" or (not kind and look.pkg.version == "1.1"
+                               and look.addresses.get(loc_id)):
+        return "in_person"
+    return ""
+
+
+def _access(look: _Lookups, svc: dict[str, str], loc_id: str, sched: list[dict[str, str]],
+            langs: list[dict[str, str]]) -> dict[str, object]:
+    """The access columns the package's own tables give (beside the text ones)."""
+    out: dict[str, object] = {"delivery": _delivery(look, loc_id)}
+    if sched:
+        hours = schedule_hours(sched)
+        if not hours.problem:
+            out.update(hours_weekly=hours.weekly, open_24_7=hours.open_24_7)
+    names = _join(r.get("name", "") or r.get("language", "") for r in langs)
+    got = parse_languages(names, [r.get("code", "") for r in langs])
+    if got.codes:
+        out["language_codes"] = got.codes
+    for column, key in (("age_min", "minimum_age"), ("age_max", "maximum_age")):
+        with contextlib.suppress(ValueError):
+            out[column] = float(svc.get(key, "") or "nan")
+    return {k: v for k, v in out.items() if v == v}  # NaN ages leave the text's reading
+
+
 def _row(look: _Lookups, svc: dict[str, str], sal_id: str, loc_id: str, several: bool,
-         rules: RowRules) -> tuple[dict[str, str], dict[str, str], list[str], str]:
+         rules: RowRules) -> tuple[dict[str, str], dict[str, object], list[str], str]:
     """(listing row, extra columns, unmapped terms, rejection reason or "")."""
     sid = svc.get("id", "")
     loc = look.locations.get(loc_id, {})
@@ -409,10 +449,11 @@ def _row(look: _Lookups, svc: dict[str, str], sal_id: str, loc_id: str, several:
     row["eligibility"] = _eligibility(look, svc)
     row["website"] = svc.get("url", "")
     row["retrieved_note"] = _join(notes)
-    extra = {"service_area": _join(r.get("name", "") or r.get("service_area", "")
-                                   for r in look.areas.get(sid, [])),
-             "capacity": _capacity(look, sid),
-             "last_verified": svc.get("assured_date", "")[:10]}
+    extra: dict[str, object] = {
+        "service_area": _join(r.get("name", "") or r.get("service_area", "")
+                              for r in look.areas.get(sid, [])),
+        "capacity": _capacity(look, sid), "last_verified": svc.get("assured_date", "")[:10],
+        **_access(look, svc, loc_id, sched, langs)}
     status = svc.get("status", "").strip().lower()
     reason = "" if status in ("", "active") else \
         f"status {svc['status']!r}: an inactive service is not a service"
@@ -457,7 +498,9 @@ def read_hsds(folder: Path, region: str | None = None, *, need_type: str | None 
                 continue
             if fields["confidential"]:
                 fields = redact(fields)
-            fields.update(extra, source=source, source_row=str(line),
+            # the location's mode joins what the name and hours' labels state
+            delivery = join_modes(str(fields["delivery"]), str(extra.pop("delivery", "")))
+            fields.update(extra, delivery=delivery, source=source, source_row=str(line),
                           listing_region=region or "")
             out.accepted.append(fields)
     return out

@@ -25,6 +25,7 @@ from pathlib import Path
 import pandas as pd
 
 from gapmap.errors import SchemaError
+from gapmap.sources.access import listing_access
 from gapmap.sources.contacts import check_website, parse_phones
 from gapmap.sources.readers import Malformed, RawTable, ReadOptions, read_rows
 from gapmap.taxonomy import VOCABULARY, Vocabulary, fold
@@ -42,8 +43,8 @@ eligibility to the maps' popups too): ``capacity`` as the source gives it ("40 b
 itself rates it ("unverified ..." or "pending ..." counts as unverified in
 data_quality_by_region.csv)."""
 _TEXT_FIELDS = ("organization", "address", "city", "postal_code", "phone", "website",
-                *OPTIONAL_TEXT, "beds", "rooms", "status", "lat", "lon", "confidential",
-                "coordinate_source", "source_url", "retrieved_note")
+                *OPTIONAL_TEXT, "delivery", "service_area", "beds", "rooms", "status", "lat",
+                "lon", "confidential", "coordinate_source", "source_url", "retrieved_note")
 LISTING_COLUMNS: tuple[str, ...] = ("id", "name", "need_types", *_TEXT_FIELDS)
 """Every column a listing file may have (the targets of a listing entry's ``columns``)."""
 HEADER_ALIASES: dict[str, tuple[str, ...]] = {
@@ -73,6 +74,12 @@ HEADER_ALIASES: dict[str, tuple[str, ...]] = {
     "languages": ("language", "langue", "langues", "languages spoken", "langues parlees"),
     "eligibility": ("admissibilite", "eligibility criteria", "criteres d admissibilite",
                     "clientele", "eligibility notes", "who it serves"),
+    "delivery": ("delivery mode", "delivery modes", "mode of delivery", "service delivery",
+                 "mode", "modes", "mode de prestation", "modes de prestation", "prestation",
+                 "mode de service", "modalite", "modalites", "modalites de service"),
+    "service_area": ("service area", "service areas", "area served", "areas served",
+                     "catchment", "catchment area", "zone desservie", "territoire desservi",
+                     "region desservie", "secteur desservi"),
     "capacity": ("capacite", "places"),
     "beds": ("beds actual", "lits", "number of beds", "nombre de lits"),
     "rooms": ("rooms actual", "chambres", "number of rooms", "nombre de chambres"),
@@ -313,7 +320,9 @@ def validate_listing_row(row: Mapping[str, str], rules: RowRules | None = None,
         "organization": row.get("organization", ""), "need_types": ";".join(needs),
         "address": row.get("address", ""), "city": row.get("city", ""), "postal_code": postal,
         "phone": phone, "phone_e164": phone_e164, "website": website,
-        **{c: row.get(c, "") for c in OPTIONAL_TEXT}, "capacity": capacity, "lat": lat,
+        **{c: row.get(c, "") for c in OPTIONAL_TEXT}, "capacity": capacity,
+        "service_area": row.get("service_area", ""), **listing_access(row).columns(),
+        "lat": lat,
         "lon": lon, "confidential": conf,
         "place_name": place_name, "area_name": area_name, "place_kind": kind,
         "coordinate_source": row.get("coordinate_source", ""),

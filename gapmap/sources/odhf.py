@@ -75,6 +75,9 @@ def read_odhf_hospitals(path: Path, province: gpd.GeoDataFrame,
             "coordinate_source": "ODHF v1.1" if pd.notna(lat) else "",
             "source_url": "https://www150.statcan.gc.ca/n1/pub/13-26-0001/index-eng.htm",
             "notes": f"ODHF {row.get('source_facility_type', '')}".strip(),
+            # a hospital is a building people come to: in person (hours, languages and
+            # eligibility are not in ODHF, so unknown)
+            "delivery": "in_person",
         }
     accepted = list(groups.values())
     return accepted, rejected, len(hosp), merged
