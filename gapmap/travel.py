@@ -605,17 +605,23 @@ def _in_community(demand: pd.DataFrame, services: pd.DataFrame, need_types: tupl
                   access: np.ndarray, route: np.ndarray) -> np.ndarray:
     """Give each community with no all-season road, for each need an in-person service
     inside it offers (:func:`in_community_pairs`), time 0, access ``in_community`` and
-    that service (the first by id), in place in the (needs x demand) arrays; returns
-    ``sid_all`` with those services appended (``sid_code`` indexes it)."""
+    that service (the nearest to the community's point, then the first by id), in place in
+    the (needs x demand) arrays; returns ``sid_all`` with those services appended
+    (``sid_code`` indexes it)."""
     pairs = in_community_pairs(demand, services)
     if not len(pairs):
         return sid_all
-    needs = services.drop_duplicates("service_id").set_index("service_id")["need_types"]
+    by_id = services.drop_duplicates("service_id").set_index("service_id")
     inside = np.array(sorted(pairs["service_id"].unique()), dtype=object)
-    offered = offers_each(needs.loc[inside].reset_index(drop=True), need_types)
+    offered = offers_each(by_id["need_types"].loc[inside].reset_index(drop=True), need_types)
     pos_d = pd.Index(demand["demand_id"]).get_indexer(pairs["demand_id"])
     pos_s = pd.Index(inside).get_indexer(pairs["service_id"])
-    order = np.lexsort((pos_s, pos_d))[::-1]  # the first service by id is written last
+    here = gpd.GeoSeries(demand.geometry, crs=demand.crs).to_crs(4326).iloc[pos_d]
+    there = gpd.GeoSeries(by_id.geometry, crs=services.crs).to_crs(4326).loc[inside[pos_s]]
+    apart = geodesic_m(here.x.to_numpy(), here.y.to_numpy(), there.x.to_numpy(),
+                       there.y.to_numpy())
+    apart = np.where(np.isnan(apart), np.inf, apart)
+    order = np.lexsort((pos_s, apart, pos_d))[::-1]  # the nearest is written last
     for i, m in zip(pos_d[order], pos_s[order], strict=True):
         j = offered[m]
         travel_min[j, i] = 0.0
