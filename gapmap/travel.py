@@ -22,9 +22,20 @@ worker processes (:meth:`SourceGraph.nearest_at`): each inherits the graph copy-
 sends back only the times and nearest services at the demand points' nodes. The result is
 the same bit for bit as one search after another, which is what runs on a small graph.
 
+Only the services that count in person (:func:`gapmap.contracts.counts_by_road`: placed,
+delivered in person or with delivery unknown, not in a fly-in community) get times: an
+outreach-only or virtual-only service never does, even with a point.
+
 A service flagged ``access`` = ``no_all_season_road`` (within ``fly_in_service_km`` of a
 community with no all-season road, :func:`flag_fly_in_services`) is never given a drive
-time, like the communities themselves.
+time, like the communities themselves; it serves its own community instead: time 0,
+``access`` ``in_community`` (:func:`in_community_pairs`). The community's other needs stay
+``no_all_season_road``.
+
+:func:`reach_pairs` keeps every (demand point, in-person service) pair within the run's
+longest threshold (``reach.parquet``), so that coverage for any filtered set of services
+(open 24/7, for a group, in French) is read without another search
+(:mod:`gapmap.analysis.access`).
 
 :func:`travel_time_matrix` gives the full demand x services matrix (within an optional
 ``limit_min``) for the stages that need more than the nearest service.
@@ -33,7 +44,8 @@ Output contract (DataFrame, one row per demand point and need type): ``demand_id
 ``need_type``, ``travel_min`` (NaN when there is no time), ``service_id`` (nearest),
 ``access`` (:data:`gapmap.contracts.ACCESS_VALUES`: ``road`` | ``estimate`` |
 ``beyond_road_network`` | ``no_all_season_road`` | ``unreachable`` (no path on the graph) |
-``no_service`` (none of that need is placed); worded by :func:`gapmap.contracts.access_text`),
+``no_service`` (none of that need is placed) | ``in_community`` (time 0); worded by
+:func:`gapmap.contracts.access_text`),
 ``route`` (``network`` | ``local`` | ``""``).
 """
 

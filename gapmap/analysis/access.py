@@ -49,8 +49,9 @@ For whom
 ``eligible_groups`` name groups, none of which take the group in (a youth-only shelter does
 not take in a woman with her children; one open to ``families`` or ``women_with_children``
 does); ``yes`` when it states a limit that does not shut the group out (``any``,
-``women``, a group that includes it); ``unknown`` when it states nothing. Age limits are reported but not used
-(the run's group has no age). Unknown counts, and is reported as unknown.
+``women``, a group that includes it); ``unknown`` when it states nothing. Age limits are
+reported but not used (the run's group has no age). Unknown counts, and is reported as
+unknown.
 """
 
 from __future__ import annotations

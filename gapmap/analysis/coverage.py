@@ -13,6 +13,19 @@ connector), ``pop_outside`` (a road, but farther than the threshold or unreachab
 counted as 0 in 2021: their people are missing from every figure), ``services_placed`` and
 ``services_area_level`` (listed for the region but on no point: they count for no coverage).
 
+Then the reach by kind (:mod:`gapmap.analysis.access`), five columns that sum to
+``pop2021``, never added into one another: ``pop_in_person`` (in person within the
+threshold, or a service inside a fly-in community; for a need in ``need_24_7`` only
+services open 24/7 count), ``pop_outreach_only`` (not in person, but in an outreach
+service's area), ``pop_line_only`` (neither, but in a line's area: phone, text, video),
+``pop_hours_unknown`` (a 24/7 need reached only by services whose hours are unknown) and
+``pop_not_reached``; ``requires_24_7`` says whether the rule applied. The same five with
+``_for_group`` count only the services whose eligibility admits ``for_group`` (unknown
+eligibility counts). Then the services of the need in the region:
+``services_delivery_unknown`` (delivery not stated: counted in person where placed), ``services_outreach``,
+``services_virtual``, ``services_hours_unknown``, ``services_eligibility_unknown``,
+``services_exclude_group``.
+
 The total row's ``opp_region`` is the ``total_label`` argument (the stage passes
 :func:`gapmap.gaps.total_label`: ``Ontario``, or e.g. ``ottawa (census division 3506)``).
 
@@ -36,8 +49,8 @@ from collections.abc import Callable, Mapping, Sequence
 import numpy as np
 import pandas as pd
 
-from gapmap.analysis.names import census_code
 from gapmap.analysis.access import admits, hours_known
+from gapmap.analysis.names import census_code
 from gapmap.contracts import (
     ACCESS_VALUES,
     COVERAGE,
