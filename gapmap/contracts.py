@@ -9,8 +9,8 @@ confidential service must never be in a shared output).
 
 Also here, each written once: :func:`precision_rank` (the order of :data:`PRECISIONS`, for
 any comparison of precisions), :func:`counts_in_person` (placed, and delivered in person
-or with delivery unknown: an outreach-only or virtual-only service never counts in person; the delivery
-modes are :data:`DELIVERY_MODES`, read by :func:`delivery_has` and
+or with delivery unknown: an outreach-only or virtual-only service never counts in
+person; the delivery modes are :data:`DELIVERY_MODES`, read by :func:`delivery_has` and
 :func:`delivery_unknown`), :func:`counts_by_road` (in person, and not in a community with
 no all-season road: the services a drive time can reach), :func:`check_withheld` (no
 confidential service finer than its town), the travel table's :data:`ACCESS_VALUES` and their

@@ -22,9 +22,9 @@ service's area), ``pop_line_only`` (neither, but in a line's area: phone, text, 
 ``pop_not_reached``; ``requires_24_7`` says whether the rule applied. The same five with
 ``_for_group`` count only the services whose eligibility admits ``for_group`` (unknown
 eligibility counts). Then the services of the need in the region:
-``services_delivery_unknown`` (delivery not stated: counted in person where placed), ``services_outreach``,
-``services_virtual``, ``services_hours_unknown``, ``services_eligibility_unknown``,
-``services_exclude_group``.
+``services_delivery_unknown`` (delivery not stated: counted in person where placed),
+``services_outreach``, ``services_virtual``, ``services_hours_unknown``,
+``services_eligibility_unknown``, ``services_exclude_group``.
 
 The total row's ``opp_region`` is the ``total_label`` argument (the stage passes
 :func:`gapmap.gaps.total_label`: ``Ontario``, or e.g. ``ottawa (census division 3506)``).
