@@ -735,8 +735,8 @@ class AccessSettings:
 
     need_24_7: tuple[NeedCode, ...] = Field(
         (), description="the needs whose coverage counts only services open 24/7 (in "
-        "person, outreach and lines); people reached only by services of unknown hours are "
-        "reported apart (`pop_hours_unknown`). Off by default until hours are parsed; "
+        "person, outreach and lines); people whose best reach is by services of unknown hours "
+        "are reported apart (`pop_hours_unknown`). Off by default until hours are parsed; "
         "DOMAIN.md expects 24/7 for `emergency_shelter`, `sexual_assault_care`, "
         "`crisis_support` (crisis lines) and `anti_trafficking` (the trafficking hotline)")
     for_group: AccessGroup = Field(

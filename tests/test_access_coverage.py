@@ -182,6 +182,15 @@ def test_an_in_person_service_of_unknown_hours_is_not_counted_where_24_7_is_requ
     assert cov.loc[("Ontario", "emergency_shelter"), KINDS].tolist() == [0, 0, 0, 0, 1700]
 
 
+def test_unknown_hours_in_person_is_not_turned_into_line_only_by_a_24_7_line():
+    shelter = dict(SHELTER, open_24_7="unknown")
+    cov = _coverage(_services(shelter, LINE), need_24_7=("crisis_support",))
+    # d1 has the shelter (hours unknown) 20 min away: unknown, not "line only"; d2, d3: line
+    assert cov.loc[("Ontario", "crisis_support"), KINDS].tolist() == [0, 0, 700, 1000, 0]
+    known = _coverage(_services(SHELTER, LINE), need_24_7=("crisis_support",))
+    assert known.loc[("Ontario", "crisis_support"), KINDS].tolist() == [1000, 0, 700, 0, 0]
+
+
 def test_a_men_only_shelter_counts_for_anyone_but_not_for_the_default_group():
     men = dict(SHELTER, gender_limit="men")
     cov = _coverage(_services(men))

@@ -37,10 +37,12 @@ tracts) or its OPP region.
 
 Open when needed
 ----------------
-:func:`hours_rule` splits a need's services by ``open_24_7``: for a need that requires
-24/7, only ``yes`` counts; a point reached by nothing open 24/7 but by a service whose hours
-are unknown (``unknown`` or blank) is ``hours_unknown``, never covered or not covered.
-``no`` never counts for such a need.
+:func:`hours_known` reads ``open_24_7``. For a need that requires 24/7, ``no`` never counts
+and ``yes`` counts; the best kind that reaches a point is found over the services open 24/7
+or of unknown hours (``unknown`` or blank), and when no service open 24/7 reaches it by
+that kind the point is ``hours_unknown``, never covered or not covered. So a hospital of
+unknown hours 5 minutes away does not turn into "line only" because a 24/7 line exists,
+and a line of unknown hours that is the only reach is ``hours_unknown``.
 
 For whom
 --------
@@ -71,8 +73,8 @@ PROVINCE = "ON"
 
 REACHED_BY: tuple[str, ...] = ("in_person", "outreach", "line", "hours_unknown", "none")
 """How a demand point is reached for a need, best first: in person within the threshold;
-only by outreach; only by a line (phone, text, video); only by services whose hours are
-unknown (a need that requires 24/7); not at all."""
+only by outreach; only by a line (phone, text, video); a need that requires 24/7 whose best
+kind of reach is only by services of unknown hours; not at all."""
 
 
 @dataclass(frozen=True)
@@ -225,7 +227,8 @@ def _with_hours(base: pd.DataFrame, pairs: pd.DataFrame, demand: pd.DataFrame,
                 services: pd.DataFrame, thresholds_min: Mapping[str, float],
                 need_24_7: Sequence[str]) -> pd.Series:
     """:func:`reached_by` of ``base``, with the needs of ``need_24_7`` judged on the
-    services open 24/7, ``hours_unknown`` where only services of unknown hours reach."""
+    services open 24/7 or of unknown hours, ``hours_unknown`` where the best kind is reached
+    only through services of unknown hours (module docstring)."""
     word = reached_by(base)
     needs = [n for n in need_24_7 if n in thresholds_min]
     if not needs:
@@ -235,7 +238,7 @@ def _with_hours(base: pd.DataFrame, pairs: pd.DataFrame, demand: pd.DataFrame,
                                       thresholds_min=thresholds_min, need_types=needs))
     loose = reached_by(reach_by_kind(pairs, demand, services[yes | unknown],
                                      thresholds_min=thresholds_min, need_types=needs))
-    judged = strict.where((strict != "none") | (loose == "none"), "hours_unknown")
+    judged = strict.where(strict == loose, "hours_unknown")
     key = pd.MultiIndex.from_arrays([base["demand_id"], base["need_type"]])
     sub = pd.MultiIndex.from_arrays([np.tile(demand["demand_id"].to_numpy(), len(needs)),
                                      np.repeat(np.asarray(needs, dtype=object), len(demand))])

@@ -18,7 +18,7 @@ Then the reach by kind (:mod:`gapmap.analysis.access`), five columns that sum to
 threshold, or a service inside a fly-in community; for a need in ``need_24_7`` only
 services open 24/7 count), ``pop_outreach_only`` (not in person, but in an outreach
 service's area), ``pop_line_only`` (neither, but in a line's area: phone, text, video),
-``pop_hours_unknown`` (a 24/7 need reached only by services whose hours are unknown) and
+``pop_hours_unknown`` (a 24/7 need whose best reach is by services of unknown hours) and
 ``pop_not_reached``; ``requires_24_7`` says whether the rule applied. The same five with
 ``_for_group`` count only the services whose eligibility admits ``for_group`` (unknown
 eligibility counts). Then the services of the need in the region:
