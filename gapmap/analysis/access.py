@@ -216,8 +216,10 @@ def reach_with_rules(pairs: pd.DataFrame, demand: pd.DataFrame, services: pd.Dat
     out = base.copy()
     out["reached_by"] = _with_hours(base, pairs, demand, services, thresholds_min,
                                     need_24_7).to_numpy()
-    for_group = services[admits(services, group) != "no"]
-    group_base = reach_by_kind(pairs, demand, for_group, thresholds_min=thresholds_min)
+    taken_in = admits(services, group) != "no"
+    for_group = services[taken_in]
+    group_base = base if taken_in.all() else reach_by_kind(  # the same services: same reach
+        pairs, demand, for_group, thresholds_min=thresholds_min)
     out["reached_by_group"] = _with_hours(group_base, pairs, demand, for_group,
                                           thresholds_min, need_24_7).to_numpy()
     return out
