@@ -724,12 +724,27 @@ class NamesSettings:
 
 
 AccessDecay = Literal["bands", "gaussian"]
+AccessGroup = Literal["women_with_children", "women", "youth", "families", "men"]
 
 
 @dataclass(frozen=True, kw_only=True, config=_TABLE)
 class AccessSettings:
-    """``[access]``: capacity-aware access, the two-step floating catchment area
+    """``[access]``: what counts as access (:mod:`gapmap.analysis.access`: open when
+    needed, for whom) and capacity-aware access, the two-step floating catchment area
     (:mod:`gapmap.analysis.fca`)."""
+
+    need_24_7: tuple[NeedCode, ...] = Field(
+        (), description="the needs whose coverage counts only services open 24/7 (in "
+        "person, outreach and lines); people whose best reach is by services of unknown hours "
+        "are reported apart (`pop_hours_unknown`). Off by default until hours are parsed; "
+        "DOMAIN.md expects 24/7 for `emergency_shelter`, `sexual_assault_care`, "
+        "`crisis_support` (crisis lines) and `anti_trafficking` (the trafficking hotline)")
+    for_group: AccessGroup = Field(
+        "women_with_children", description="the group a run is for: its coverage "
+        "(`pop_*_for_group`) counts only services whose stated eligibility admits it "
+        "(a men-only or youth-only shelter does not take in a woman with her children); "
+        "services that state no eligibility count and are reported as unknown. 95 % of "
+        "police-reported trafficking victims in Ontario in 2019 were women and girls")
 
     decay: AccessDecay = Field(
         "bands", description="E2SFCA weights: `bands` splits each need's threshold into "

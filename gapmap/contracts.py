@@ -8,7 +8,10 @@ geometry), :func:`finer_than_town` whether a location is more precise than its t
 confidential service must never be in a shared output).
 
 Also here, each written once: :func:`precision_rank` (the order of :data:`PRECISIONS`, for
-any comparison of precisions), :func:`counts_by_road` (placed, and not in a community with
+any comparison of precisions), :func:`counts_in_person` (placed, and delivered in person
+or with delivery unknown: an outreach-only or virtual-only service never counts in
+person; the delivery modes are :data:`DELIVERY_MODES`, read by :func:`delivery_has` and
+:func:`delivery_unknown`), :func:`counts_by_road` (in person, and not in a community with
 no all-season road: the services a drive time can reach), :func:`check_withheld` (no
 confidential service finer than its town), the travel table's :data:`ACCESS_VALUES` and their
 wording (:func:`access_text`), and the geocode issue codes (:data:`GEOCODE_ISSUES`).
@@ -94,11 +97,39 @@ def is_fly_in(services: pd.DataFrame) -> pd.Series:
     return services["access"].astype(str) == "no_all_season_road"
 
 
+DELIVERY_MODES: tuple[str, ...] = ("in_person", "outreach", "virtual")
+"""The services table's ``delivery`` values (``;``-joined; "" when the listing does not say)."""
+
+
+def delivery_has(services: pd.DataFrame, mode: str) -> pd.Series:
+    """True where a service's ``delivery`` names ``mode`` (all False without the column)."""
+    if "delivery" not in services.columns:
+        return pd.Series(False, index=services.index)
+    modes = services["delivery"].fillna("").astype(str).str.split(";")
+    return modes.map(lambda ms: mode in {m.strip() for m in ms}).astype(bool)
+
+
+def delivery_unknown(services: pd.DataFrame) -> pd.Series:
+    """True where the listing does not say how the service is delivered (``delivery`` "",
+    or no such column)."""
+    if "delivery" not in services.columns:
+        return pd.Series(True, index=services.index)
+    return services["delivery"].fillna("").astype(str).str.strip() == ""
+
+
+def counts_in_person(services: pd.DataFrame) -> pd.Series:
+    """True for the services that count in person: placed (:func:`is_placed`: the listing
+    gives a place to go) and delivered in person, or placed with delivery unknown. An
+    outreach-only or virtual-only service never counts in person, even with a point."""
+    return is_placed(services) & (delivery_has(services, "in_person")
+                                  | delivery_unknown(services))
+
+
 def counts_by_road(services: pd.DataFrame) -> pd.Series:
-    """True for the services a drive time can reach: placed (:func:`is_placed`) and not in
-    a community with no all-season road (:func:`is_fly_in`). Only these count for physical
-    coverage on the road graph and get a catchment."""
-    return is_placed(services) & ~is_fly_in(services)
+    """True for the services a drive time can reach: in person (:func:`counts_in_person`)
+    and not in a community with no all-season road (:func:`is_fly_in`). Only these count
+    for physical coverage on the road graph and get a catchment."""
+    return counts_in_person(services) & ~is_fly_in(services)
 
 
 def check_withheld(services: pd.DataFrame, *, refusing: str = "share them") -> None:
@@ -124,12 +155,14 @@ def check_withheld(services: pd.DataFrame, *, refusing: str = "share them") -> N
 
 ACCESS_VALUES: tuple[str, ...] = (
     "road", "estimate", "beyond_road_network", "no_all_season_road", "unreachable",
-    "no_service")
+    "no_service", "in_community")
 """The travel table's ``access``, per community and need (:mod:`gapmap.travel`): a drive
 time by road; an estimate (a long local-road connector); beyond the road network, no
-all-season road, no path, no placed service of the need (no time)."""
-TIMED_ACCESS = frozenset({"road", "estimate"})
-"""The ``access`` values that come with a drive time."""
+all-season road, no path, no placed service of the need (no time); in the community (a
+community with no all-season road that has an in-person service of the need inside it,
+time 0)."""
+TIMED_ACCESS = frozenset({"road", "estimate", "in_community"})
+"""The ``access`` values that come with a time (0 for ``in_community``)."""
 _ACCESS_WORDING = {
     "road": "",
     "estimate": "travel time is an estimate (long local-road connector)",
@@ -137,6 +170,7 @@ _ACCESS_WORDING = {
     "no_all_season_road": "no all-season road: fly-in or winter road",
     "unreachable": "no road path to a service on the network",
     "no_service": "no placed service of this need anywhere",
+    "in_community": "in the community (no all-season road: other needs fly out)",
 }
 
 
@@ -423,13 +457,31 @@ TRAVEL: StageTable[pd.DataFrame] = StageTable(
 """travel -> ``travel.parquet``: per demand point and need type, the nearest service and
 the time to it (:mod:`gapmap.travel`)."""
 
+REACH: StageTable[pd.DataFrame] = StageTable(
+    "reach.parquet", "travel", pd.DataFrame,
+    (*_columns("text", "demand_id service_id"), Column("travel_min", "float"),
+     *_columns("text", "access route")),
+    key=("demand_id", "service_id"))
+"""travel -> ``reach.parquet``: every (demand point, in-person service) pair within the
+run's longest threshold, and the ``in_community`` pairs (:func:`gapmap.travel.reach_pairs`)."""
+
 COVERAGE: StageTable[pd.DataFrame] = StageTable(
     "coverage_by_region.csv", "gaps", pd.DataFrame,
     (*_columns("text", "opp_region need_type"), Column("threshold_min", "float"),
      *_columns("int", "pop2021 pop_covered"), Column("pct_covered", "float"),
      *_columns("int", "pop_covered_estimate pop_outside pop_no_all_season_road "
                       "pop_beyond_road_network points_not_enumerated services_placed "
-                      "services_area_level")),
+                      "services_area_level"),
+     Column("requires_24_7", "bool"),
+     *_columns("int", "pop_in_person pop_outreach_only pop_line_only pop_hours_unknown "
+                      "pop_not_reached"),
+     Column("for_group", "text"),
+     *_columns("int", "pop_in_person_for_group pop_outreach_only_for_group "
+                      "pop_line_only_for_group pop_hours_unknown_for_group "
+                      "pop_not_reached_for_group"),
+     *_columns("int", "services_delivery_unknown services_outreach services_virtual "
+                      "services_hours_unknown services_eligibility_unknown "
+                      "services_exclude_group")),
     key=("opp_region", "need_type"))
 """gaps -> ``coverage_by_region.csv``, read by the report stage
 (:mod:`gapmap.analysis.coverage`)."""
@@ -438,7 +490,9 @@ COVERAGE_DEPTH: StageTable[pd.DataFrame] = StageTable(
     "coverage.csv", "gaps", pd.DataFrame,
     (*_columns("text", "opp_region need_type"), Column("threshold_min", "float"),
      Column("need_threshold", "bool"), *_columns("int", "pop2021 pop_in_person"),
-     Column("pct_in_person", "float"),
+     Column("pct_in_person", "float"), Column("pop_outreach_only", "int"),
+     Column("pct_outreach_only", "float"), Column("pop_line_only", "int"),
+     Column("pct_line_only", "float"),
      *_columns("int", "pop_estimate pop_no_all_season_road pop_beyond_road_network "
                       "pop_no_time"),
      *_columns("float", "mean_travel_min p90_travel_min"),
@@ -454,10 +508,22 @@ GAP_COMMUNITIES: StageTable[pd.DataFrame] = StageTable(
      *_columns("text", "demand_id name census_code kind cd_name"), Column("pop2021", "int"),
      Column("enumerated", "bool"),
      *_columns("float", "travel_min threshold_min minutes_beyond gap_score"),
-     *_columns("text", "service_id service_name service_town access air_hub note")),
+     *_columns("text", "service_id service_name service_town access air_hub note "
+                       "reached_by")),
     key=("need_type", "demand_id"))
 """gaps -> ``gap_communities.csv``, read by the maps and report stages
 (:func:`gapmap.analysis.coverage.gap_communities`)."""
+
+ELIGIBILITY_BY_NEED: StageTable[pd.DataFrame] = StageTable(
+    "eligibility_by_need.csv", "gaps", pd.DataFrame,
+    (*_columns("text", "need_type for_group"),
+     *_columns("int", "services services_restricted"), Column("restricted_to", "text"),
+     *_columns("int", "services_admit_group services_exclude_group "
+                      "services_eligibility_unknown"),
+     Column("restricted_services", "text")),
+    key=("need_type",))
+"""gaps -> ``eligibility_by_need.csv``: per need, the services that restrict whom they serve
+and to whom (:func:`gapmap.analysis.access.eligibility_by_need`)."""
 
 WRAPAROUND: StageTable[pd.DataFrame] = StageTable(
     "wraparound.csv", "gaps", pd.DataFrame,

@@ -16,6 +16,7 @@ from dataclasses import dataclass
 
 import pandas as pd
 
+from gapmap.analysis.access import eligibility_by_need, reach_with_rules
 from gapmap.analysis.coverage import (
     COVERAGE_COLUMNS,
     coverage_by_region,
@@ -59,35 +60,55 @@ def wraparound_thresholds(config: Config) -> dict[str, float]:
     return {need: config.coverage.threshold(need) for need in needs}
 
 
+def reach_limit_min(config: Config) -> float:
+    """The longest drive time any coverage measure of the run reads: the travel stage keeps
+    every in-person pair within it (:func:`gapmap.travel.reach_pairs`)."""
+    return max(thresholds(config).values())
+
+
 @dataclass(frozen=True)
 class GapTables:
     """What the gaps stage writes: ``coverage`` (one row per region x need at the need's
-    threshold), ``depth`` (the long table), ``gaps``, ``wraparound`` (per community) and
-    ``wraparound_regions``."""
+    threshold), ``depth`` (the long table), ``gaps``, ``wraparound`` (per community),
+    ``wraparound_regions`` and ``eligibility`` (per need, who the services are for)."""
 
     coverage: pd.DataFrame
     depth: pd.DataFrame
     gaps: pd.DataFrame
     wraparound: pd.DataFrame
     wraparound_regions: pd.DataFrame
+    eligibility: pd.DataFrame
 
 
 def gap_tables(travel: pd.DataFrame, demand: pd.DataFrame, services: pd.DataFrame,
-               config: Config) -> GapTables:
+               config: Config, *, pairs: pd.DataFrame | None = None) -> GapTables:
     """The coverage tables, the gap communities and wraparound of a run (see
-    :mod:`gapmap.analysis.coverage` and :mod:`gapmap.analysis.wraparound`)."""
+    :mod:`gapmap.analysis.coverage` and :mod:`gapmap.analysis.wraparound`).
+
+    ``pairs`` (the travel stage's ``reach.parquet``, :func:`gapmap.travel.reach_pairs`)
+    gives the reach by kind, open when needed (``access.need_24_7``) and for whom
+    (``access.for_group``, :mod:`gapmap.analysis.access`); without it only in-person reach
+    is known (every other kind reads as not reached).
+    """
     limits, where, label = thresholds(config), regions(config), total_label(config)
+    acc = config.access
+    reach = None if pairs is None else reach_with_rules(
+        pairs, demand, services, thresholds_min=limits, need_24_7=acc.need_24_7,
+        group=acc.for_group)
     cov = coverage_by_region(travel, demand, services, thresholds_min=limits, regions=where,
-                             total_label=label)
+                             total_label=label, reach=reach, need_24_7=acc.need_24_7,
+                             group=acc.for_group)
     depth = coverage_in_depth(travel, demand, services, thresholds_min=limits,
                               depth_min=config.coverage.depth_thresholds_min, regions=where,
-                              total_label=label)
-    gaps = gap_communities(travel, demand, thresholds_min=limits, services=services)
+                              total_label=label, reach=reach)
+    gaps = gap_communities(travel, demand, thresholds_min=limits, services=services,
+                           reach=reach)
     wrap = wraparound_by_community(travel, demand,
                                    thresholds_min=wraparound_thresholds(config))
     wrap_regions = wraparound_by_region(wrap, regions=where, total_label=label)
-    return GapTables(cov, depth, gaps, wrap, wrap_regions)
+    eligibility = eligibility_by_need(services, config.need_types, group=acc.for_group)
+    return GapTables(cov, depth, gaps, wrap, wrap_regions, eligibility)
 
 
-__all__ = ["COVERAGE_COLUMNS", "GapTables", "gap_tables", "regions", "thresholds",
-           "total_label", "wraparound_thresholds"]
+__all__ = ["COVERAGE_COLUMNS", "GapTables", "gap_tables", "reach_limit_min", "regions",
+           "thresholds", "total_label", "wraparound_thresholds"]

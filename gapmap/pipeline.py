@@ -27,7 +27,9 @@ from gapmap.contracts import (
     COVERAGE,
     COVERAGE_DEPTH,
     DEMAND,
+    ELIGIBILITY_BY_NEED,
     GAP_COMMUNITIES,
+    REACH,
     SCENARIO_COMPARE,
     SERVICES,
     SERVICES_GEOCODED,
@@ -56,9 +58,11 @@ class StagePaths:
     nodes: Path
     edges: Path
     travel: Path
+    reach: Path
     coverage: Path
     coverage_depth: Path
     gaps: Path
+    eligibility: Path
     wraparound: Path
     wraparound_regions: Path
     access: Path
@@ -79,7 +83,9 @@ class StagePaths:
             services=i / "services.parquet", geocoded=i / "services_geocoded.parquet",
             located=i / "services_located.parquet", demand=i / "demand.parquet",
             nodes=i / "network_nodes.parquet", edges=i / "network_edges.parquet",
-            travel=i / "travel.parquet", coverage=p / "coverage_by_region.csv",
+            travel=i / "travel.parquet", reach=i / "reach.parquet",
+            coverage=p / "coverage_by_region.csv",
+            eligibility=p / "eligibility_by_need.csv",
             coverage_depth=p / "coverage.csv", gaps=p / "gap_communities.csv",
             wraparound=p / "wraparound.csv", wraparound_regions=p / "wraparound_by_region.csv",
             access=p / "access_by_community.csv", access_capacity=p / "access_capacity.csv",
@@ -230,8 +236,9 @@ def stage_network(config: Config) -> str:
 
 
 def stage_travel(config: Config) -> str:
+    from gapmap.gaps import reach_limit_min
     from gapmap.network import RoadGraph
-    from gapmap.travel import TravelEngine, nearest_service_times
+    from gapmap.travel import TravelEngine, nearest_service_times, reach_pairs
 
     p = StagePaths.of(config)
     graph = RoadGraph.load(p.nodes, p.edges)
@@ -239,6 +246,8 @@ def stage_travel(config: Config) -> str:
     demand = read_stage(p.demand, DEMAND)
     services = _with_fly_in_flag(read_stage(p.located, SERVICES_LOCATED), config)
     travel = nearest_service_times(engine, demand, services, config.need_types)
+    pairs = reach_pairs(engine, demand, services, limit_min=reach_limit_min(config))
+    write_stage(pairs, p.reach, REACH)  # before travel.parquet, the Makefile's target
     write_stage(travel, p.travel, TRAVEL)
     counts = travel["access"].value_counts().to_dict()
     _record(config, "travel", [p.nodes, p.edges, p.demand, p.located], access=counts)
@@ -289,14 +298,16 @@ def stage_gaps(config: Config) -> str:
     travel = read_stage(p.travel, TRAVEL)
     demand = read_stage(p.demand, DEMAND)
     services = read_stage(p.located, SERVICES_LOCATED)
-    tables = gap_tables(travel, demand, services, config)
+    pairs = read_stage(p.reach, REACH)
+    tables = gap_tables(travel, demand, services, config, pairs=pairs)
     cov = tables.coverage
     write_stage(cov, p.coverage, COVERAGE)
     write_stage(tables.depth, p.coverage_depth, COVERAGE_DEPTH)
     write_stage(tables.gaps, p.gaps, GAP_COMMUNITIES)
     write_stage(tables.wraparound, p.wraparound, WRAPAROUND)
     write_stage(tables.wraparound_regions, p.wraparound_regions, WRAPAROUND_BY_REGION)
-    _record(config, "gaps", [p.travel, p.demand, p.located])
+    write_stage(tables.eligibility, p.eligibility, ELIGIBILITY_BY_NEED)
+    _record(config, "gaps", [p.travel, p.reach, p.demand, p.located])
     where = total_label(config)
     tot = cov[cov["opp_region"] == where].set_index("need_type")
     lines = [f"  {n:<24} {tot.at[n, 'pct_covered']:5.1f} % of {tot.at[n, 'pop2021']:,} within "

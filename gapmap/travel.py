@@ -22,9 +22,20 @@ worker processes (:meth:`SourceGraph.nearest_at`): each inherits the graph copy-
 sends back only the times and nearest services at the demand points' nodes. The result is
 the same bit for bit as one search after another, which is what runs on a small graph.
 
+Only the services that count in person (:func:`gapmap.contracts.counts_by_road`: placed,
+delivered in person or with delivery unknown, not in a fly-in community) get times: an
+outreach-only or virtual-only service never does, even with a point.
+
 A service flagged ``access`` = ``no_all_season_road`` (within ``fly_in_service_km`` of a
 community with no all-season road, :func:`flag_fly_in_services`) is never given a drive
-time, like the communities themselves.
+time, like the communities themselves; it serves its own community instead: time 0,
+``access`` ``in_community`` (:func:`in_community_pairs`). The community's other needs stay
+``no_all_season_road``.
+
+:func:`reach_pairs` keeps every (demand point, in-person service) pair within the run's
+longest threshold (``reach.parquet``), so that coverage for any filtered set of services
+(open 24/7, for a group, in French) is read without another search
+(:mod:`gapmap.analysis.access`).
 
 :func:`travel_time_matrix` gives the full demand x services matrix (within an optional
 ``limit_min``) for the stages that need more than the nearest service.
@@ -33,7 +44,8 @@ Output contract (DataFrame, one row per demand point and need type): ``demand_id
 ``need_type``, ``travel_min`` (NaN when there is no time), ``service_id`` (nearest),
 ``access`` (:data:`gapmap.contracts.ACCESS_VALUES`: ``road`` | ``estimate`` |
 ``beyond_road_network`` | ``no_all_season_road`` | ``unreachable`` (no path on the graph) |
-``no_service`` (none of that need is placed); worded by :func:`gapmap.contracts.access_text`),
+``no_service`` (none of that need is placed) | ``in_community`` (time 0); worded by
+:func:`gapmap.contracts.access_text`),
 ``route`` (``network`` | ``local`` | ``""``).
 """
 
@@ -61,7 +73,7 @@ from scipy.sparse.csgraph import dijkstra
 from scipy.spatial import cKDTree
 
 from gapmap.config import NetworkSettings
-from gapmap.contracts import ACCESS_VALUES, counts_by_road, is_fly_in
+from gapmap.contracts import ACCESS_VALUES, counts_by_road, counts_in_person, is_fly_in
 from gapmap.errors import SchemaError
 from gapmap.network import RoadGraph, geodesic_m, lambert_scale
 from gapmap.taxonomy import offers_each
@@ -430,10 +442,19 @@ def flag_fly_in_services(services: gpd.GeoDataFrame, remote: gpd.GeoDataFrame, *
                          within_km: float) -> gpd.GeoDataFrame:
     """A copy of ``services`` with ``access``: ``no_all_season_road`` for a service within
     ``within_km`` of a community with no all-season road (``remote``: points, as from
-    :func:`gapmap.demand.remote_communities`), else ``road``. Such a service (a nursing
-    station, a hospital in Moosonee) gets no drive time and no catchment."""
+    :func:`gapmap.demand.remote_communities`), else ``road``; and ``community_csduids``: the
+    census subdivisions (``;``-joined) of the nearest such community for a flagged service,
+    else "". Such a service (a nursing station, a hospital in Moosonee) gets no drive time
+    and no catchment; it serves its own community (:func:`in_community_pairs`).
+
+    The rule for "inside": a service is in a community when it is within ``within_km``
+    (``network.fly_in_service_km``) of the community's point, the nearest such community
+    (census subdivision outlines are not shipped, so the radius is the test); it then
+    serves the demand points of that community's census subdivisions (its reserves and
+    municipality, the ``csduid`` column of the remote-communities file)."""
     out = services.copy()
     out["access"] = "road"
+    out["community_csduids"] = ""
     pts = remote[remote.geometry.notna()]
     has = out.geometry.notna().to_numpy()
     if len(pts) and has.any() and within_km > 0:
@@ -445,10 +466,37 @@ def flag_fly_in_services(services: gpd.GeoDataFrame, remote: gpd.GeoDataFrame, *
         fly_in = np.zeros(len(out), dtype=bool)
         fly_in[np.nonzero(has)[0]] = d <= within_km * 1000
         out.loc[fly_in, "access"] = "no_all_season_road"
+        csduids = pts["csduids"].map(";".join).to_numpy() if "csduids" in pts.columns \
+            else np.full(len(pts), "", dtype=object)
+        which = np.full(len(out), -1, dtype=np.int64)
+        which[np.nonzero(has)[0]] = j
+        out.loc[fly_in, "community_csduids"] = csduids[which[fly_in]]
         if fly_in.any():
             log.info("%d services in communities with no all-season road: %s",
                      int(fly_in.sum()), ", ".join(out.loc[fly_in, "service_id"].astype(str)))
     return out
+
+
+def in_community_pairs(demand: pd.DataFrame, services: pd.DataFrame) -> pd.DataFrame:
+    """Each (demand point, service) where an in-person service
+    (:func:`gapmap.contracts.counts_in_person`) is inside the point's community with no
+    all-season road (``community_csduids`` holds the point's ``csduid``, see
+    :func:`flag_fly_in_services`): ``demand_id``, ``service_id``, ``travel_min`` 0,
+    ``access`` ``in_community``, ``route`` "". Only demand points flagged
+    ``no_all_season_road`` get such pairs."""
+    cols = ["demand_id", "service_id", "travel_min", "access", "route"]
+    if "community_csduids" not in services.columns:
+        return pd.DataFrame({c: pd.Series([], dtype=float if c == "travel_min" else object)
+                             for c in cols})
+    inside = services[counts_in_person(services) & is_fly_in(services)
+                      & (services["community_csduids"].fillna("") != "")]
+    by_csd = (inside.assign(csduid=inside["community_csduids"].str.split(";"))
+              .explode("csduid")[["csduid", "service_id"]])
+    remote = demand.loc[demand["access"].astype(str) == "no_all_season_road",
+                        ["demand_id", "csduid"]]
+    pairs = remote.merge(by_csd, on="csduid", how="inner")[["demand_id", "service_id"]]
+    return pairs.assign(travel_min=0.0, access="in_community", route="")[cols] \
+        .reset_index(drop=True)
 
 
 class _LocalPairs:
@@ -548,13 +596,51 @@ def nearest_service_times(engine: TravelEngine, demand: gpd.GeoDataFrame,
     access[~has] = 5
     access[:, remote] = 3
     travel_min = np.where(ok, best_s / 60, np.nan)
+    sid_code = np.where(ok, best_idx, -1)
+    route = np.where(ok, use_local, 2)
+    sid_all = _in_community(demand, services, need_types, sid_all, sid_code, travel_min,
+                            access, route)
+    sid_code[sid_code < 0] = len(sid_all)
     if log.isEnabledFor(logging.INFO):
         n_offer = offered.sum(axis=0) if len(placed) else np.zeros(k, dtype=int)
         for j, need in enumerate(need_types):
             log.info("travel %s: %d services, median %.0f min", need, int(n_offer[j]),
                      float(np.nanmedian(travel_min[j])) if ok[j].any() else float("nan"))
-    return _table(demand, need_types, travel_min, np.where(ok, best_idx, len(sid_all)),
-                  sid_all, access, np.where(ok, use_local, 2))
+    return _table(demand, need_types, travel_min, sid_code, sid_all, access, route)
+
+
+_IN_COMMUNITY = ACCESS_VALUES.index("in_community")
+
+
+def _in_community(demand: pd.DataFrame, services: pd.DataFrame, need_types: tuple[str, ...],
+                  sid_all: np.ndarray, sid_code: np.ndarray, travel_min: np.ndarray,
+                  access: np.ndarray, route: np.ndarray) -> np.ndarray:
+    """Give each community with no all-season road, for each need an in-person service
+    inside it offers (:func:`in_community_pairs`), time 0, access ``in_community`` and
+    that service (the nearest to the community's point, then the first by id), in place in
+    the (needs x demand) arrays; returns ``sid_all`` with those services appended
+    (``sid_code`` indexes it)."""
+    pairs = in_community_pairs(demand, services)
+    if not len(pairs):
+        return sid_all
+    by_id = services.drop_duplicates("service_id").set_index("service_id")
+    inside = np.array(sorted(pairs["service_id"].unique()), dtype=object)
+    offered = offers_each(by_id["need_types"].loc[inside].reset_index(drop=True), need_types)
+    pos_d = pd.Index(demand["demand_id"]).get_indexer(pairs["demand_id"])
+    pos_s = pd.Index(inside).get_indexer(pairs["service_id"])
+    here = gpd.GeoSeries(demand.geometry, crs=demand.crs).to_crs(4326).iloc[pos_d]
+    there = gpd.GeoSeries(by_id.geometry, crs=services.crs).to_crs(4326).loc[inside[pos_s]]
+    apart = geodesic_m(here.x.to_numpy(), here.y.to_numpy(), there.x.to_numpy(),
+                       there.y.to_numpy())
+    apart = np.where(np.isnan(apart), np.inf, apart)
+    order = np.lexsort((pos_s, apart, pos_d))[::-1]  # the nearest is written last
+    for i, m in zip(pos_d[order], pos_s[order], strict=True):
+        j = offered[m]
+        travel_min[j, i] = 0.0
+        access[j, i] = _IN_COMMUNITY
+        route[j, i] = 2
+        sid_code[j, i] = len(sid_all) + m
+    return np.append(sid_all, inside)
 
 
 def _labels(values: np.ndarray, codes: np.ndarray) -> pd.api.extensions.ExtensionArray:
@@ -660,3 +746,17 @@ def travel_time_matrix(engine: TravelEngine, demand: gpd.GeoDataFrame,
                         service_id=services["service_id"].to_numpy(),
                         travel_min=out / 60, route_local=local,
                         demand_access=d_quality, service_access=s_quality)
+
+
+def reach_pairs(engine: TravelEngine, demand: gpd.GeoDataFrame, services: gpd.GeoDataFrame,
+                *, limit_min: float) -> pd.DataFrame:
+    """Every (demand point, in-person service) pair within ``limit_min``: the drive times of
+    :func:`travel_time_matrix` (services that count by road) and the ``in_community`` pairs
+    (:func:`in_community_pairs`, time 0). Columns ``demand_id``, ``service_id``,
+    ``travel_min``, ``access`` (``road`` | ``estimate`` | ``in_community``), ``route``.
+    What any filtered set of services reaches in person is read from these pairs
+    (:func:`gapmap.analysis.access.reach_by_kind`), without another search."""
+    road = travel_time_matrix(engine, demand, services, limit_min=limit_min).to_frame()
+    inside = in_community_pairs(demand, services)
+    out = pd.concat([road, inside], ignore_index=True) if len(inside) else road
+    return out[["demand_id", "service_id", "travel_min", "access", "route"]]

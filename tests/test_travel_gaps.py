@@ -231,3 +231,37 @@ def test_highway_fragments_are_joined_by_connectors():
                   geocode_precision=["exact"])
     t = nearest_service_times(engine, demand, svc, ("medical_care",)).iloc[0]
     assert t["access"] == "road" and 100 < t["travel_min"] < 300
+
+
+def test_nearest_times_use_only_in_person_services():
+    engine = TravelEngine(two_disconnected_roads(), SETTINGS)
+    demand = _points([(-79.6, 45.0)], demand_id=["west"], access=["road"])
+    # a line's office and an outreach base at the demand point; an in-person office 31 km off
+    svc = _points([(-79.6, 45.0), (-79.6, 45.0), (-80, 45), (-79.65, 45.0)],
+                  service_id=["line", "outreach", "office", "unknown"],
+                  need_types=["legal_support"] * 4, geocode_precision=["exact"] * 4,
+                  delivery=["virtual", "outreach", "in_person;virtual", ""])
+    t = nearest_service_times(engine, demand, svc.iloc[:3], ("legal_support",))
+    assert t.at[0, "service_id"] == "office"
+    assert t.at[0, "travel_min"] > 20
+    # delivery not stated, with a point: counts in person (the listing gives a place to go)
+    t = nearest_service_times(engine, demand, svc, ("legal_support",))
+    assert t.at[0, "service_id"] == "unknown"
+
+
+def test_reach_pairs_agree_with_the_nearest_times_within_the_limit():
+    from gapmap.travel import reach_pairs
+
+    engine = TravelEngine(two_disconnected_roads(), SETTINGS)
+    demand = _points([(-79.6, 45.0), (-79.8, 45.0), (-77.6, 45.0)],
+                     demand_id=["a", "b", "east"], access=["road"] * 3)
+    svc = _points([(-80, 45), (-79.7, 45.01), (-77.7, 45.0)], service_id=["s1", "s2", "s3"],
+                  need_types=["legal_support", "legal_support", "counselling"],
+                  geocode_precision=["exact"] * 3, delivery=["", "in_person", "virtual"])
+    pairs = reach_pairs(engine, demand, svc, limit_min=30.0)
+    assert set(pairs["service_id"]) == {"s1", "s2"}  # the virtual-only one has no pair
+    assert (pairs["travel_min"] <= 30.0).all()
+    nearest = nearest_service_times(engine, demand, svc, ("legal_support",))
+    best = pairs.groupby("demand_id")["travel_min"].min()
+    timed = nearest.dropna(subset=["travel_min"]).set_index("demand_id")["travel_min"]
+    assert best.to_dict() == pytest.approx(timed[timed <= 30.0].to_dict())

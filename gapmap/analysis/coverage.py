@@ -13,6 +13,19 @@ connector), ``pop_outside`` (a road, but farther than the threshold or unreachab
 counted as 0 in 2021: their people are missing from every figure), ``services_placed`` and
 ``services_area_level`` (listed for the region but on no point: they count for no coverage).
 
+Then the reach by kind (:mod:`gapmap.analysis.access`), five columns that sum to
+``pop2021``, never added into one another: ``pop_in_person`` (in person within the
+threshold, or a service inside a fly-in community; for a need in ``need_24_7`` only
+services open 24/7 count), ``pop_outreach_only`` (not in person, but in an outreach
+service's area), ``pop_line_only`` (neither, but in a line's area: phone, text, video),
+``pop_hours_unknown`` (a 24/7 need whose best reach is by services of unknown hours) and
+``pop_not_reached``; ``requires_24_7`` says whether the rule applied. The same five with
+``_for_group`` count only the services whose eligibility admits ``for_group`` (unknown
+eligibility counts). Then the services of the need in the region:
+``services_delivery_unknown`` (delivery not stated: counted in person where placed),
+``services_outreach``, ``services_virtual``, ``services_hours_unknown``,
+``services_eligibility_unknown``, ``services_exclude_group``.
+
 The total row's ``opp_region`` is the ``total_label`` argument (the stage passes
 :func:`gapmap.gaps.total_label`: ``Ontario``, or e.g. ``ottawa (census division 3506)``).
 
@@ -36,6 +49,7 @@ from collections.abc import Callable, Mapping, Sequence
 import numpy as np
 import pandas as pd
 
+from gapmap.analysis.access import admits, hours_known
 from gapmap.analysis.names import census_code
 from gapmap.contracts import (
     ACCESS_VALUES,
@@ -44,6 +58,8 @@ from gapmap.contracts import (
     GAP_COMMUNITIES,
     TIMED_ACCESS,
     access_text,
+    delivery_has,
+    delivery_unknown,
     is_placed,
 )
 from gapmap.regions import serves_region
@@ -52,10 +68,10 @@ from gapmap.taxonomy import offers
 COVERAGE_COLUMNS = COVERAGE.names
 """The coverage table's columns, declared in :data:`gapmap.contracts.COVERAGE`."""
 
-ACCESS_KINDS: tuple[str, ...] = ("in_person",)
+ACCESS_KINDS: tuple[str, ...] = ("in_person", "outreach_only", "line_only")
 """The access kinds the long coverage table reports, a ``pop_<kind>`` and ``pct_<kind>``
-column each. Only ``in_person`` (a drive within the threshold) until the listings say which
-services reach people by outreach or by phone and online (issue 16)."""
+column each: in person within the drive time; not in person but by outreach over the
+service's area; by neither but by a line (phone, text, video). Never added together."""
 
 
 def _with_demand(travel: pd.DataFrame, demand: pd.DataFrame,
@@ -81,19 +97,52 @@ def _threshold_of(thresholds_min: Mapping[str, float]) -> Callable[[str], float]
     return of
 
 
+def _reach_words(t: pd.DataFrame, reach: pd.DataFrame | None) -> pd.DataFrame:
+    """``t`` (:func:`_with_demand`) with ``reached_by`` and ``reached_by_group`` from
+    ``reach`` (:func:`gapmap.analysis.access.reach_with_rules`); without it, in person
+    where covered, else none (no outreach or line known)."""
+    if reach is None:
+        word = np.where(t["covered"], "in_person", "none")
+        return t.assign(reached_by=word, reached_by_group=word, outreach=False, line=False)
+    cols = ["demand_id", "need_type", "reached_by", "reached_by_group", "outreach", "line"]
+    out = t.merge(reach[cols], on=["demand_id", "need_type"], how="left", validate="1:1")
+    for c in ("reached_by", "reached_by_group"):
+        out[c] = out[c].fillna("none")
+    for c in ("outreach", "line"):
+        out[c] = out[c].fillna(False).astype(bool)
+    return out
+
+
+def _kind_columns(pop: pd.Series, word: pd.Series, suffix: str = "") -> dict[str, int]:
+    """The population per reach word (:data:`gapmap.analysis.access.REACHED_BY`), one
+    column each, summing to ``pop``'s total."""
+    names = {"in_person": "pop_in_person", "outreach": "pop_outreach_only",
+             "line": "pop_line_only", "hours_unknown": "pop_hours_unknown",
+             "none": "pop_not_reached"}
+    return {col + suffix: int(pop[word == w].sum()) for w, col in names.items()}
+
+
 def coverage_by_region(travel: pd.DataFrame, demand: pd.DataFrame, services: pd.DataFrame,
                        *, thresholds_min: Mapping[str, float], regions: Sequence[str],
                        total_label: str = "Ontario",
-                       need_types: Sequence[str] | None = None) -> pd.DataFrame:
+                       need_types: Sequence[str] | None = None,
+                       reach: pd.DataFrame | None = None, need_24_7: Sequence[str] = (),
+                       group: str = "women_with_children") -> pd.DataFrame:
     """Population coverage per OPP region and need type (see the module docstring).
 
     ``thresholds_min`` gives each need type's threshold; ``regions`` the OPP regions to
     report (a row each), ``total_label`` the ``opp_region`` of each need's total row over
     every demand point; ``need_types`` (default: the keys of ``thresholds_min``) their order.
+    ``reach`` (:func:`gapmap.analysis.access.reach_with_rules`, run with ``need_24_7`` and
+    ``group``) gives the columns by kind; without it only in-person reach is known.
     """
-    t = _with_demand(travel, demand, thresholds_min)
+    t = _reach_words(_with_demand(travel, demand, thresholds_min), reach)
     threshold = _threshold_of(thresholds_min)
     placed = is_placed(services)
+    unknown_delivery = delivery_unknown(services)
+    outreach, virtual = delivery_has(services, "outreach"), delivery_has(services, "virtual")
+    _, hours_unknown = hours_known(services)
+    verdict = admits(services, group)
     rows = []
     everyone = total_label
     for need in (list(thresholds_min) if need_types is None else need_types):
@@ -106,6 +155,7 @@ def coverage_by_region(travel: pd.DataFrame, demand: pd.DataFrame, services: pd.
             pop = sel["pop2021"]
             total = int(pop.sum())
             covered = int(pop[sel["covered"]].sum())
+            mine = has_need & in_region
             rows.append({
                 "opp_region": region or everyone, "need_type": need,
                 "threshold_min": threshold(need), "pop2021": total,
@@ -120,6 +170,16 @@ def coverage_by_region(travel: pd.DataFrame, demand: pd.DataFrame, services: pd.
                 "points_not_enumerated": int((~sel["enumerated"].astype(bool)).sum()),
                 "services_placed": int((has_need & placed & in_region).sum()),
                 "services_area_level": int((has_need & ~placed & in_region).sum()),
+                "requires_24_7": need in need_24_7,
+                **_kind_columns(pop, sel["reached_by"]),
+                "for_group": group,
+                **_kind_columns(pop, sel["reached_by_group"], "_for_group"),
+                "services_delivery_unknown": int((mine & unknown_delivery).sum()),
+                "services_outreach": int((mine & outreach).sum()),
+                "services_virtual": int((mine & virtual).sum()),
+                "services_hours_unknown": int((mine & hours_unknown).sum()),
+                "services_eligibility_unknown": int((mine & (verdict == "unknown")).sum()),
+                "services_exclude_group": int((mine & (verdict == "no")).sum()),
             })
     return pd.DataFrame(rows, columns=COVERAGE_COLUMNS)
 
@@ -137,14 +197,17 @@ def weighted_quantile(values: np.ndarray, weights: np.ndarray, q: float) -> floa
 
 def coverage_in_depth(travel: pd.DataFrame, demand: pd.DataFrame, services: pd.DataFrame, *,
                       thresholds_min: Mapping[str, float], depth_min: Sequence[float],
-                      regions: Sequence[str], total_label: str = "Ontario") -> pd.DataFrame:
+                      regions: Sequence[str], total_label: str = "Ontario",
+                      reach: pd.DataFrame | None = None) -> pd.DataFrame:
     """The long coverage table (see the module docstring; columns in
     :data:`gapmap.contracts.COVERAGE_DEPTH`).
 
     ``thresholds_min`` gives each need type's own threshold (its order is the table's),
-    ``depth_min`` the drive times every need is also reported at.
+    ``depth_min`` the drive times every need is also reported at; ``reach``
+    (:func:`gapmap.analysis.access.reach_with_rules`) the outreach and line reach, for
+    anyone at any hours (without it, none is known).
     """
-    t = _with_demand(travel, demand, thresholds_min)
+    t = _reach_words(_with_demand(travel, demand, thresholds_min), reach)
     timed = t["access"].isin(TIMED_ACCESS) & t["travel_min"].notna()
     placed = is_placed(services)
     rows = []
@@ -165,11 +228,16 @@ def coverage_in_depth(travel: pd.DataFrame, demand: pd.DataFrame, services: pd.D
             for limit in limits:
                 within = ok & (sel["travel_min"] <= limit)
                 covered = int(pop[within].sum())
+                by_outreach = int(pop[~within & sel["outreach"]].sum())
+                by_line = int(pop[~within & ~sel["outreach"] & sel["line"]].sum())
                 rows.append({
                     "opp_region": region or total_label, "need_type": need,
                     "threshold_min": limit, "need_threshold": limit == float(own),
                     "pop2021": total, "pop_in_person": covered,
-                    "pct_in_person": round(100 * covered / total, 1) if total else np.nan,
+                    "pct_in_person": _pct(covered, total),
+                    "pop_outreach_only": by_outreach,
+                    "pct_outreach_only": _pct(by_outreach, total),
+                    "pop_line_only": by_line, "pct_line_only": _pct(by_line, total),
                     "pop_estimate": int(pop[within & (sel["access"] == "estimate")].sum()),
                     "pop_no_all_season_road": int(
                         pop[sel["access"] == "no_all_season_road"].sum()),
@@ -184,9 +252,14 @@ def coverage_in_depth(travel: pd.DataFrame, demand: pd.DataFrame, services: pd.D
     return pd.DataFrame(rows, columns=COVERAGE_DEPTH.names)
 
 
+def _pct(part: int, total: int) -> float:
+    return round(100 * part / total, 1) if total else np.nan
+
+
 def gap_communities(travel: pd.DataFrame, demand: pd.DataFrame, *,
                     thresholds_min: Mapping[str, float],
-                    services: pd.DataFrame | None = None) -> pd.DataFrame:
+                    services: pd.DataFrame | None = None,
+                    reach: pd.DataFrame | None = None) -> pd.DataFrame:
     """Demand points outside each need's threshold, ranked within region and need by the
     gap score (module docstring).
 
@@ -196,9 +269,12 @@ def gap_communities(travel: pd.DataFrame, demand: pd.DataFrame, *,
     ``minutes_beyond``, ``gap_score`` (people x minutes; NaN with no drive time),
     ``service_id`` (nearest, if any), ``service_name`` and ``service_town`` (from
     ``services``; the town only, also for a confidential service), ``access``, ``air_hub``,
-    ``note``.
+    ``note``, ``reached_by``: what reaches the community instead, for anyone at any hours
+    (``outreach``, ``line`` or ``none``; from ``reach``,
+    :func:`gapmap.analysis.access.reach_with_rules`; ``none`` without it).
     """
-    t = _with_demand(travel, demand, thresholds_min)
+    t = _reach_words(_with_demand(travel, demand, thresholds_min), reach)
+    t["reached_by"] = np.select([t["outreach"], t["line"]], ["outreach", "line"], "none")
     g = t[~t["covered"]].copy()
     g["minutes_beyond"] = (g["travel_min"] - g["threshold_min"]).where(
         g["access"].isin(TIMED_ACCESS))
