@@ -13,8 +13,8 @@ SRC := $(wildcard gapmap/*.py gapmap/*/*.py gapmap/vocabulary/*.csv)
 
 # The config knows its output folders and input files: `gapmap make-vars` writes them as Make
 # variables (INTERIM, PROCESSED, MAPS_DIR, REFERRAL_DIR, MAPS, LISTINGS, REFERENCE, HIGHWAYS,
-# GEOCODE_INPUTS, DEMAND_INPUTS, NETWORK_INPUTS, OFFICES, PLAN_INPUTS) to $(MAKEVARS), remade
-# when the config or the code changes. Targets that build no pipeline file do without it.
+# GEOCODE_INPUTS, DEMAND_INPUTS, NETWORK_INPUTS, OFFICES, PLAN_INPUTS, GAPS_INPUTS) to
+# $(MAKEVARS), remade when the config or the code changes. Targets that build no pipeline file do without it.
 MAKEVARS ?= build/make/$(subst /,_,$(CONFIG)).mk
 NO_PIPELINE := help install chromium test lint typecheck check bench bench-maps docs clean \
                distclean run ottawa scenario
@@ -72,7 +72,7 @@ $(PROCESSED)/catchments.gpkg: $(INTERIM)/network_edges.parquet \
 
 catchments: $(PROCESSED)/catchments.gpkg ## travel-time polygons per service and band
 
-$(PROCESSED)/coverage_by_region.csv: $(INTERIM)/travel.parquet
+$(PROCESSED)/coverage_by_region.csv: $(INTERIM)/travel.parquet $(GAPS_INPUTS)
 	$(GAPMAP) gaps
 
 $(PROCESSED)/suggestions.csv: $(INTERIM)/travel.parquet $(PLAN_INPUTS) $(CONFIG) $(SRC)

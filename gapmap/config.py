@@ -416,6 +416,10 @@ class Inputs:
     opp_detachments: OptionalPath = _shipped(
         "ontario/opp_detachments.csv", "OPP detachments and their towns, searchable on the "
         "maps; `false` leaves them out")
+    flsa_designated_areas: OptionalPath = _shipped(
+        "ontario/flsa_designated_areas.csv", "the areas designated under the French Language "
+        "Services Act, by census subdivision or whole division: `french_access_by_region.csv`; "
+        "`false` leaves French access out")
 
 
 # -- [ingest] --------------------------------------------------------------------------------

@@ -525,6 +525,19 @@ ELIGIBILITY_BY_NEED: StageTable[pd.DataFrame] = StageTable(
 """gaps -> ``eligibility_by_need.csv``: per need, the services that restrict whom they serve
 and to whom (:func:`gapmap.analysis.access.eligibility_by_need`)."""
 
+FRENCH_ACCESS: StageTable[pd.DataFrame] = StageTable(
+    "french_access_by_region.csv", "gaps", pd.DataFrame,
+    (*_columns("text", "need_type opp_region"),
+     *_columns("int", "pop_designated pop_designated_partial pop_fr_in_person "
+                      "pop_fr_outreach_only pop_fr_line_only pop_fr_language_unknown "
+                      "pop_fr_none"),
+     Column("pct_fr_in_person", "float"),
+     *_columns("int", "services_in_french services_language_unknown")),
+    key=("need_type", "opp_region"))
+"""gaps -> ``french_access_by_region.csv``: per need and OPP region, the population of the
+areas designated under the French Language Services Act and how services offering French
+reach it (:func:`gapmap.analysis.french.french_access_by_region`)."""
+
 WRAPAROUND: StageTable[pd.DataFrame] = StageTable(
     "wraparound.csv", "gaps", pd.DataFrame,
     (*_columns("text", "demand_id name census_code opp_region cd_name"),

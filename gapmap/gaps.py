@@ -78,6 +78,38 @@ class GapTables:
     wraparound: pd.DataFrame
     wraparound_regions: pd.DataFrame
     eligibility: pd.DataFrame
+    french: pd.DataFrame | None = None
+
+
+def french_access(pairs: pd.DataFrame, demand: pd.DataFrame, services: pd.DataFrame,
+                  config: Config) -> pd.DataFrame | None:
+    """``french_access_by_region.csv`` (:mod:`gapmap.analysis.french`), or None when
+    ``inputs.flsa_designated_areas`` is off."""
+    from gapmap.analysis.french import (
+        designation,
+        french_access_by_region,
+        french_reach,
+        language_unknown,
+        offers_french,
+        read_designated_areas,
+    )
+    from gapmap.io import read_table
+    from gapmap.taxonomy import offers
+
+    path = config.inputs.flsa_designated_areas
+    if path is None:
+        return None
+    areas = read_designated_areas(path)
+    designated = designation(demand, areas, read_table(config.inputs.census_subdivisions))
+    limits = thresholds(config)
+    reach = french_reach(pairs, demand, services, thresholds_min=limits)
+    fr = services[offers_french(services).to_numpy()]
+    unknown = services[language_unknown(services).to_numpy()]
+    return french_access_by_region(
+        reach, designated, demand, regions=regions(config), total_label=total_label(config),
+        services_in_french={n: int(offers(fr["need_types"], n).sum()) for n in limits},
+        services_language_unknown={n: int(offers(unknown["need_types"], n).sum())
+                                   for n in limits})
 
 
 def gap_tables(travel: pd.DataFrame, demand: pd.DataFrame, services: pd.DataFrame,
@@ -107,8 +139,9 @@ def gap_tables(travel: pd.DataFrame, demand: pd.DataFrame, services: pd.DataFram
                                    thresholds_min=wraparound_thresholds(config))
     wrap_regions = wraparound_by_region(wrap, regions=where, total_label=label)
     eligibility = eligibility_by_need(services, config.need_types, group=acc.for_group)
-    return GapTables(cov, depth, gaps, wrap, wrap_regions, eligibility)
+    french = None if pairs is None else french_access(pairs, demand, services, config)
+    return GapTables(cov, depth, gaps, wrap, wrap_regions, eligibility, french)
 
 
-__all__ = ["COVERAGE_COLUMNS", "GapTables", "gap_tables", "reach_limit_min", "regions",
-           "thresholds", "total_label", "wraparound_thresholds"]
+__all__ = ["COVERAGE_COLUMNS", "GapTables", "french_access", "gap_tables", "reach_limit_min",
+           "regions", "thresholds", "total_label", "wraparound_thresholds"]

@@ -28,6 +28,7 @@ from gapmap.contracts import (
     COVERAGE_DEPTH,
     DEMAND,
     ELIGIBILITY_BY_NEED,
+    FRENCH_ACCESS,
     GAP_COMMUNITIES,
     REACH,
     SCENARIO_COMPARE,
@@ -63,6 +64,7 @@ class StagePaths:
     coverage_depth: Path
     gaps: Path
     eligibility: Path
+    french: Path
     wraparound: Path
     wraparound_regions: Path
     access: Path
@@ -86,6 +88,7 @@ class StagePaths:
             travel=i / "travel.parquet", reach=i / "reach.parquet",
             coverage=p / "coverage_by_region.csv",
             eligibility=p / "eligibility_by_need.csv",
+            french=p / "french_access_by_region.csv",
             coverage_depth=p / "coverage.csv", gaps=p / "gap_communities.csv",
             wraparound=p / "wraparound.csv", wraparound_regions=p / "wraparound_by_region.csv",
             access=p / "access_by_community.csv", access_capacity=p / "access_capacity.csv",
@@ -307,7 +310,13 @@ def stage_gaps(config: Config) -> str:
     write_stage(tables.wraparound, p.wraparound, WRAPAROUND)
     write_stage(tables.wraparound_regions, p.wraparound_regions, WRAPAROUND_BY_REGION)
     write_stage(tables.eligibility, p.eligibility, ELIGIBILITY_BY_NEED)
-    _record(config, "gaps", [p.travel, p.reach, p.demand, p.located])
+    if tables.french is not None:
+        write_stage(tables.french, p.french, FRENCH_ACCESS)
+    else:
+        p.french.unlink(missing_ok=True)  # French access is off: no stale table left behind
+    flsa = config.inputs.flsa_designated_areas
+    _record(config, "gaps", [p.travel, p.reach, p.demand, p.located,
+                             *([flsa, config.inputs.census_subdivisions] if flsa else [])])
     where = total_label(config)
     tot = cov[cov["opp_region"] == where].set_index("need_type")
     lines = [f"  {n:<24} {tot.at[n, 'pct_covered']:5.1f} % of {tot.at[n, 'pop2021']:,} within "
@@ -473,7 +482,8 @@ def make_inputs(config: Config) -> dict[str, list[Path]]:
     ``kings_highways``, ``network.path`` for ``osm_file`` and ``rnf_file``, the download
     cache for ``osmnx`` (which the stage writes on its first run, and a user may delete to
     download again: :func:`make_variables` lists it only while it exists); ``OFFICES``
-    (``inputs.police_offices``, read by the referral stage).
+    (``inputs.police_offices``, read by the referral stage); ``GAPS_INPUTS``
+    (``inputs.flsa_designated_areas`` when set, read only by the gaps stage).
     """
     i = config.inputs
     return {
@@ -486,6 +496,8 @@ def make_inputs(config: Config) -> dict[str, list[Path]]:
         "NETWORK_INPUTS": _network_inputs(config),
         "OFFICES": [i.police_offices],
         "PLAN_INPUTS": _plan_inputs(config),
+        "GAPS_INPUTS": ([i.flsa_designated_areas] if i.flsa_designated_areas is not None
+                        else []),
     }
 
 

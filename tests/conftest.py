@@ -47,6 +47,7 @@ remote_communities = "{RAW}/ontario/remote_communities_curated.csv"
 police_offices = "{RAW}/ontario/opp_detachment_offices.csv"
 shelter_capacity = "{RAW}/toronto/toronto_shelter_locations_2024-03-20.csv"
 opp_detachments = "{RAW}/ontario/opp_detachments.csv"
+flsa_designated_areas = "{RAW}/ontario/flsa_designated_areas.csv"
 
 [outputs]
 interim_dir = "{tmp_path}/interim"

@@ -112,7 +112,7 @@ def test_french_access_splits_designated_population_by_how_it_is_reached():
     designated = pd.DataFrame({"demand_id": ["a", "b", "c", "d", "e"],
                                "designation": ["all", "part", "all", "", "most"]})
     reach = pd.DataFrame({"demand_id": list("abcde"), "need_type": "crisis_support",
-                          "reached_by": ["in_person", "virtual", "none", "in_person",
+                          "reached_by": ["in_person", "line", "none", "in_person",
                                          "outreach"]})
     got = french_access_by_region(reach, designated, demand,
                                   regions=["East", "North East", "Central"]).set_index(
@@ -129,3 +129,58 @@ def test_french_access_splits_designated_population_by_how_it_is_reached():
     with pytest.raises(ValueError, match="unknown value"):
         french_access_by_region(reach.assign(reached_by="phone"), designated, demand,
                                 regions=["East"])
+
+
+@pytest.mark.parametrize("languages,expected", [
+    ("fr;en", "in_person"),        # states French: counts
+    ("en", "none"),                # English only: does not count, and is not a maybe
+    ("", "language_unknown"),      # states nothing: neither covered nor a gap
+])
+def test_a_service_counts_for_french_only_when_it_states_french(languages, expected):
+    from gapmap.analysis.french import french_reach
+
+    from .test_access_coverage import NEEDS, _demand, _pairs, _service, _services
+
+    shelter = _service("shelter", "emergency_shelter;crisis_support", delivery="in_person",
+                       language_codes=languages)
+    got = french_reach(_pairs(), _demand(), _services(shelter), thresholds_min=NEEDS)
+    d1 = got[(got["demand_id"] == "d1") & (got["need_type"] == "emergency_shelter")]
+    assert d1["reached_by"].tolist() == [expected]
+    # d2 is 90 min away: no service reaches it in person, whatever its languages
+    d2 = got[(got["demand_id"] == "d2") & (got["need_type"] == "emergency_shelter")]
+    assert d2["reached_by"].tolist() == ["none"]
+
+
+def test_a_french_line_reaches_the_province_when_nothing_else_does():
+    from gapmap.analysis.french import french_reach
+
+    from .test_access_coverage import NEEDS, _demand, _pairs, _service, _services
+
+    en_shelter = _service("shelter", "crisis_support", delivery="in_person",
+                          language_codes="en")
+    fr_line = _service("line", "crisis_support", point=False, delivery="virtual",
+                       opp_region="all", language_codes="fr")
+    got = french_reach(_pairs(), _demand(), _services(en_shelter, fr_line),
+                       thresholds_min=NEEDS)
+    crisis = got[got["need_type"] == "crisis_support"].set_index("demand_id")["reached_by"]
+    assert crisis.to_dict() == {"d1": "line", "d2": "line", "d3": "line"}
+    assert set(got.loc[got["need_type"] == "emergency_shelter", "reached_by"]) == {"none"}
+
+
+def test_the_default_run_writes_french_access_that_adds_up():
+    """The shipped run's table (when it exists): each region's five kinds sum to its
+    designated population, and the total row equals the regions' sum."""
+    from gapmap.contracts import FRENCH_ACCESS, read_stage
+
+    from .conftest import ROOT
+
+    path = ROOT / "data" / "processed" / FRENCH_ACCESS.file
+    if not path.exists():
+        pytest.skip("the default run has not been made here")
+    t = read_stage(path, FRENCH_ACCESS)
+    parts = ["pop_fr_in_person", "pop_fr_outreach_only", "pop_fr_line_only",
+             "pop_fr_language_unknown", "pop_fr_none"]
+    assert (t[parts].sum(axis=1) == t["pop_designated"]).all()
+    tot = t[t["opp_region"] == "Ontario"].set_index("need_type")["pop_designated"]
+    reg = t[t["opp_region"] != "Ontario"].groupby("need_type")["pop_designated"].sum()
+    assert (tot.sort_index() == reg.sort_index()).all()

@@ -34,6 +34,7 @@ name, "" when not designated), ``designation`` (``all`` | ``most`` | ``part`` | 
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from pathlib import Path
 
 import geopandas as gpd
@@ -145,29 +146,40 @@ def designation(demand: pd.DataFrame, areas: pd.DataFrame,
 
 
 
-FRENCH_ACCESS_KINDS = ("in_person", "outreach", "virtual", "none")
-"""How a designated community is best reached by a service that offers French: in person
-within the need's threshold, else only by outreach, else only by a line, else not at all."""
+FRENCH_ACCESS_KINDS = ("in_person", "outreach", "line", "language_unknown", "none")
+"""How a designated community is best reached in French (:func:`french_reach`): in person
+within the need's threshold, else only by outreach, else only by a line, all by services that
+state French; ``language_unknown`` when the best way it is reached at all is by a service
+whose languages are not stated (it may or may not offer French: not a gap, not covered);
+``none`` when nothing that offers or may offer French reaches it."""
+
+FRENCH_ACCESS_COLUMNS = ["need_type", "opp_region", "pop_designated", "pop_designated_partial",
+                         "pop_fr_in_person", "pop_fr_outreach_only", "pop_fr_line_only",
+                         "pop_fr_language_unknown", "pop_fr_none", "pct_fr_in_person",
+                         "services_in_french", "services_language_unknown"]
 
 
 def french_access_by_region(reach: pd.DataFrame, designated: pd.DataFrame,
                             demand: pd.DataFrame, *, regions: list[str],
                             total_label: str = "Ontario",
-                            services_in_french: pd.Series | None = None) -> pd.DataFrame:
+                            services_in_french: Mapping[str, int] | None = None,
+                            services_language_unknown: Mapping[str, int] | None = None
+                            ) -> pd.DataFrame:
     """``french_access_by_region.csv``: per need type and OPP region (and the total), the
-    population of designated areas and how services that offer French reach it.
+    population of designated areas and how it is reached in French.
 
     ``reach`` has one row per demand point and need type, ``demand_id``, ``need_type`` and
-    ``reached_by`` (one of :data:`FRENCH_ACCESS_KINDS`, counting only services whose
-    ``language_codes`` include ``fr``); ``designated`` is :func:`designation`'s table;
-    ``demand`` gives ``pop2021`` and ``opp_region``; ``services_in_french`` (optional) the
-    number of services offering French per need type.
+    ``reached_by`` (one of :data:`FRENCH_ACCESS_KINDS`, :func:`french_reach`);
+    ``designated`` is :func:`designation`'s table; ``demand`` gives ``pop2021`` and
+    ``opp_region``; the two mappings count the services per need type that state French and
+    that state no language (0 when not given).
 
-    Columns: ``need_type``, ``opp_region``, ``pop_designated`` (everyone in a designated
+    Columns (:data:`FRENCH_ACCESS_COLUMNS`): ``pop_designated`` (everyone in a designated
     area, 'most' and 'part' rows counting their whole subdivision), ``pop_designated_partial``
     (of which from 'most' and 'part' rows), ``pop_fr_in_person``, ``pop_fr_outreach_only``,
-    ``pop_fr_line_only``, ``pop_fr_none`` (these four sum to ``pop_designated``),
-    ``pct_fr_in_person`` and ``services_in_french``.
+    ``pop_fr_line_only``, ``pop_fr_language_unknown``, ``pop_fr_none`` (these five sum to
+    ``pop_designated``), ``pct_fr_in_person``, ``services_in_french`` and
+    ``services_language_unknown``.
     """
     bad = set(reach["reached_by"]) - set(FRENCH_ACCESS_KINDS)
     if bad:
@@ -190,20 +202,56 @@ def french_access_by_region(reach: pd.DataFrame, designated: pd.DataFrame,
                 "pop_designated_partial": int(pop[sel["designation"] != "all"].sum()),
                 "pop_fr_in_person": kind["in_person"],
                 "pop_fr_outreach_only": kind["outreach"],
-                "pop_fr_line_only": kind["virtual"], "pop_fr_none": kind["none"],
+                "pop_fr_line_only": kind["line"],
+                "pop_fr_language_unknown": kind["language_unknown"],
+                "pop_fr_none": kind["none"],
                 "pct_fr_in_person": (round(100 * kind["in_person"] / total, 1) if total
                                      else np.nan),
-                "services_in_french": (int(services_in_french.get(need, 0))
-                                       if services_in_french is not None else np.nan),
+                "services_in_french": int((services_in_french or {}).get(need, 0)),
+                "services_language_unknown": int(
+                    (services_language_unknown or {}).get(need, 0)),
             })
     return pd.DataFrame(rows, columns=FRENCH_ACCESS_COLUMNS)
 
 
-FRENCH_ACCESS_COLUMNS = ["need_type", "opp_region", "pop_designated", "pop_designated_partial",
-                         "pop_fr_in_person", "pop_fr_outreach_only", "pop_fr_line_only",
-                         "pop_fr_none", "pct_fr_in_person", "services_in_french"]
+def _codes(services: pd.DataFrame) -> pd.Series:
+    return services["language_codes"].fillna("").astype(str).str.split(";").map(
+        lambda c: {x.strip() for x in c} - {""})
+
+
+def offers_french(services: pd.DataFrame) -> pd.Series:
+    """Per service: its ``language_codes`` include ``fr``."""
+    return _codes(services).map(lambda c: "fr" in c).astype(bool)
+
+
+def language_unknown(services: pd.DataFrame) -> pd.Series:
+    """Per service: its listing states no language."""
+    return _codes(services).map(lambda c: not c).astype(bool)
+
+
+def french_reach(pairs: pd.DataFrame, demand: pd.DataFrame, services: pd.DataFrame, *,
+                 thresholds_min: Mapping[str, float]) -> pd.DataFrame:
+    """Per demand point and need, how it is reached in French (``demand_id``,
+    ``need_type``, ``reached_by``, one of :data:`FRENCH_ACCESS_KINDS`).
+
+    The best kind (in person, outreach, line: :func:`gapmap.analysis.access.reach_by_kind`)
+    is judged over the services that state French or state no language; when only the
+    latter give that best kind, the answer is ``language_unknown``, never a gap: a listing
+    that does not say is not evidence that French is missing. For anyone, at any hours.
+    """
+    from gapmap.analysis.access import reach_by_kind, reached_by
+
+    fr, unknown = offers_french(services).to_numpy(), language_unknown(services).to_numpy()
+    known = reached_by(reach_by_kind(pairs, demand, services[fr],
+                                     thresholds_min=thresholds_min))
+    maybe_reach = reach_by_kind(pairs, demand, services[fr | unknown],
+                                thresholds_min=thresholds_min)
+    maybe = reached_by(maybe_reach)
+    best = known.where(known.to_numpy() == maybe.to_numpy(), "language_unknown")
+    return maybe_reach[["demand_id", "need_type"]].assign(reached_by=best.to_numpy())
 
 
 __all__ = ["COVERAGE_VALUES", "DESIGNATED_COLUMNS", "DESIGNATION_COLUMNS",
            "FRENCH_ACCESS_COLUMNS", "FRENCH_ACCESS_KINDS", "designation",
-           "french_access_by_region", "read_designated_areas"]
+           "french_access_by_region", "french_reach", "language_unknown", "offers_french",
+           "read_designated_areas"]
