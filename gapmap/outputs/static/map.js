@@ -520,6 +520,9 @@
     // After the controls in the Tab order: the gap communities of the need shown first, most
     // people first, then the other communities in view, up to KEY_MAX; Enter opens the panel.
     pane("gm-keys", 620, false);
+    // first among the panes in the page: Tab reaches these before the service markers
+    var mapPane = map.getPane("mapPane");
+    mapPane.insertBefore(map.getPane("gm-keys"), mapPane.firstChild);
     var KEY_MAX = 60;
     var keyLayer = L.layerGroup().addTo(map);
     var byPopulation = C.name.map(function (n, i) { return i; })
