@@ -140,10 +140,9 @@
   // for search: no accents, case, punctuation; saint / sainte / ste / st -> st (as
   // gapmap.outputs.maps.fold folds the names of the index)
   function fold(s) {
-    return " " + String(s).replace(/&[a-z]+;|&#x?[0-9a-f]+;/gi, " ").normalize("NFD")
-      .replace(/[\u0300-\u036f]/g, "").toLowerCase().replace(/[^a-z0-9]+/g, " ")
-      .replace(/ (saint|sainte|ste|st) /g, " st ").replace(/ (saint|sainte|ste|st) /g, " st ")
-      .replace(/\s+/g, " ").trim() + " ";
+    var t = " " + String(s).replace(/&[a-z]+;|&#x?[0-9a-f]+;/gi, " ").normalize("NFD")
+      .replace(/[\u0300-\u036f]/g, "").toLowerCase().replace(/[^a-z0-9]+/g, " ") + " ";
+    return " " + t.replace(/ (saint|sainte|ste|st)(?= )/g, " st").replace(/\s+/g, " ").trim() + " ";
   }
   function div(cls, html) {
     var d = document.createElement("div");
