@@ -16,7 +16,17 @@ What a map shows:
   coloured by drive time;
 * the communities with no all-season road; the region outline; a legend with the services
   listed without a point; search by service or town; a print view; a footer with the data
-  vintage, the generation date and the config's name and fingerprint.
+  vintage, the generation date and the config's name and fingerprint;
+* two optional layers, off at first: per community, how many needs it reaches within their
+  thresholds (the gaps stage's ``wraparound.csv``), and the suggested sites of the need shown
+  with their caveats (the plan stage's ``suggestions.csv``);
+* a service's access kinds ("in person / outreach / by phone") and "open 24/7" in its popup
+  when the services table fills ``delivery`` and ``open_24_7``.
+
+Search runs in the page over an index built here (:func:`search_table`: one entry per
+place, names folded by :func:`fold`); the page forgives a typo or two. Every word of the
+page, marker names and credits included, is in English and French. From the keyboard, Tab
+reaches the search first, then the controls, then the communities in view.
 
 The page carries its data as one JSON block that the inlined ``static/map.js`` draws, by
 the names :class:`MapData` declares (long lists as tables of named columns).

@@ -184,6 +184,10 @@
     window.gapmap = api;
     function needName(n) { return both(needs[n].label, needs[n].labelFr); }
     function plainNeed(n) { return unescape(lang === "fr" ? needs[n].labelFr : needs[n].label); }
+    function accessPlain(a) {
+      var en = D.access.text[a];
+      return unescape(lang === "fr" ? ACCESS_FR[D.access.codes[a]] || en || "" : en || "");
+    }
     function accessWords(a) {
       var en = D.access.text[a];
       return en ? both(en, ACCESS_FR[D.access.codes[a]] || en) : "";
@@ -482,7 +486,7 @@
     var G = rows(D.suggestions), siteLayer = L.layerGroup(), siteMarkers = [];
     pane("gm-sites", 615, false);
     function siteTitle(g) {
-      return (lang === "fr" ? "Site suggéré " : "Suggested site ") + g.rank + " : ".slice(lang === "fr" ? 0 : 1) +
+      return (lang === "fr" ? "Site suggéré " + g.rank + " : " : "Suggested site " + g.rank + ": ") +
              unescape(g.site) + ", +" + fmt(g.popAdded) + (lang === "fr" ? " personnes à portée" : " people within reach");
     }
     function sitePopup(g) {
@@ -540,8 +544,7 @@
         rows(D.gaps[current]).sort(function (a, b) {
           return C.population[b.community] - C.population[a.community];
         }).forEach(function (g) {
-          var words = accessWords(g.access).replace(/<[^>]+>/g, "|").split("|").filter(Boolean);
-          var how = g.minutes === null ? (words[lang === "fr" ? 1 : 0] || plain("noDrive"))
+          var how = g.minutes === null ? (accessPlain(g.access) || plain("noDrive"))
                                        : fmt(g.minutes) + " min";
           add(g.community, unescape(C.name[g.community]) + ", " + plain("pop") + " " +
               fmt(C.population[g.community]) + ": " + plainNeed(current) + " " + how + " (" +
