@@ -564,7 +564,8 @@
       keyLayer.clearLayers();
       keyTargets().forEach(function (t) {
         var k = L.marker([C.lat[t.i], C.lon[t.i]], {
-          icon: keyIcon, pane: "gm-keys", title: t.label, autoPanOnFocus: false, bubblingMouseEvents: false
+          icon: keyIcon, pane: "gm-keys", title: t.label, autoPanOnFocus: false,
+          interactive: false  // a pointer reaches the dot drawn under it; the keyboard, this
         });
         k.on("add", function () {
           var el = k.getElement();
