@@ -457,10 +457,11 @@
       return W.reached[i] + " " + (lang === "fr" ? "besoins sur " : "of ") + W.counted +
              (lang === "fr" ? " à portée" : " needs within reach");
     }
-    function wrapHtml(i) {
+    // the count; with the needs missed too (a tooltip: the panel's table shows them)
+    function wrapHtml(i, missed) {
       return W.reached[i] + " " + both("of", "besoins sur") + " " + W.counted + " " +
              both("needs within their thresholds", "à l'intérieur de leur seuil") +
-             (W.missing[i].length ? "<br><small>" + both("Missing", "Manquent") + ": " +
+             (missed && W.missing[i].length ? "<br><small>" + both("Missing", "Manquent") + ": " +
               W.missing[i].map(needName).join(", ") + "</small>" : "");
     }
     var wrapDrawn = false;
@@ -472,7 +473,7 @@
           var c = L.circleMarker([C.lat[i], C.lon[i]], {
             renderer: dots, radius: Math.min(9, 2.5 + Math.sqrt(Math.max(C.population[i], 0)) / 40),
             color: "#222", weight: 0.6, fillColor: wrapColour(W.reached[i]), fillOpacity: 0.9
-          }).bindTooltip("<b>" + C.name[i] + "</b><br>" + wrapHtml(i));
+          }).bindTooltip("<b>" + C.name[i] + "</b><br>" + wrapHtml(i, true));
           c.on("click", function () { showCommunity(i, -1); });
           wrapLayer.addLayer(c);
         });
@@ -510,7 +511,8 @@
         var m = L.marker([g.lat, g.lon], {
           pane: "gm-sites", icon: L.divIcon({ className: "gm-site", iconSize: [20, 20],
                                              html: "<span>" + g.rank + "</span>" })
-        }).bindPopup(sitePopup(g), { maxWidth: Math.min(320, window.innerWidth - 60) });
+        }).bindPopup(sitePopup(g), { maxWidth: Math.min(320, window.innerWidth - 60),
+                                     autoPanPaddingTopLeft: narrow ? [10, 180] : [50, 110] });
         m.gmTitle = function () { return siteTitle(g); };
         retitle(m);
         siteMarkers.push(m);
