@@ -150,7 +150,8 @@
     if (html) { d.innerHTML = html; }
     return d;
   }
-  function fmt(n) { return Number(n).toLocaleString("en-CA"); }
+  // numbers as the page's language writes them (21,147 / 21 147)
+  function fmt(n) { return Number(n).toLocaleString(lang === "fr" ? "fr-CA" : "en-CA"); }
   function minutes(t) { return t === null ? "" : (t < 1 ? "&lt;1 min" : fmt(t) + " min"); }
   function radius(pop) { return Math.min(28, 3 + Math.sqrt(Math.max(pop, 0)) / 15); }
   // a table {column: [values]} as rows [{column: value}]
@@ -466,6 +467,7 @@
     }
     var wrapDrawn = false;
     wrapLayer.on("add", function () {
+      if (!W) { return; }  // not offered: the run has no wraparound table
       if (!wrapDrawn) {
         wrapDrawn = true;
         byPopulation.slice().reverse().forEach(function (i) {
