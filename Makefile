@@ -82,6 +82,7 @@ plan: $(PROCESSED)/suggestions.csv ## capacity-aware access, suggested sites, a 
 
 # one rule writes every map: a grouped target
 $(MAPS) &: $(PROCESSED)/coverage_by_region.csv $(PROCESSED)/catchments.gpkg $(HIGHWAYS) \
+           $(PROCESSED)/suggestions.csv \
            $(wildcard gapmap/outputs/static/*)
 	$(GAPMAP) maps
 

@@ -14,6 +14,7 @@ import geopandas as gpd
 import pandas as pd
 
 from gapmap.config import Config
+from gapmap.contracts import SUGGESTIONS, WRAPAROUND, read_stage
 from gapmap.gaps import thresholds, total_label
 from gapmap.outputs.maps import Basemap, MapSettings
 from gapmap.outputs.maps import map_files as _map_files
@@ -49,9 +50,23 @@ def map_files(config: Config) -> list[tuple[str | None, Path]]:
                       one_map=bool(config.census_divisions_in_scope))
 
 
+def analysis_tables(config: Config) -> tuple[pd.DataFrame | None, pd.DataFrame | None]:
+    """The gaps stage's ``wraparound.csv`` and the plan stage's ``suggestions.csv``, each
+    None when its stage has not run: the maps' optional layers."""
+    from gapmap.pipeline import StagePaths  # the pipeline calls this stage: no import cycle
+
+    p = StagePaths.of(config)
+    wrap, sites = p.wraparound, p.suggestions
+    return (read_stage(wrap, WRAPAROUND) if wrap.is_file() else None,
+            read_stage(sites, SUGGESTIONS) if sites.is_file() else None)
+
+
 def write_maps(services: gpd.GeoDataFrame, demand: gpd.GeoDataFrame, gaps: pd.DataFrame,
                cds: gpd.GeoDataFrame, config: Config, *,
                travel: pd.DataFrame | None = None) -> list[Path]:
-    """Write the run's maps (:func:`map_files`) into its maps folder."""
+    """Write the run's maps (:func:`map_files`) into its maps folder, with the wraparound
+    and suggested-site layers when those tables exist."""
+    wraparound, suggestions = analysis_tables(config)
     return _write_maps(map_files(config), services, demand, gaps, cds, map_settings(config),
-                       basemap=basemap(config), travel=travel)
+                       basemap=basemap(config), travel=travel, wraparound=wraparound,
+                       suggestions=suggestions)

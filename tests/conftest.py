@@ -125,14 +125,15 @@ def ontario_config() -> Config:
 
 @pytest.fixture(scope="session")
 def small_run(tmp_path_factory: pytest.TempPathFactory) -> Config:
-    """Every stage up to the maps, once per session, on tests/data/listings_small.csv and
-    listings_east_west.csv (four real listings, so that every region's map has services)."""
+    """Every stage up to the maps (plan too: the maps' suggested sites), once per session,
+    on tests/data/listings_small.csv and listings_east_west.csv (four real listings, so that
+    every region's map has services)."""
     from gapmap.pipeline import STAGES
 
     tmp = tmp_path_factory.mktemp("small-run")
     cfg = load_config(write_config(tmp, [DATA / "listings_small.csv",
                                          DATA / "listings_east_west.csv"]))
     for stage in ("ingest", "geocode", "regions", "demand", "network", "travel", "gaps",
-                  "maps"):
+                  "plan", "maps"):
         STAGES[stage](cfg)
     return cfg

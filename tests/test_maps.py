@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import html
 import json
 import re
 from pathlib import Path
@@ -16,17 +17,21 @@ from gapmap.io import read_parquet
 from gapmap.maps import basemap, map_settings
 from gapmap.outputs.maps import (
     _safe_url,
+    access_kinds,
     build_map,
+    caveat_fr,
     check_withheld,
+    fold,
     json_for_html,
     map_data,
     phone_html,
     render_deterministic,
+    search_table,
     service_popup,
 )
 from gapmap.outputs.webassets import ASSETS, check_self_contained, inline_assets
 from gapmap.pipeline import StagePaths
-from gapmap.regions import census_divisions
+from gapmap.regions import census_divisions, slug
 
 from .conftest import DATA
 
@@ -245,7 +250,8 @@ def test_the_page_data_has_the_declared_shape_and_every_table_is_rectangular(sma
     from gapmap.outputs import maps
 
     tables = {"services": maps.ServiceTable, "communities": maps.CommunityTable,
-              "towns": maps.TownTable}
+              "towns": maps.TownTable, "search": maps.SearchTable,
+              "suggestions": maps.SuggestionTable}
     for name, text in _maps(small_run).items():
         data = _page_data(text)
         assert set(data) == _keys(maps.MapData), name
@@ -281,7 +287,8 @@ def test_the_script_reads_the_data_by_the_declared_names_and_documents_them():
     declared = set().union(*(_keys(t) for t in (
         maps.MapData, maps.Need, maps.ServiceTable, maps.CommunityTable, maps.TravelColumns,
         maps.GapTable, maps.AccessWords, maps.TownTable, maps.BaseLayers, maps.RegionOutline,
-        maps.GapColour, maps.OsmLayer, maps.Footer)))
+        maps.GapColour, maps.OsmLayer, maps.Footer, maps.SearchTable, maps.WrapTable,
+        maps.SuggestionTable)))
     missing = {k for k in declared if not re.search(rf"\b{k}\b", header)}
     assert not missing, f"map.js's header does not mention {sorted(missing)}"
 
@@ -294,3 +301,130 @@ def test_map_without_travel_table_still_renders(small_run):
     text = render_deterministic(m)
     assert _page_data(text)["travel"] is None
     check_self_contained(text)
+
+
+# -- search, access kinds, wraparound and suggested sites -----------------------------------
+
+@pytest.mark.parametrize(("a", "b"), [
+    ("Sault Ste. Marie", "Sault-Sainte-Marie"), ("Sault Ste Marie", "SAULT ST. MARIE"),
+    ("Grand-Sudbury", "Grand Sudbury"), ("Rivière-des-Français", "riviere des francais"),
+    ("Saint-Charles", "St. Charles")])
+def test_fold_ignores_punctuation_accents_and_the_saint_spellings(a, b):
+    assert fold(a) == fold(b)
+
+
+def test_fold_keeps_saint_inside_a_word():
+    assert fold("Stella Street") == "stella street"
+    assert fold("Kirkland Lake") != fold("Kirkland Lakes")
+
+
+def _towns(names, alt):
+    n = len(names)
+    return ({"name": names, "population": [1] * n, "lat": [46.0] * n, "lon": [-81.0] * n,
+             "community": [0] * n}, alt)
+
+
+def _communities(names, remote=None, subdivision=None):
+    n = len(names)
+    return {"name": names, "cdName": ["X"] * n, "population": [1] * n, "enumerated": [1] * n,
+            "lat": [46.0] * n, "lon": [-81.0] * n, "remoteName": remote or [""] * n,
+            "airHub": [""] * n, "subdivision": subdivision or [1] * n, "division": [0] * n}
+
+
+def test_search_table_gives_one_entry_per_place_with_its_other_names():
+    towns, town_alt = _towns(["Sault Ste. Marie", "Sault Ste Marie", "Greater Sudbury"],
+                             ["", "", "Grand Sudbury|Grand-Sudbury"])
+    communities = _communities(
+        ["Sault Ste. Marie", "Kitchenuhmaykoosib Inninuwug", "Sudbury, Unorganized"],
+        remote=["", "Kitchenuhmaykoosib Inninuwug First Nation", ""])
+    fsas = {"code": ["P6A"], "lat": [46.5], "lon": [-84.3], "community": [0]}
+    detachments = {"name": ["Sault Ste. Marie"], "region": ["North East"], "town": [0]}
+    services = {"name": ["A &amp; B"], "organization": ["Org"], "city": ["Sudbury"],
+                "lat": [46.0], "listedWithoutPoint": [0]}
+    t = search_table(towns, town_alt, communities, ["", "Big Trout Lake", ""], fsas,
+                     detachments, services)  # type: ignore[arg-type]
+    entries = list(zip(t["kind"], t["row"], t["keys"], strict=True))
+    # the town stands for the community of its name; two spellings of one town: one entry
+    assert [e for e in entries if e[0] == "town"] == [
+        ("town", 0, "sault st marie"), ("town", 2, "greater sudbury|grand sudbury")]
+    community = [e for e in entries if e[0] == "community"]
+    assert ("community", 1, "kitchenuhmaykoosib inninuwug first nation|"
+            "kitchenuhmaykoosib inninuwug|big trout lake") in community
+    assert all(e[1] != 0 for e in community)
+    assert ("fsa", 0, "p6a") in entries
+    assert ("service", 0, "a b|org sudbury") in entries
+    detachment = next(e for e in entries if e[0] == "detachment")
+    assert "opp sault st marie detachment" in detachment[2].split("|")
+
+
+@pytest.mark.parametrize(("delivery", "en", "fr"), [
+    ("in_person;outreach;virtual", "in person / outreach / by phone or online",
+     "en personne / services itinérants / par téléphone ou en ligne"),
+    ("outreach", "outreach", "services itinérants"),
+    ("in person, phone", "in person / by phone", "en personne / par téléphone"),
+    ("mobile van", "mobile van", "mobile van")])
+def test_the_popup_says_how_a_service_is_reached(delivery, en, fr):
+    lines = access_kinds(pd.Series({"delivery": delivery, "open_24_7": ""}))
+    assert lines == [f'<span class="gm-en">Access</span><span class="gm-fr" lang="fr">Accès'
+                     f'</span>: <span class="gm-en">{en}</span><span class="gm-fr" lang="fr">'
+                     f'{fr}</span>']
+
+
+def test_the_popup_marks_24_7_and_says_nothing_while_the_columns_are_blank():
+    row = pd.Series({"name": "Line", "need_types": "crisis_support", "geocode_precision": "",
+                     "delivery": "virtual", "open_24_7": True})
+    popup = service_popup(row)
+    assert "Open 24/7" in popup and "by phone or online" in popup
+    blank = pd.Series({"name": "Line", "need_types": "crisis_support", "delivery": None,
+                       "open_24_7": float("nan"), "geocode_precision": ""})
+    assert access_kinds(blank) == []
+    assert "Access" not in service_popup(blank) and "24/7" not in service_popup(blank)
+    assert access_kinds(pd.Series({"name": "x"})) == []  # a services table without them
+
+
+def test_every_suggestion_caveat_has_its_french():
+    from gapmap.analysis.location import DataQuality, suggestion_caveat
+
+    q = DataQuality(placed=2, not_placed=3, coarse=2, cduids=frozenset())
+    caveat = suggestion_caveat(q, site_cduid="3553", site_cd_name="Greater Sudbury",
+                               thin_below=5, coarse_share_above=0.5)
+    assert caveat.count(";") == 3  # all four rules apply
+    fr = caveat_fr(caveat)
+    assert fr.count(";") == 3
+    assert "peu d’inscriptions : 2 service(s)" in fr
+    assert "aucun service de ce besoin inscrit dans Greater Sudbury" in fr
+    assert "3 inscrit(s) pour une région" in fr and "100 % des services placés" in fr
+    assert not re.search(r"\b(listed|placed|few|service of this)\b", fr)
+    assert caveat_fr("a new rule") == "a new rule"
+
+
+def test_the_maps_carry_the_wraparound_and_the_suggested_sites(small_run):
+    p = StagePaths.of(small_run)
+    wrap = pd.read_csv(p.wraparound, dtype={"demand_id": str})
+    sites = pd.read_csv(p.suggestions)
+    assert len(sites)
+    for name, text in _maps(small_run).items():
+        data = _page_data(text)
+        w = data["wrap"]
+        assert w["counted"] == 14
+        assert len(w["reached"]) == len(w["missing"]) == len(data["communities"]["name"])
+        assert all(len(m) == 14 - r for r, m in zip(w["reached"], w["missing"], strict=True)
+                   if r >= 0)
+        assert sum(r >= 0 for r in w["reached"]) == len(data["communities"]["name"])
+        s = data["suggestions"]
+        region = name.removesuffix(".html")
+        here = sites if region == "ontario" else sites[sites["opp_region"].map(slug) == region]
+        # one method per need and region: exact where there is one
+        methods = here.groupby(["need_type", "opp_region"])["method"].agg(
+            lambda m: "exact" if "exact" in set(m) else min(m))
+        expected = sum(int(((here["need_type"] == n) & (here["opp_region"] == r)
+                            & (here["method"] == m)).sum()) for (n, r), m in methods.items())
+        assert len(s["site"]) == expected, name
+        assert all(0 <= n < 14 for n in s["need"])
+        assert s["caveatFr"] == [html.escape(caveat_fr(html.unescape(c)), quote=True)
+                                 for c in s["caveat"]]
+    # the province map's counts are the table's, community by community
+    order = read_parquet(p.demand)["demand_id"].astype(str)
+    expected = wrap.set_index("demand_id")["needs_reached"].reindex(order).fillna(-1)
+    assert _page_data(_maps(small_run)["ontario.html"])["wrap"]["reached"] == [
+        int(v) for v in expected]

@@ -225,7 +225,9 @@ def test_search_is_first_in_the_tab_order(view: View):
     ("Sault Ste Marie", "town:Sault Ste. Marie"), ("Sault-Sainte-Marie", "town:Sault Ste. Marie"),
     ("Grand Sudbury", "town:Greater Sudbury"), ("big trout lake", "community:Kitchenuhmaykoosib"),
     ("P3A 1A1", "fsa:P3A"), ("p3a", "fsa:P3A"), ("OPP Sudbury", "detachment:"),
-    ("Québec", None)])
+    ("Thunder Bey", "town:Thunder Bay"), ("thunderbay", "town:Thunder Bay"),
+    ("Sault Ste Marei", "town:Sault Ste. Marie"), ("Timmns", "town:Timmins"),
+    ("Kitchenuhmaykosib", "community:Kitchenuhmaykoosib"), ("Québec", None)])
 def test_search_finds_places_by_other_names_postal_code_and_detachment(
         view: View, query: str, expected: str | None):
     hits = view.page.evaluate("q => gapmap.search(q)", query)
@@ -234,10 +236,31 @@ def test_search_finds_places_by_other_names_postal_code_and_detachment(
     assert hits and hits[0].startswith(expected), hits[:3]
 
 
-def test_search_gives_one_entry_per_place(view: View):
-    hits = view.page.evaluate("gapmap.search('Sioux Lookout')")
-    places = [h for h in hits if h.split(":")[0] in ("town", "community", "fsa")]
-    assert len(places) == 1 and places[0].startswith("town:Sioux Lookout")
+@pytest.mark.parametrize(("query", "place"), [
+    ("Sioux Lookout", "Sioux Lookout"), ("Thunder Bey", "Thunder Bay"),
+    ("Sault-Sainte-Marie", "Sault Ste. Marie")])
+def test_search_gives_one_entry_per_place(view: View, query: str, place: str):
+    hits = view.page.evaluate("q => gapmap.search(q)", query)
+    names = [h.split(":", 1)[1].split(" <small>")[0] for h in hits
+             if h.split(":")[0] in ("town", "community", "fsa")]
+    assert names[0] == place and len(set(names)) == len(names), names
+
+
+def test_typos_are_forgiven_only_in_words_long_enough(view: View):
+    page = view.page
+    assert page.evaluate("gapmap.search('xqzzyv')") == []
+    # three letters: as typed, no typo ("bay" is not "day" or "ray")
+    hits = page.evaluate("gapmap.search('bay')")
+    assert hits and all("bay" in h.lower() for h in hits)
+
+
+def test_the_page_folds_a_query_as_gapmap_folds_the_names(view: View):
+    from gapmap.outputs.maps import fold
+
+    names = ["Sault Ste. Marie", "Sault-Sainte-Marie", "Rivière-des-Français", "L'Orignal",
+             "Saint-Isidore", "Kitchenuhmaykoosib Inninuwug", "Grand-Sudbury", "Île Walpole",
+             "Stella & St. Joseph", "Moose Cree (Moose Factory)"]
+    assert view.page.evaluate("ns => ns.map(gapmap.fold)", names) == [fold(n) for n in names]
 
 
 def test_the_panel_names_the_community_and_flags_far_answers(view: View):
@@ -324,6 +347,159 @@ def test_axe_core_finds_no_serious_or_critical_problem(browser: Any,  # noqa: F8
             v.page.fill(".gm-search input", "Sudbury")  # a panel and a result list open
             v.page.press(".gm-search input", "Enter")
             assert _axe(v.page, axe_js) == []
+            # the optional layers on, a suggested site's popup open, in French
+            v.page.evaluate("""() => { gapmap.map.addLayer(gapmap.wrap);
+                gapmap.map.addLayer(gapmap.sites); gapmap.setLanguage('fr');
+                const s = gapmap.sites.getLayers(); if (s.length) s[0].openPopup(); }""")
+            assert _axe(v.page, axe_js) == []
             assert v.errors == []
         finally:
             context.close()
+
+
+def _french_labels() -> dict[str, str]:
+    """The French labels of the shipped vocabulary, read from the CSV itself."""
+    import csv
+    import io
+    from importlib import resources
+
+    from gapmap.taxonomy import SHIPPED_VOCABULARY
+
+    text = resources.files("gapmap").joinpath(SHIPPED_VOCABULARY).read_text("utf-8")
+    return {r["need_type"]: r["term"] for r in csv.DictReader(io.StringIO(text))
+            if r["kind"] == "label" and r["language"] == "fr"}
+
+
+def test_french_names_the_markers_buttons_and_the_credit_line(view: View):
+    _fresh(view)
+    page = view.page
+    credit = page.locator(".leaflet-control-attribution")
+    assert "Statistics Canada" in credit.inner_text()
+    page.evaluate("gapmap.setLanguage('fr')")
+    try:
+        assert "Statistique Canada" in credit.inner_text()
+        assert "Statistics Canada" not in credit.inner_text()
+        assert page.locator(".leaflet-control-zoom-in").get_attribute("aria-label") == "Zoom avant"
+        # need names: the vocabulary's French labels
+        labels = _french_labels()
+        codes = page.evaluate("gapmap.data.needs.map(n => n.code)")
+        options = page.locator("#gm-need option").all_inner_texts()
+        assert options == [labels[c] for c in codes]
+        # markers: their accessible names in French
+        conf = page.locator(".leaflet-marker-icon.gm-conf")
+        if conf.count():
+            assert conf.first.get_attribute("title").endswith("(adresse confidentielle)")
+        keys = page.locator(".gm-key-dot")
+        assert keys.count() > 0
+        title = keys.first.get_attribute("title")
+        assert labels[codes[0]] in title and "au-delà du seuil" in title
+        assert keys.first.get_attribute("aria-label") == title
+        view.shot("french-names")
+    finally:
+        page.evaluate("gapmap.setLanguage('en')")
+    assert page.locator(".gm-key-dot").first.get_attribute("title").endswith(
+        "(beyond the threshold)")
+
+
+def test_the_keyboard_reaches_the_community_dots_and_enter_opens_the_panel(view: View):
+    _fresh(view)
+    page = view.page
+    page.reload()
+    page.wait_for_function("window.gapmap && window.gapmap.ready === true", timeout=15000)
+    page.keyboard.press("Tab")
+    assert page.evaluate("document.activeElement === gapmap.searchInput")  # still first
+    for _ in range(40):
+        page.keyboard.press("Tab")
+        if page.evaluate("document.activeElement.classList.contains('gm-key-dot')"):
+            break
+    else:
+        pytest.fail("40 Tabs did not reach a community dot")
+    label = page.evaluate("document.activeElement.getAttribute('aria-label')")
+    assert page.evaluate("document.activeElement.getAttribute('role')") == "button"
+    # the gap communities of the need shown come first, most people first
+    name = page.evaluate("""() => { const d = gapmap.data, g = d.gaps[0].community.slice()
+        .filter(i => gapmap.map.getBounds().contains([d.communities.lat[i], d.communities.lon[i]]))
+        .sort((a, b) => d.communities.population[b] - d.communities.population[a]);
+        return d.communities.name[g[0]]; }""")
+    assert label.startswith(name + ",")
+    page.keyboard.press("Enter")
+    panel = page.locator(".gm-panel")
+    panel.wait_for(state="visible", timeout=5000)
+    assert panel.locator("h3").inner_text() == name
+    assert page.evaluate("document.activeElement.className") == "gm-close"
+    view.shot("keyboard-panel")
+    page.keyboard.press("Escape")
+    assert not panel.is_visible()
+    assert page.evaluate("document.activeElement.classList.contains('gm-key-dot')")
+    # zoomed in with the gaps hidden, the communities in view take their place
+    page.evaluate("""() => { gapmap.map.removeLayer(gapmap.gapLayers[0]);
+        gapmap.map.setView([46.49, -80.99], 11, {animate: false}); }""")
+    keys = page.evaluate("gapmap.keys.getLayers().map(k => k.options.title)")
+    assert 0 < len(keys) <= 60 and all("nearest service of each need" in k for k in keys)
+    page.evaluate("() => { gapmap.map.addLayer(gapmap.gapLayers[0]); }")
+
+
+def _tick(view: View, text: str) -> None:
+    """Tick a layer's box in the layer control as a user would (a tap on a phone)."""
+    page = view.page
+    toggle = page.locator(".leaflet-control-layers-toggle")
+    if toggle.is_visible():
+        toggle.tap()
+    box = page.locator(".leaflet-control-layers label", has_text=text).locator("input")
+    if view.size == "phone":
+        box.tap()
+    else:
+        box.check()
+    assert box.is_checked()
+
+
+def test_wraparound_and_suggested_sites_are_optional_layers_with_legends(view: View):
+    _fresh(view)
+    page = view.page
+    assert not page.evaluate("gapmap.map.hasLayer(gapmap.wrap)")  # off in the first view
+    assert not page.evaluate("gapmap.map.hasLayer(gapmap.sites)")
+    assert page.locator(".gm-wrapkey").is_hidden() and page.locator(".gm-sitekey").is_hidden()
+    n_sites = page.evaluate("gapmap.data.suggestions.need.filter(n => n === 0).length")
+    assert n_sites > 0
+    try:
+        _tick(view, "Needs within reach")
+        _tick(view, "Suggested sites")
+        page.evaluate("() => { gapmap.control.collapse(); }")
+        page.evaluate("document.querySelector('.gm-legend details').open = true")
+        assert "Needs a community reaches within their thresholds (of 14)" in page.locator(
+            ".gm-wrapkey").inner_text()
+        assert page.locator(".gm-sitekey").is_visible()
+        if view.size == "phone":  # folded again, as it opens on a phone
+            page.evaluate("document.querySelector('.gm-legend details').open = false")
+        sites = page.locator(".leaflet-marker-icon.gm-site")
+        assert sites.count() == n_sites
+        first = page.evaluate("""() => { const s = gapmap.data.suggestions, k = s.need.indexOf(0);
+            return {site: s.site[k], caveat: s.caveat[k]}; }""")
+        assert sites.first.get_attribute("title").startswith(
+            "Suggested site 1: " + first["site"])
+        view.shot("analysis-layers")
+        # from the keyboard: focus a site, Enter opens its popup with its caveat
+        sites.first.focus()
+        page.keyboard.press("Enter")
+        popup = page.locator(".leaflet-popup-content")
+        popup.wait_for(state="visible", timeout=5000)
+        assert "Suggested site 1" in popup.inner_text()
+        if first["caveat"]:
+            assert "Caveat" in popup.inner_text()
+        view.shot("site-popup")
+        page.evaluate("gapmap.setLanguage('fr')")
+        assert "Site suggéré 1" in popup.inner_text()
+        assert sites.first.get_attribute("title").startswith("Site suggéré 1 : ")
+        assert "(sur 14)" in page.locator(".gm-wrapkey").text_content()
+        view.shot("site-popup")
+        page.evaluate("gapmap.map.closePopup()")
+        # a community's tooltip and panel say how many needs it reaches
+        page.fill(".gm-search input", "Sudbury")
+        page.press(".gm-search input", "Enter")
+        panel = page.locator(".gm-panel")
+        panel.wait_for(state="visible", timeout=5000)
+        assert "besoins sur 14" in panel.locator(".gm-wrapline").inner_text()
+        view.shot("panel-wraparound")
+    finally:
+        page.evaluate("""() => { gapmap.setLanguage('en'); gapmap.map.removeLayer(gapmap.wrap);
+            gapmap.map.removeLayer(gapmap.sites); }""")

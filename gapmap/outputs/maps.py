@@ -16,7 +16,17 @@ What a map shows:
   coloured by drive time;
 * the communities with no all-season road; the region outline; a legend with the services
   listed without a point; search by service or town; a print view; a footer with the data
-  vintage, the generation date and the config's name and fingerprint.
+  vintage, the generation date and the config's name and fingerprint;
+* two optional layers, off at first: per community, how many needs it reaches within their
+  thresholds (the gaps stage's ``wraparound.csv``), and the suggested sites of the need shown
+  with their caveats (the plan stage's ``suggestions.csv``);
+* a service's access kinds ("in person / outreach / by phone") and "open 24/7" in its popup
+  when the services table fills ``delivery`` and ``open_24_7``.
+
+Search runs in the page over an index built here (:func:`search_table`: one entry per
+place, names folded by :func:`fold`); the page forgives a typo or two. Every word of the
+page, marker names and credits included, is in English and French. From the keyboard, Tab
+reaches the search first, then the controls, then the communities in view.
 
 The page carries its data as one JSON block that the inlined ``static/map.js`` draws, by
 the names :class:`MapData` declares (long lists as tables of named columns).
@@ -77,8 +87,20 @@ OPTIONAL_POPUP_FIELDS = (("hours", "Hours", "Heures"), ("languages", "Languages"
 OSM_TILES = "https://tile.openstreetmap.org/{z}/{x}/{y}.png"
 OSM_ATTRIBUTION = ('&copy; <a href="https://www.openstreetmap.org/copyright">OpenStreetMap'
                    '</a> contributors')
+OSM_ATTRIBUTION_FR = ('&copy; les contributeurs d’<a href="https://www.openstreetmap.org/'
+                      'copyright">OpenStreetMap</a>')
 DATA_ATTRIBUTION = ("Boundaries: Statistics Canada (Open Licence); towns: GeoNames "
                     "(CC BY 4.0); King's Highways: xfpa (GPL-3.0)")
+DATA_ATTRIBUTION_FR = ("Limites : Statistique Canada (Licence du gouvernement ouvert); villes : "
+                       "GeoNames (CC BY 4.0); routes principales (King's Highways) : xfpa "
+                       "(GPL-3.0)")
+DELIVERY_WORDS = {"in_person": ("in person", "en personne"),
+                  "outreach": ("outreach", "services itinérants"),
+                  "virtual": ("by phone or online", "par téléphone ou en ligne"),
+                  "phone": ("by phone", "par téléphone"), "line": ("by phone", "par téléphone"),
+                  "text": ("by text", "par texto"), "video": ("by video", "par vidéo")}
+"""The ``delivery`` values of the services table (issue 16) and their words; any other value
+is shown as written."""
 DISPLAY_TOLERANCE_DEG = 0.005
 """Geometries are simplified by this much (about 500 m) for display."""
 COORD_DECIMALS = 3
@@ -161,6 +183,7 @@ def service_popup(row: pd.Series) -> str:
     for col, en, fr in OPTIONAL_POPUP_FIELDS:
         if _text(row, col):
             parts.append(f"{both(en, fr)}: {_e(_text(row, col))}")
+    parts += access_kinds(row)
     city = _text(row, "city")
     if bool(row.get("confidential")):
         parts.append('<b class="gm-withheld">' + both("Location withheld", "Adresse confidentielle")
@@ -175,6 +198,29 @@ def service_popup(row: pd.Series) -> str:
     parts.append(f"{both('Location precision', 'Précision du lieu')}: "
                  f"{_e(_text(row, 'geocode_precision'))}")
     return "<br>".join(parts)
+
+
+def _truthy(value: object) -> bool:
+    if value is None or (isinstance(value, float) and np.isnan(value)):
+        return False
+    return str(value).strip().lower() in ("1", "true", "yes", "y", "t")
+
+
+def access_kinds(row: pd.Series) -> list[str]:
+    """How a service is reached (``delivery``: "in person / outreach / by phone") and
+    "open 24/7" (``open_24_7``), as popup lines, when the services table has them filled."""
+    out = []
+    kinds = [k.strip() for k in re.split(r"[;,|]", _text(row, "delivery")) if k.strip()]
+    if kinds:
+        words = [DELIVERY_WORDS.get(k.lower().replace("-", "_").replace(" ", "_"), (k, k))
+                 for k in kinds]
+        out.append(both("Access", "Accès") + ": " + both(
+            _e(" / ".join(dict.fromkeys(en for en, _ in words))),
+            _e(" / ".join(dict.fromkeys(fr for _, fr in words)))))
+    if _truthy(row.get("open_24_7")):
+        out.append('<b class="gm-247">' + both("Open 24/7", "Ouvert 24 h sur 24, 7 j sur 7")
+                   + "</b>")
+    return out
 
 
 # -- geometry for display ------------------------------------------------------------------
@@ -362,7 +408,6 @@ class CommunityTable(TypedDict):
     airHub: list[str]  # its nearest air hub, or ""
     subdivision: list[int]  # 1: a census subdivision (searchable), 0: a tract
     division: list[int]  # row in ``divisions``, or -1
-    altNames: list[str]  # other names it is searched by, "|"-separated (e.g. Big Trout Lake)
 
 
 class TravelColumns(TypedDict):
@@ -398,7 +443,6 @@ class TownTable(TypedDict):
     lat: list[float]
     lon: list[float]
     community: list[int]  # row in ``communities`` of the nearest (within 25 km), or -1
-    alt: list[str]  # GeoNames' alternate names in Latin script, "|"-separated
 
 
 class DivisionTable(TypedDict):
@@ -420,12 +464,51 @@ class FsaTable(TypedDict):
     community: list[int]  # row in ``communities`` of the nearest, or -1
 
 
+class SearchTable(TypedDict):
+    """Table, one row per entry of the search, one entry per place (:func:`search_table`):
+    towns, then the communities no town of that name stands for, postal codes (FSA), OPP
+    detachments and services. The page scores a query against ``keys`` (``static/map.js``:
+    word starts first, then a few typos)."""
+
+    kind: list[str]  # "town", "community", "fsa", "detachment" or "service"
+    row: list[int]  # row in its table (a detachment: its ``detachments`` row)
+    keys: list[str]  # "|"-separated folded names (:func:`fold`), its own name first
+
+
 class DetachmentTable(TypedDict):
     """Table, one row per OPP detachment placed at its town in the map's area (search)."""
 
     name: list[str]
     region: list[str]
     town: list[int]  # row in ``towns``
+
+
+class WrapTable(TypedDict):
+    """Wraparound, one row per community (``communities`` order), from ``wraparound.csv``
+    (:mod:`gapmap.analysis.wraparound`): how many of the counted needs it reaches."""
+
+    counted: int  # needs counted (the run's need types)
+    reached: list[int]  # needs reached within their thresholds; -1: not in the table
+    missing: list[list[int]]  # the needs not reached, positions in ``needs``
+
+
+class SuggestionTable(TypedDict):
+    """Suggested sites (``suggestions.csv``, :func:`gapmap.plan.suggestions`) of the map's
+    regions, one method per need and region (``exact`` where there is one)."""
+
+    need: list[int]  # position in ``needs``
+    region: list[str]
+    method: list[str]
+    rank: list[int]
+    site: list[str]
+    cdName: list[str]
+    lat: list[float]
+    lon: list[float]
+    popAdded: list[int]  # people newly within the threshold, after the higher ranks
+    pctBefore: list[float]  # the region's share covered before, %
+    pctAfter: list[float]  # after this and the higher-ranked sites, %
+    caveat: list[str]  # the data caveat ("" when none), English
+    caveatFr: list[str]  # the same in French (the English text when its wording is new)
 
 
 class Band(TypedDict):
@@ -456,6 +539,7 @@ class GapColour(TypedDict):
 class OsmLayer(TypedDict):
     url: str
     attribution: str
+    attributionFr: str
 
 
 class Footer(TypedDict):
@@ -489,12 +573,16 @@ class MapData(TypedDict):
     divisions: DivisionTable
     fsas: FsaTable
     detachments: DetachmentTable
+    search: SearchTable
     bands: list[list[Band]]  # per need, its 30/60/120-minute bands (largest first); [] if none
+    wrap: WrapTable | None  # None: the run has no wraparound table
+    suggestions: SuggestionTable  # empty when the run has no suggestions
     base: BaseLayers
     gapColours: list[GapColour]
     noTimeColour: str  # gap communities with no drive time
     osm: OsmLayer  # optional OpenStreetMap tiles (online only)
     attribution: str  # the shipped data's attribution
+    attributionFr: str  # the same in French
     icons: dict[str, str]  # Leaflet's default marker images as data: URIs
     confidential: str  # maps.confidential: "town" or "hide"
     footer: Footer
@@ -601,8 +689,7 @@ def _dated_before(name: str, before: int) -> int:
     return max(years) if years and max(years) < before else 0
 
 
-def _community_table(dem: gpd.GeoDataFrame, division: Mapping[str, int],
-                     fly_in_names: Mapping[str, str]) -> CommunityTable:
+def _community_table(dem: gpd.GeoDataFrame, division: Mapping[str, int]) -> CommunityTable:
     return {
         "name": [_e(v) for v in dem["name"]], "cdName": [_e(v) for v in dem["cd_name"]],
         "population": [int(v) for v in dem["pop2021"]],
@@ -613,8 +700,6 @@ def _community_table(dem: gpd.GeoDataFrame, division: Mapping[str, int],
         "airHub": [_e(v) for v in dem["air_hub"].fillna("")],
         "subdivision": [int(k == "subdivision") for k in dem["kind"]],
         "division": [division.get(str(c), -1) for c in dem["cduid"]],
-        "altNames": [_e(fly_in_names.get(str(r), "")) if r == r and r else ""
-                     for r in dem["remote_community"]],
     }
 
 
@@ -679,16 +764,77 @@ def _fsa_table(basemap: Basemap, area: shapely.Geometry, dem: gpd.GeoDataFrame) 
             "community": _nearest_rows(pts, dem, 50_000)}
 
 
-def _fold(name: str) -> str:
-    """A place name folded for matching: no accents, case or punctuation."""
+_SAINT = re.compile(r"(?<![a-z0-9])(saint|sainte|ste|st)(?![a-z0-9])")
+
+
+def fold(name: str) -> str:
+    """A name folded for search: no accents, case or punctuation, and saint / sainte / ste /
+    st as ``st`` ("Sault-Sainte-Marie", "Sault Ste. Marie": ``sault st marie``).
+
+    ``static/map.js`` folds a query the same way (its ``fold``); a browser test holds the two
+    equal.
+    """
     import unicodedata
 
     text = unicodedata.normalize("NFD", name)
     text = "".join(c for c in text if not unicodedata.combining(c)).lower()
-    return " ".join(re.sub(r"[^a-z0-9]+", " ", text).split())
+    text = " ".join(re.sub(r"[^a-z0-9]+", " ", text).split())
+    return _SAINT.sub("st", text)
 
 
-def _detachment_table(basemap: Basemap, towns: TownTable) -> DetachmentTable:
+def _keys(*names: str) -> str:
+    """Folded names, ``|``-separated, each once, in the order given."""
+    return "|".join(dict.fromkeys(k for k in (fold(n) for n in names) if k))
+
+
+def search_table(towns: TownTable, town_alt: Sequence[str], communities: CommunityTable,
+                 community_alt: Sequence[str], fsas: FsaTable,
+                 detachments: DetachmentTable, services: ServiceTable) -> SearchTable:
+    """The search's entries, one per place: a town, then a searchable community
+    (a census subdivision or a community with no all-season road) unless a town of the same
+    folded name or other name is already listed, or the community's nearest town of its
+    name stands for it. Names arrive HTML-escaped (as in the page) and are folded as text.
+    """
+    out: SearchTable = {"kind": [], "row": [], "keys": []}
+    taken: set[str] = set()
+
+    def add(kind: str, row: int, names: Sequence[str]) -> None:
+        out["kind"].append(kind)
+        out["row"].append(row)
+        out["keys"].append(_keys(*(html.unescape(n) for n in names)))
+
+    for i, name in enumerate(towns["name"]):
+        key = fold(html.unescape(name))
+        if key in taken:
+            continue
+        taken.add(key)
+        alt = [a for a in html.unescape(town_alt[i]).split("|") if a]
+        add("town", i, [name, *alt])
+    for i, name in enumerate(communities["name"]):
+        remote = communities["remoteName"][i]
+        if not (communities["subdivision"][i] or remote):
+            continue
+        own = remote or name
+        alt = [a for a in html.unescape(community_alt[i]).split("|") if a]
+        folded = {fold(html.unescape(n)) for n in (own, *alt)}
+        if fold(html.unescape(own)) in taken or (not remote and folded & taken):
+            continue
+        taken |= folded
+        add("community", i, [own, name, *alt])
+    for i, code in enumerate(fsas["code"]):
+        add("fsa", i, [code])
+    for i, name in enumerate(detachments["name"]):
+        add("detachment", i, [f"OPP {name} detachment", f"PPO détachement {name}",
+                              f"{detachments['region'][i]} police"])
+    for i, name in enumerate(services["name"]):
+        if services["lat"][i] is None and not services["listedWithoutPoint"][i]:
+            continue
+        add("service", i, [name, f"{services['organization'][i]} {services['city'][i]}"])
+    return out
+
+
+def _detachment_table(basemap: Basemap, towns: TownTable, town_alt: Sequence[str]
+                      ) -> DetachmentTable:
     """The OPP detachments whose town is one of the map's towns."""
     det = basemap.detachments
     out: DetachmentTable = {"name": [], "region": [], "town": []}
@@ -696,15 +842,15 @@ def _detachment_table(basemap: Basemap, towns: TownTable) -> DetachmentTable:
         return out
     at: dict[str, int] = {}
     for i, name in enumerate(towns["name"]):
-        at.setdefault(_fold(html.unescape(name)), i)
-    for i, alt in enumerate(towns["alt"]):  # names first, then other names
+        at.setdefault(fold(html.unescape(name)), i)
+    for i, alt in enumerate(town_alt):  # names first, then other names
         for a in html.unescape(alt).split("|") if alt else []:
-            at.setdefault(_fold(a), i)
+            at.setdefault(fold(a), i)
     for _, r in det.iterrows():
         # free text: "Sudbury (satellites ...)", "Pembroke/Petawawa", "Brockville area"
         first = re.split(r"[(/,]", str(r["town"]))[0].strip().removesuffix(" area")
         candidates = (first, str(r["detachment"]), first.removeprefix("City of "))
-        town = next((at[_fold(c)] for c in candidates if _fold(c) in at), -1)
+        town = next((at[fold(c)] for c in candidates if fold(c) in at), -1)
         if town >= 0:
             out["name"].append(_e(r["detachment"]))
             out["region"].append(_e(r["region"]))
@@ -733,6 +879,89 @@ def _bands(basemap: Basemap, area: shapely.Geometry, needs: list[str]) -> list[l
                      "polygons": _polygons(gpd.GeoSeries([r.geometry.intersection(frame)]),
                                            BAND_TOLERANCE_DEG)}
                     for _, r in rows.iterrows()])
+    return out
+
+
+def _wrap_table(wrap: pd.DataFrame | None, scope: _Scope) -> WrapTable | None:
+    """Per community, the needs it reaches within their thresholds (``wraparound.csv``)."""
+    if wrap is None:
+        return None
+    require_columns(wrap, ["demand_id", "needs_counted", "needs_reached", "needs_missing"],
+                    "wraparound.csv")
+    w = wrap.drop_duplicates("demand_id").set_index("demand_id").reindex(
+        scope.demand["demand_id"])
+    pos = {n: i for i, n in enumerate(scope.needs)}
+    counted = pd.to_numeric(wrap["needs_counted"], errors="coerce").max()
+    return {"counted": int(counted) if counted == counted else len(scope.needs),
+            "reached": [-1 if v != v else int(v) for v in w["needs_reached"]],
+            "missing": [[pos[n] for n in str(m).split(";") if n in pos] if m == m else []
+                        for m in w["needs_missing"]]}
+
+
+_CAVEATS_FR = (
+    (re.compile(r"few listings: (\d+) placed service\(s\) of this need in the region"),
+     r"peu d’inscriptions : \1 service(s) de ce besoin placé(s) dans la région"),
+    (re.compile(r"no service of this need listed in (.+?): the gap may be in the listings"),
+     r"aucun service de ce besoin inscrit dans \1 : l’écart est peut-être dans les "
+     r"inscriptions"),
+    (re.compile(r"(\d+) listed for an area or with no point \(not counted\)"),
+     r"\1 inscrit(s) pour une région ou sans emplacement (non comptés)"),
+    (re.compile(r"(\d+) % of the placed services placed only at their town \(confidential "
+                r"ones by rule\)"),
+     r"\1 % des services placés seulement à leur ville (les services confidentiels par "
+     r"règle)"),
+)
+"""The caveats of :func:`gapmap.analysis.location.suggestion_caveat`, in French."""
+
+
+def caveat_fr(caveat: str) -> str:
+    """A suggestion's caveat in French, part by part; a part worded otherwise stays as is."""
+    out = []
+    for part in (p.strip() for p in caveat.split(";")):
+        for pattern, fr in _CAVEATS_FR:
+            if pattern.fullmatch(part):
+                part = pattern.sub(fr, part)
+                break
+        if part:
+            out.append(part)
+    return "; ".join(out)
+
+
+def _suggestion_table(suggestions: pd.DataFrame | None, scope: _Scope,
+                      region: str | None) -> SuggestionTable:
+    """The suggested sites of the map's regions and need types, one method per need and
+    region: ``exact`` where the table has it, else the first other by name."""
+    out: SuggestionTable = {"need": [], "region": [], "method": [], "rank": [], "site": [],
+                            "cdName": [], "lat": [], "lon": [], "popAdded": [],
+                            "pctBefore": [], "pctAfter": [], "caveat": [], "caveatFr": []}
+    if suggestions is None or suggestions.empty:
+        return out
+    require_columns(suggestions, ["need_type", "opp_region", "method", "rank", "site", "lat",
+                                  "lon", "pop_added", "pct_covered_before",
+                                  "pct_covered_after"], "suggestions.csv")
+    pos = {n: i for i, n in enumerate(scope.needs)}
+    s = suggestions[suggestions["need_type"].isin(pos)]
+    s = s[s["opp_region"] == region] if region else s
+    s = s.assign(_pref=(s["method"] != "exact").astype(int))
+    s = s[s.groupby(["need_type", "opp_region"])["_pref"].transform("min") == s["_pref"]]
+    first = s.groupby(["need_type", "opp_region"])["method"].transform("min")
+    s = s[s["method"] == first].sort_values(["need_type", "opp_region", "rank"])
+    s = s[pd.to_numeric(s["lat"], errors="coerce").notna()]
+    for _, r in s.iterrows():
+        caveat = _text(r, "caveat")
+        out["need"].append(pos[r["need_type"]])
+        out["region"].append(_e(r["opp_region"]))
+        out["method"].append(_e(r["method"]))
+        out["rank"].append(int(r["rank"]))
+        out["site"].append(_e(r["site"]))
+        out["cdName"].append(_e(_text(r, "cd_name")))
+        out["lat"].append(_r(float(r["lat"])))
+        out["lon"].append(_r(float(r["lon"])))
+        out["popAdded"].append(int(r["pop_added"]))
+        out["pctBefore"].append(round(float(r["pct_covered_before"]), 1))
+        out["pctAfter"].append(round(float(r["pct_covered_after"]), 1))
+        out["caveat"].append(_e(caveat))
+        out["caveatFr"].append(_e(caveat_fr(caveat)))
     return out
 
 
@@ -772,15 +1001,16 @@ def _gap_tables(scope: _Scope, access: _AccessCodes) -> list[GapTable]:
 
 
 def _town_table(basemap: Basemap, area: shapely.Geometry, dem: gpd.GeoDataFrame
-                ) -> TownTable:
-    """The basemap's towns in the map's area, each linked to its nearest community."""
+                ) -> tuple[TownTable, list[str]]:
+    """The basemap's towns in the map's area, each linked to its nearest community, and
+    their other names in Latin script (``|``-separated, escaped) for search."""
     towns = basemap.towns[basemap.towns.within(area.buffer(0.02))]
-    return {"name": [_e(v) for v in towns["name"]],
-            "population": [int(v) for v in towns["population"]],
-            "lat": [_r(g.y) for g in towns.geometry], "lon": [_r(g.x) for g in towns.geometry],
-            "community": _nearest_rows(towns, dem, 25_000),
-            "alt": [_e(_latin_names(a, n)) for a, n in zip(towns["alternatenames"],
-                                                            towns["name"], strict=True)]}
+    return ({"name": [_e(v) for v in towns["name"]],
+             "population": [int(v) for v in towns["population"]],
+             "lat": [_r(g.y) for g in towns.geometry], "lon": [_r(g.x) for g in towns.geometry],
+             "community": _nearest_rows(towns, dem, 25_000)},
+            [_e(_latin_names(a, n)) for a, n in zip(towns["alternatenames"], towns["name"],
+                                                    strict=True)])
 
 
 def _base_layers(outline: gpd.GeoDataFrame, basemap: Basemap, region: str | None
@@ -810,13 +1040,17 @@ def _footer(settings: MapSettings) -> Footer:
 
 def map_data(region: str | None, services: gpd.GeoDataFrame, demand: gpd.GeoDataFrame,
              gaps: pd.DataFrame, cds: gpd.GeoDataFrame, settings: MapSettings, *,
-             basemap: Basemap, travel: pd.DataFrame | None = None) -> MapData:
+             basemap: Basemap, travel: pd.DataFrame | None = None,
+             wraparound: pd.DataFrame | None = None,
+             suggestions: pd.DataFrame | None = None) -> MapData:
     """Everything one map draws (:class:`MapData`); every listing string HTML-escaped.
 
     ``region=None`` is the map of the whole run, titled ``settings.whole_run``
     (``Ontario`` province-wide). ``travel`` (columns ``demand_id``, ``need_type``,
     ``travel_min``, ``service_id``, ``access``) feeds the nearest-services panel; without it
-    the panel says that travel times are not available.
+    the panel says that travel times are not available. ``wraparound`` (the gaps stage's
+    ``wraparound.csv``) and ``suggestions`` (the plan stage's ``suggestions.csv``) feed two
+    optional layers; without them the layers are left out.
     """
     check_withheld(services, refusing="map them")
     scope = _scope(region, services, demand, gaps, cds, settings)
@@ -831,8 +1065,15 @@ def map_data(region: str | None, services: gpd.GeoDataFrame, demand: gpd.GeoData
     where = region or settings.whole_run  # the whole run: "Ontario", or e.g. Ottawa's CD
     area = outline.union_all()
     divisions = _division_table(scope.cds, scope.demand, travel, settings, scope.needs)
-    towns = _town_table(basemap, area, scope.demand)
     division_row = {str(c): i for i, c in enumerate(sorted(scope.cds["CDUID"].astype(str)))}
+    towns, town_alt = _town_table(basemap, area, scope.demand)
+    services_table = _service_table(rows, on_map, listed_only, scope.needs,
+                                    stale_before=settings.stale_before)
+    communities = _community_table(scope.demand, division_row)
+    community_alt = [_e(basemap.fly_in_names.get(str(r), "")) if r == r and r else ""
+                     for r in scope.demand["remote_community"]]
+    fsas = _fsa_table(basemap, area, scope.demand)
+    detachments = _detachment_table(basemap, towns, town_alt)
     return {
         "title": _e(f"gapmap: {where}"), "region": _e(where),
         "language": settings.language, "farMin": float(settings.far_min),
@@ -840,20 +1081,23 @@ def map_data(region: str | None, services: gpd.GeoDataFrame, demand: gpd.GeoData
         "needs": [{"code": n, "label": _e(label(n)), "labelFr": _e(BY_CODE[n].label_fr),
                    "colour": NEED_COLOURS.get(n, "#333333"),
                    "thresholdMin": float(settings.thresholds_min[n])} for n in scope.needs],
-        "services": _service_table(rows, on_map, listed_only, scope.needs,
-                                   stale_before=settings.stale_before),
-        "communities": _community_table(scope.demand, division_row, basemap.fly_in_names),
+        "services": services_table, "communities": communities,
         "travel": travel_cols, "gaps": gap_tables, "access": access.words(),
         "towns": towns,
-        "divisions": divisions, "fsas": _fsa_table(basemap, area, scope.demand),
-        "detachments": _detachment_table(basemap, towns),
+        "divisions": divisions, "fsas": fsas, "detachments": detachments,
+        "search": search_table(towns, town_alt, communities, community_alt, fsas, detachments,
+                               services_table),
         "bands": _bands(basemap, area, scope.needs),
+        "wrap": _wrap_table(wraparound, scope),
+        "suggestions": _suggestion_table(suggestions, scope, region),
         "base": _base_layers(outline, basemap, region),
         "gapColours": [{"uptoMin": None if not np.isfinite(u) else u, "colour": c}
                        for u, c in GAP_COLOURS],
         "noTimeColour": NO_TIME_COLOUR,
-        "osm": {"url": OSM_TILES, "attribution": OSM_ATTRIBUTION},
-        "attribution": _e(DATA_ATTRIBUTION), "icons": leaflet_icon_uris(),
+        "osm": {"url": OSM_TILES, "attribution": OSM_ATTRIBUTION,
+                "attributionFr": OSM_ATTRIBUTION_FR},
+        "attribution": _e(DATA_ATTRIBUTION), "attributionFr": _e(DATA_ATTRIBUTION_FR),
+        "icons": leaflet_icon_uris(),
         "confidential": settings.confidential, "footer": _footer(settings),
     }
 
@@ -891,10 +1135,12 @@ class _Map(folium.Map):
 
 def build_map(region: str | None, services: gpd.GeoDataFrame, demand: gpd.GeoDataFrame,
               gaps: pd.DataFrame, cds: gpd.GeoDataFrame, settings: MapSettings, *,
-              basemap: Basemap, travel: pd.DataFrame | None = None) -> folium.Map:
+              basemap: Basemap, travel: pd.DataFrame | None = None,
+              wraparound: pd.DataFrame | None = None,
+              suggestions: pd.DataFrame | None = None) -> folium.Map:
     """One map: all of Ontario (``region=None``) or one OPP region (see :func:`map_data`)."""
     data = map_data(region, services, demand, gaps, cds, settings, travel=travel,
-                    basemap=basemap)
+                    basemap=basemap, wraparound=wraparound, suggestions=suggestions)
     (s, w), (n, e) = data["bounds"]
     m = _Map(location=[(s + n) / 2, (w + e) / 2], zoom_start=6, tiles=None,
              control_scale=True, zoom_control=True, zoom_snap=0.25)
@@ -950,17 +1196,19 @@ def map_files(maps_dir: Path, *, run_name: str, regions: Sequence[str],
 def write_maps(files: Sequence[tuple[str | None, Path]], services: gpd.GeoDataFrame,
                demand: gpd.GeoDataFrame, gaps: pd.DataFrame, cds: gpd.GeoDataFrame,
                settings: MapSettings, *, basemap: Basemap,
-               travel: pd.DataFrame | None = None) -> list[Path]:
+               travel: pd.DataFrame | None = None, wraparound: pd.DataFrame | None = None,
+               suggestions: pd.DataFrame | None = None) -> list[Path]:
     """Write each map of ``files`` (see :func:`map_files`)."""
     written = []
     for region, path in files:
         m = build_map(region, services, demand, gaps, cds, settings, travel=travel,
-                      basemap=basemap)
+                      basemap=basemap, wraparound=wraparound, suggestions=suggestions)
         write_text(render_deterministic(m), path)
         log.info("map %s: %.1f MB", path, path.stat().st_size / 1e6)
         written.append(path)
     return written
 
 
-__all__ = ["Basemap", "MapSettings", "build_map", "check_withheld", "json_for_html", "map_data",
-           "map_files", "phone_html", "render_deterministic", "service_popup", "write_maps"]
+__all__ = ["Basemap", "MapSettings", "access_kinds", "build_map", "caveat_fr", "check_withheld",
+           "fold", "json_for_html", "map_data", "map_files", "phone_html",
+           "render_deterministic", "search_table", "service_popup", "write_maps"]

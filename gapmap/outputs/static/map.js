@@ -8,7 +8,8 @@
  * The data (D) is declared once, by the TypedDicts MapData and the ones it names in
  * gapmap/outputs/maps.py; this script reads it by those names. A "table" is an object of
  * equal-length arrays, one per named column; indexes are 0-based rows of another table.
- *   title, region, bounds [[south, west], [north, east]], attribution, icons, confidential
+ *   title, region, bounds [[south, west], [north, east]], attribution, attributionFr, icons,
+ *   confidential
  *   language      "en" or "fr" when the page opens; farMin (minutes: farther is flagged)
  *   needs[]       {code, label, labelFr, colour, thresholdMin}; a need's index is its position
  *   services      table: name, organization, city, needs [need index], popup (HTML, both
@@ -16,21 +17,27 @@
  *                 listedWithoutPoint (0/1), phone, staleYear (0: not dated as old)
  *   communities   table: name, cdName, population, enumerated (0/1), lat, lon,
  *                 remoteName ("" unless no all-season road), airHub, subdivision (0/1),
- *                 division (divisions row, or -1), altNames ("|"-separated)
+ *                 division (divisions row, or -1)
  *   travel[need]  table over communities: minutes (null: none), service (services row;
  *                 -1 none, -2 a hidden confidential service), access (index in access.codes);
  *                 travel is null when the map has no travel table
  *   gaps[need]    table: community (communities row), minutes, access
  *   access        {codes: [travel access values], text: [their words]}
- *   towns         table: name, population, lat, lon, community (row, or -1), alt ("|")
+ *   towns         table: name, population, lat, lon, community (row, or -1)
  *   divisions     table: name, population, polygons, covered [need][division] (0-1 or null)
  *   fsas          table: code, lat, lon, community (row, or -1)
  *   detachments   table: name, region, town (towns row): OPP detachments, for search
+ *   search        table: kind (town, community, fsa, detachment, service), row (in its
+ *                 table), keys ("|"-separated folded names, its own first): one entry per place
  *   bands[need]   [{minutes, polygons}], largest first; [] when the run has no catchments
+ *   wrap          {counted, reached [per community; -1 unknown], missing [[need index]]}, or
+ *                 null when the run has no wraparound table
+ *   suggestions   table: need, region, method, rank, site, cdName, lat, lon, popAdded,
+ *                 pctBefore, pctAfter, caveat, caveatFr (suggested sites, one method)
  *   base          {province, regions [{name, polygons}], highways, expressways}: Leaflet
  *                 polygons and polylines of [lat, lon]
  *   gapColours[]  {uptoMin (null: no bound), colour}; noTimeColour
- *   osm           {url, attribution}; footer {vintage, generated, config, fingerprint, version}
+ *   osm           {url, attribution, attributionFr}; footer {vintage, generated, config, fingerprint, version}
  */
 (function () {
   "use strict";
@@ -92,7 +99,19 @@
     mapLabel: ["Map of service gaps", "Carte des écarts de services"],
     est: ["est.", "est."],
     alsoListed: ["also listed without a point (lines, outreach, area-wide)",
-                 "aussi inscrits sans emplacement (lignes, services itinérants, régionaux)"]
+                 "aussi inscrits sans emplacement (lignes, services itinérants, régionaux)"],
+    controls: ["Map controls", "Commandes de la carte"], details: ["Details", "Détails"],
+    results: ["Search results", "Résultats de la recherche"],
+    gapShort: ["beyond the threshold", "au-delà du seuil"],
+    analysis: ["Wraparound and suggested sites", "Soutien global et sites suggérés"],
+    wrapLayer: ["Needs within reach, per community", "Besoins à portée, par collectivité"],
+    sitesLayer: ["Suggested sites for the need shown", "Sites suggérés pour le besoin affiché"],
+    wrapLegend: ["Needs a community reaches within their thresholds (of", "Besoins qu'une collectivité atteint à l'intérieur de leur seuil (sur"],
+    sitesLegend: ["Suggested site, by rank: where one more service would bring the most people within the threshold (see its caveat).",
+                  "Site suggéré, par rang : où un service de plus mettrait le plus de personnes à portée (voir sa mise en garde)."],
+    nearestEach: ["Enter: nearest service of each need", "Entrée : service le plus proche de chaque besoin"],
+    zoomIn: ["Zoom in", "Zoom avant"], zoomOut: ["Zoom out", "Zoom arrière"],
+    closePopup: ["Close popup", "Fermer la fenêtre"], layers: ["Layers", "Couches"]
   };
   var ACCESS_FR = {
     estimate: "estimation", no_all_season_road: "pas de route toutes saisons",
@@ -109,16 +128,21 @@
   var lang = "en";
   function plain(key) { return WORDS[key][lang === "fr" ? 1 : 0]; }
 
+  // escaped text (names in the data) back to text, for attributes set as properties
+  function unescape(s) {
+    return String(s).replace(/&quot;/g, '"').replace(/&#x27;/g, "'").replace(/&lt;/g, "<")
+      .replace(/&gt;/g, ">").replace(/&amp;/g, "&");
+  }
   function esc(s) {
     return String(s).replace(/&/g, "&amp;").replace(/</g, "&lt;").replace(/>/g, "&gt;")
       .replace(/"/g, "&quot;").replace(/'/g, "&#x27;");
   }
-  // for search: no accents, case, punctuation; saint / sainte / ste -> st
+  // for search: no accents, case, punctuation; saint / sainte / ste / st -> st (as
+  // gapmap.outputs.maps.fold folds the names of the index)
   function fold(s) {
-    return " " + String(s).replace(/&[a-z]+;|&#x?[0-9a-f]+;/gi, " ").normalize("NFD")
-      .replace(/[\u0300-\u036f]/g, "").toLowerCase().replace(/[^a-z0-9]+/g, " ")
-      .replace(/ (saint|sainte|ste|st) /g, " st ").replace(/ (saint|sainte|ste|st) /g, " st ")
-      .replace(/\s+/g, " ").trim() + " ";
+    var t = " " + String(s).replace(/&[a-z]+;|&#x?[0-9a-f]+;/gi, " ").normalize("NFD")
+      .replace(/[\u0300-\u036f]/g, "").toLowerCase().replace(/[^a-z0-9]+/g, " ") + " ";
+    return " " + t.replace(/ (saint|sainte|ste|st)(?= )/g, " st").replace(/\s+/g, " ").trim() + " ";
   }
   function div(cls, html) {
     var d = document.createElement("div");
@@ -126,7 +150,8 @@
     if (html) { d.innerHTML = html; }
     return d;
   }
-  function fmt(n) { return Number(n).toLocaleString("en-CA"); }
+  // numbers as the page's language writes them (21,147 / 21 147)
+  function fmt(n) { return Number(n).toLocaleString(lang === "fr" ? "fr-CA" : "en-CA"); }
   function minutes(t) { return t === null ? "" : (t < 1 ? "&lt;1 min" : fmt(t) + " min"); }
   function radius(pop) { return Math.min(28, 3 + Math.sqrt(Math.max(pop, 0)) / 15); }
   // a table {column: [values]} as rows [{column: value}]
@@ -159,6 +184,11 @@
     var api = { map: map, data: D };
     window.gapmap = api;
     function needName(n) { return both(needs[n].label, needs[n].labelFr); }
+    function plainNeed(n) { return unescape(lang === "fr" ? needs[n].labelFr : needs[n].label); }
+    function accessPlain(a) {
+      var en = D.access.text[a];
+      return unescape(lang === "fr" ? ACCESS_FR[D.access.codes[a]] || en || "" : en || "");
+    }
     function accessWords(a) {
       var en = D.access.text[a];
       return en ? both(en, ACCESS_FR[D.access.codes[a]] || en) : "";
@@ -169,7 +199,7 @@
     // Leaflet's default marker images, should anything use them: data URIs, no fetch
     L.Icon.Default.imagePath = "";
     L.Icon.Default.mergeOptions(D.icons);
-    map.attributionControl.addAttribution(D.attribution);
+    map.attributionControl.addAttribution(both(D.attribution, D.attributionFr));
     var box = map.getContainer();
     box.setAttribute("role", "main");
     box.setAttribute("aria-label", D.title);
@@ -215,7 +245,8 @@
       L.polyline(D.base.expressways, { pane: "gm-roads", color: "#c0392b", weight: 2, opacity: 0.8,
                                interactive: false })
     ]).addTo(map);
-    var osm = L.tileLayer(D.osm.url, { attribution: D.osm.attribution, maxZoom: 19 });
+    var osm = L.tileLayer(D.osm.url, { attribution: both(D.osm.attribution, D.osm.attributionFr),
+                                       maxZoom: 19 });
     osm.on("add", function () { province.setStyle({ fillOpacity: 0.1 }); });
     osm.on("remove", function () { province.setStyle({ fillOpacity: 1 }); });
 
@@ -303,6 +334,13 @@
     towns.on("add remove", placeLabels);
 
     // -- communities: a click lists the nearest service of each need ------------------
+    // markers whose title (their accessible name) follows the page's language
+    var titled = [];
+    function retitle(m) {
+      m.options.title = m.gmTitle();
+      var el = m.getElement && m.getElement();
+      if (el) { el.title = m.options.title; el.setAttribute("aria-label", m.options.title); }
+    }
     var communities = L.layerGroup().addTo(map);
     var remote = L.layerGroup().addTo(map);
     var plane = L.divIcon({ className: "gm-plane", html: "&#9992;", iconSize: [18, 18] });
@@ -310,10 +348,10 @@
       (function (i) {
         var layer;
         if (C.remoteName[i]) {
-          layer = L.marker([C.lat[i], C.lon[i]], {
-            icon: plane, pane: "gm-gaps",
-            title: C.remoteName[i].replace(/&amp;/g, "&") + ": " + WORDS.noRoad[0].toLowerCase()
-          }).bindTooltip(C.remoteName[i] + ": " + w("noRoad"));
+          layer = L.marker([C.lat[i], C.lon[i]], { icon: plane, pane: "gm-gaps" })
+            .bindTooltip(C.remoteName[i] + ": " + w("noRoad"));
+          layer.gmTitle = function () { return unescape(C.remoteName[i]) + ": " + plain("noRoad").toLowerCase(); };
+          titled.push(layer);
           remote.addLayer(layer);
         } else {
           layer = L.circleMarker([C.lat[i], C.lon[i]], {
@@ -349,11 +387,11 @@
     var markers = S.map(function (s, i) {
       if (s.lat === null) { return null; }
       s.needs.sort(function (a, b) { return a - b; });
-      var m = L.marker([s.lat, s.lon], {
-        icon: icon(needs[s.needs[0]].colour, s.confidential),
-        title: s.name.replace(/&amp;/g, "&").replace(/&quot;/g, '"').replace(/&#x27;/g, "'")
-          .replace(/&lt;/g, "<").replace(/&gt;/g, ">") + (s.confidential ? " (location withheld)" : "")
-      });
+      var m = L.marker([s.lat, s.lon], { icon: icon(needs[s.needs[0]].colour, s.confidential) });
+      m.gmTitle = function () {
+        return unescape(s.name) + (s.confidential ? " (" + plain("withheld") + ")" : "");
+      };
+      titled.push(m);
       m.bindPopup(s.popup, { maxWidth: Math.min(320, window.innerWidth - 60),
                              autoPanPaddingTopLeft: narrow ? [10, 180] : [50, 110] });
       m.bindTooltip(s.name + (s.confidential ? " (" + w("withheld") + ")" : ""));
@@ -399,8 +437,158 @@
           layer.addLayer(c);
         });
       });
+      layer.on("add remove", function () { if (!quiet) { placeKeys(); } });
       return layer;
     });
+
+    // -- wraparound: how many needs each community reaches, each within its threshold ------
+    var W = D.wrap, wrapLayer = L.layerGroup();
+    function wrapBins(n) {  // [lowest count, label, colour], most needs first
+      var half = Math.ceil(n / 2);
+      return [[n, String(n), "#f2f0f7"], [n - 2, (n - 2) + "–" + (n - 1), "#9e9ac8"],
+              [half, half + "–" + (n - 3), "#6a51a3"], [0, "0–" + (half - 1), "#3f007d"]];
+    }
+    function wrapColour(k) {
+      var bins = wrapBins(W.counted);
+      for (var b = 0; b < bins.length; b++) { if (k >= bins[b][0]) { return bins[b][2]; } }
+      return bins[bins.length - 1][2];
+    }
+    function wrapShown() { return !!W && map.hasLayer(wrapLayer); }
+    function wrapWords(i) {
+      return W.reached[i] + " " + (lang === "fr" ? "besoins sur " : "of ") + W.counted +
+             (lang === "fr" ? " à portée" : " needs within reach");
+    }
+    // the count; with the needs missed too (a tooltip: the panel's table shows them)
+    function wrapHtml(i, missed) {
+      return W.reached[i] + " " + both("of", "besoins sur") + " " + W.counted + " " +
+             both("needs within their thresholds", "à l'intérieur de leur seuil") +
+             (missed && W.missing[i].length ? "<br><small>" + both("Missing", "Manquent") + ": " +
+              W.missing[i].map(needName).join(", ") + "</small>" : "");
+    }
+    var wrapDrawn = false;
+    wrapLayer.on("add", function () {
+      if (!W) { return; }  // not offered: the run has no wraparound table
+      if (!wrapDrawn) {
+        wrapDrawn = true;
+        byPopulation.slice().reverse().forEach(function (i) {
+          if (W.reached[i] < 0) { return; }
+          var c = L.circleMarker([C.lat[i], C.lon[i]], {
+            renderer: dots, radius: Math.min(9, 2.5 + Math.sqrt(Math.max(C.population[i], 0)) / 40),
+            color: "#222", weight: 0.6, fillColor: wrapColour(W.reached[i]), fillOpacity: 0.9
+          }).bindTooltip("<b>" + C.name[i] + "</b><br>" + wrapHtml(i, true));
+          c.on("click", function () { showCommunity(i, -1); });
+          wrapLayer.addLayer(c);
+        });
+      }
+      placeKeys();
+      legendParts();
+    });
+    wrapLayer.on("remove", function () { placeKeys(); legendParts(); });
+
+    // -- suggested sites of the need shown (the plan stage), with their caveats ----------
+    var G = rows(D.suggestions), siteLayer = L.layerGroup(), siteMarkers = [];
+    pane("gm-sites", 615, false);
+    function siteTitle(g) {
+      return (lang === "fr" ? "Site suggéré " + g.rank + " : " : "Suggested site " + g.rank + ": ") +
+             unescape(g.site) + ", +" + fmt(g.popAdded) + (lang === "fr" ? " personnes à portée" : " people within reach");
+    }
+    function sitePopup(g) {
+      var need = needs[g.need];
+      return '<b class="gm-name">' + both("Suggested site", "Site suggéré") + " " + g.rank + ": " + g.site +
+             "</b><br><i>" + needName(g.need) + " &middot; " + g.region + "</i><br>" +
+             "+" + fmt(g.popAdded) + " " + both("people newly within", "personnes de plus à moins de") + " " +
+             need.thresholdMin + " min<br>" + both("Region covered", "Région couverte") + ": " +
+             g.pctBefore + " % &rarr; " + g.pctAfter + " %" + (g.cdName ? "<br>" + both("Census division", "Division de recensement") +
+             ": " + g.cdName : "") + "<br><small>" + both("Method", "Méthode") + ": " + g.method + "</small>" +
+             (g.caveat ? '<div class="gm-caveat"><b>' + both("Caveat", "Mise en garde") + "</b>: " +
+                         both(g.caveat, g.caveatFr) + "</div>" : "") +
+             "<small>" + both("A place to look at, not a decision: see suggestions.csv.",
+                              "Un lieu à examiner, pas une décision : voir suggestions.csv.") + "</small>";
+    }
+    function drawSites() {
+      siteLayer.clearLayers();
+      siteMarkers = [];
+      G.forEach(function (g) {
+        if (g.need !== current) { return; }
+        var m = L.marker([g.lat, g.lon], {
+          pane: "gm-sites", icon: L.divIcon({ className: "gm-site", iconSize: [20, 20],
+                                             html: "<span>" + g.rank + "</span>" })
+        }).bindPopup(sitePopup(g), { maxWidth: Math.min(320, window.innerWidth - 60),
+                                     autoPanPaddingTopLeft: narrow ? [10, 180] : [50, 110] });
+        m.gmTitle = function () { return siteTitle(g); };
+        retitle(m);
+        siteMarkers.push(m);
+        siteLayer.addLayer(m);
+      });
+    }
+    siteLayer.on("add remove", function () { legendParts(); });
+
+    // -- keyboard: the community dots in view as buttons (the dots are drawn on a canvas) ----
+    // After the controls in the Tab order: the gap communities of the need shown first, most
+    // people first, then the other communities in view, up to KEY_MAX; Enter opens the panel.
+    pane("gm-keys", 620, false);
+    // first among the panes in the page: Tab reaches these before the service markers
+    var mapPane = map.getPane("mapPane");
+    mapPane.insertBefore(map.getPane("gm-keys"), mapPane.firstChild);
+    var KEY_MAX = 60;
+    var keyLayer = L.layerGroup().addTo(map);
+    var byPopulation = C.name.map(function (n, i) { return i; })
+      .filter(function (i) { return !C.remoteName[i]; })
+      .sort(function (a, b) { return C.population[b] - C.population[a]; });
+    var keyIcon = L.divIcon({ className: "gm-key-dot", iconSize: [16, 16] });
+    var fromKeyboard = false;
+    function keyTargets() {
+      var view = map.getBounds(), out = [], seen = {};
+      function add(i, label, n) {
+        if (out.length >= KEY_MAX || seen[i] || !view.contains([C.lat[i], C.lon[i]])) { return; }
+        seen[i] = true;
+        out.push({ i: i, label: label, need: n });
+      }
+      if (map.hasLayer(gapLayers[current])) {
+        rows(D.gaps[current]).sort(function (a, b) {
+          return C.population[b.community] - C.population[a.community];
+        }).forEach(function (g) {
+          var how = g.minutes === null ? (accessPlain(g.access) || plain("noDrive"))
+                                       : fmt(g.minutes) + " min";
+          add(g.community, unescape(C.name[g.community]) + ", " + plain("pop") + " " +
+              fmt(C.population[g.community]) + ": " + plainNeed(current) + " " + how + " (" +
+              plain("gapShort") + ")", current);
+        });
+      }
+      if (map.hasLayer(communities) || wrapShown()) {
+        byPopulation.forEach(function (i) {
+          add(i, unescape(C.name[i]) + (C.enumerated[i] ? ", " + plain("pop") + " " + fmt(C.population[i]) : "") +
+              ": " + plain("nearestEach") + (wrapShown() ? " (" + wrapWords(i) + ")" : ""), -1);
+        });
+      }
+      return out;
+    }
+    function placeKeys() {
+      var had = document.activeElement && document.activeElement.classList.contains("gm-key-dot");
+      keyLayer.clearLayers();
+      keyTargets().forEach(function (t) {
+        var k = L.marker([C.lat[t.i], C.lon[t.i]], {
+          icon: keyIcon, pane: "gm-keys", title: t.label, autoPanOnFocus: false,
+          interactive: false  // a pointer reaches the dot drawn under it; the keyboard, this
+        });
+        k.on("add", function () {
+          var el = k.getElement();
+          el.setAttribute("aria-label", t.label);
+          el.addEventListener("keydown", function (e) {
+            if (e.key === "Enter" || e.key === " ") {
+              e.preventDefault();
+              fromKeyboard = true;
+              showCommunity(t.i, t.need);
+              fromKeyboard = false;
+            }
+          });
+        });
+        keyLayer.addLayer(k);
+      });
+      if (had) { map.getContainer().focus({ preventScroll: true }); }
+    }
+    map.on("moveend", placeKeys);
+    communities.on("add remove", placeKeys);
 
     // -- the need shown: summary, gaps, bands and services follow it ----------------------
     function setNeed(n) {
@@ -417,6 +605,8 @@
       quiet = false;
       refresh();
       drawBands();
+      drawSites();
+      placeKeys();
       if (select) { select.value = String(n); }
       updateTexts();
     }
@@ -475,6 +665,13 @@
     if (hasBands) { overview.push([bandLayer, swatch("#54a24b", "gm-line") + w("bands")]); }
     group("overview", w("needShown"), overview.map(function (o) { return o[0]; }), false, false);
     overview.forEach(function (o) { control.addOverlay(o[0], o[1]); });
+    var analysis = [];
+    if (W) { analysis.push([wrapLayer, swatch("#6a51a3", "gm-round") + w("wrapLayer")]); }
+    if (G.length) { analysis.push([siteLayer, '<span class="gm-site gm-site-key"><span>1</span></span>' + w("sitesLayer")]); }
+    if (analysis.length) {
+      group("analysis", w("analysis"), analysis.map(function (o) { return o[0]; }), false, false);
+      analysis.forEach(function (o) { control.addOverlay(o[0], o[1]); });
+    }
     group("gaps", w("gapLayer"), gapLayers, true, false);
     needs.forEach(function (need, n) {
       control.addOverlay(gapLayers[n], swatch(gapColour(200), "gm-round") + needName(n) +
@@ -499,58 +696,95 @@
     baseLayers.forEach(function (b) { control.addOverlay(b[0], b[1]); });
 
     // -- search by place (names, French and other names), postal code or service ---------
-    var index = [];
+    // the entries come from gapmap (maps.search_table), their names folded as fold() folds a
+    // query; a query matches a name at a word start, inside a word, without its spaces, and
+    // then with a few typos ("Thunder Bey"): one to a short word, two to a long one
     var KINDS = ["town", "community", "fsa", "detachment", "service"];
-    var placeNames = {};
-    T.name.forEach(function (n, i) {
-      var key = fold(n);
-      if (placeNames[key]) { return; }  // one entry per place
-      placeNames[key] = true;
-      var alt = T.alt[i] ? T.alt[i].split("|") : [];
-      index.push({ kind: "town", i: i, keys: [key].concat(alt.map(fold)),
-                   html: n + " <small>" + w("kindTown") + "</small>" });
+    var index = D.search.kind.map(function (kind, k) {
+      var i = D.search.row[k], html;
+      if (kind === "town") { html = T.name[i] + " <small>" + w("kindTown") + "</small>"; }
+      else if (kind === "community") {
+        html = (C.remoteName[i] || C.name[i]) + " <small>" + w("kindCommunity") + "</small>";
+      } else if (kind === "fsa") { html = D.fsas.code[i] + " <small>" + w("kindFsa") + "</small>"; }
+      else if (kind === "detachment") {
+        var name = D.detachments.name[i], town = D.detachments.town[i];
+        html = both("OPP " + name + " detachment", "Détachement de la PPO " + name) +
+               " <small>" + T.name[town] + "</small>";
+        i = town;
+      } else {
+        var s = S[i];
+        html = s.name + " <small>" + (s.city || "") + (s.lat === null ? ", " + w("noPoint") : "") + "</small>";
+      }
+      var keys = D.search.keys[k].split("|").map(function (x) { return " " + x + " "; });
+      return { kind: kind, i: i, keys: keys, html: html, words: null };
     });
-    C.name.forEach(function (n, i) {
-      if (!(C.subdivision[i] || C.remoteName[i])) { return; }
-      var name = C.remoteName[i] || n, key = fold(name);
-      var alt = [n].concat(C.altNames[i] ? C.altNames[i].split("|") : []);
-      if (placeNames[key]) { return; }  // the town of that name stands for it
-      placeNames[key] = true;
-      index.push({ kind: "community", i: i, keys: [key].concat(alt.map(fold)),
-                   html: name + " <small>" + w("kindCommunity") + "</small>" });
-    });
-    D.fsas.code.forEach(function (code, i) {
-      index.push({ kind: "fsa", i: i, keys: [fold(code)],
-                   html: code + " <small>" + w("kindFsa") + "</small>" });
-    });
-    D.detachments.name.forEach(function (name, i) {
-      index.push({ kind: "detachment", i: D.detachments.town[i],
-                   keys: [fold("OPP " + name + " detachment police PPO détachement " + D.detachments.region[i])],
-                   html: both("OPP " + name + " detachment", "Détachement de la PPO " + name) +
-                         " <small>" + T.name[D.detachments.town[i]] + "</small>" });
-    });
-    S.forEach(function (s, i) {
-      if (s.lat === null && !s.listedWithoutPoint) { return; }
-      index.push({ kind: "service", i: i, keys: [fold(s.name + " " + s.organization + " " + s.city)],
-                   html: s.name + ' <small>' + (s.city || "") + (s.lat === null ? ", " + w("noPoint") : "") +
-                         "</small>" });
-    });
+    // edit distance with adjacent swaps, or max + 1 once it is over max
+    function distance(a, b, max) {
+      if (Math.abs(a.length - b.length) > max) { return max + 1; }
+      var prev2 = null, prev = [], cur, i, j;
+      for (j = 0; j <= b.length; j++) { prev.push(j); }
+      for (i = 1; i <= a.length; i++) {
+        cur = [i];
+        var low = i;
+        for (j = 1; j <= b.length; j++) {
+          var d = Math.min(prev[j] + 1, cur[j - 1] + 1, prev[j - 1] + (a[i - 1] === b[j - 1] ? 0 : 1));
+          if (prev2 && i > 1 && j > 1 && a[i - 1] === b[j - 2] && a[i - 2] === b[j - 1]) {
+            d = Math.min(d, prev2[j - 2] + 1);
+          }
+          cur.push(d);
+          if (d < low) { low = d; }
+        }
+        if (low > max) { return max + 1; }
+        prev2 = prev;
+        prev = cur;
+      }
+      return prev[b.length];
+    }
+    // the typos a query may have: none under 5 letters, one under 9, else two; a word of
+    // one or two letters must match as typed
+    function typos(q) {
+      var n = q.replace(/ /g, "").length;
+      return n < 5 ? 0 : n < 9 ? 1 : 2;
+    }
+    function fuzzy(words, key, budget) {
+      var keyWords = key.trim().split(" "), total = 0;
+      for (var k = 0; k < words.length; k++) {
+        var qw = words[k], last = k === words.length - 1;
+        var max = Math.min(budget - total, qw.length <= 2 ? 0 : qw.length <= 4 ? 1 : 2), best = max + 1;
+        for (var j = 0; j < keyWords.length && best > 0; j++) {
+          var kw = keyWords[j];
+          best = Math.min(best, distance(qw, kw, max));
+          if (last && kw.length > qw.length) {  // still typing: the start of a word
+            best = Math.min(best, distance(qw, kw.slice(0, qw.length), max));
+          }
+        }
+        if (best > max) { return -1; }
+        total += best;
+      }
+      return total;
+    }
     function findAll(query) {
       var q = fold(esc(query)).trim();
       if (q.length < 2) { return []; }
       var postal = /^([a-z][0-9][a-z])( ?[0-9][a-z][0-9])?$/.exec(q.replace(/ /g, "").length <= 6 ?
         q.replace(/ /g, "").replace(/^(...)(...)$/, "$1 $2") : "");
+      var compact = q.replace(/ /g, ""), words = q.split(" "), budget = typos(q);
       var hits = [];
       index.forEach(function (h) {
         var best = -1;
         h.keys.forEach(function (key, k) {
           var at = key.indexOf(" " + q);
           var r = at < 0 ? (key.indexOf(q) < 0 ? -1 : 2) : (at === 0 ? 0 : 1);
+          if (r < 0 && compact.length >= 4 && key.replace(/ /g, "").indexOf(compact) >= 0) { r = 2.5; }
+          if (r < 0 && budget > 0 && h.kind !== "fsa") {
+            var d = fuzzy(words, key, budget);
+            if (d > 0) { r = 3 + d; }
+          }
           if (r >= 0 && k > 0) { r += 0.5; }  // the name before other names
           if (r >= 0 && (best < 0 || r < best)) { best = r; }
         });
         if (postal && h.kind === "fsa" && h.keys[0].trim() === postal[1]) { best = 0; }
-        if (best >= 0) { hits.push({ h: h, r: best * 4 + KINDS.indexOf(h.kind) }); }
+        if (best >= 0) { hits.push({ h: h, r: best * 10 + KINDS.indexOf(h.kind) }); }
       });
       return hits.sort(function (a, b) { return a.r - b.r; }).slice(0, 12)
         .map(function (x) { return x.h; });
@@ -675,6 +909,13 @@
       map.closePopup();
       fitPanel();
       panel.querySelector(".gm-close").addEventListener("click", closePanel);
+      var opener = fromKeyboard ? document.activeElement : null;
+      if (opener) { panel.querySelector(".gm-close").focus({ preventScroll: true }); }
+      panel.onkeydown = function (e) {
+        if (e.key !== "Escape") { return; }
+        closePanel();
+        if (opener && document.body.contains(opener)) { opener.focus({ preventScroll: true }); }
+      };
       Array.prototype.forEach.call(panel.querySelectorAll("a[data-s]"), function (a) {
         a.addEventListener("click", function (e) {
           e.preventDefault();
@@ -695,6 +936,8 @@
     // on a phone a popup takes the place of the panel and of the search list; on a wide
     // screen the map moves so that a popup is not under the panel
     map.on("popupopen", function (e) {
+      var x = e.popup.getElement().querySelector(".leaflet-popup-close-button");
+      if (x) { x.setAttribute("aria-label", plain("closePopup")); x.title = plain("closePopup"); }
       var list = document.getElementById("gm-search-list");
       if (list) { list.innerHTML = ""; }
       if (window.innerWidth < 700) { closePanel(); return; }
@@ -740,6 +983,7 @@
                       : (remoteName && remoteName !== name ? name + "<br>" : "")) +
                  w("cd") + ": " + C.cdName[i] + " &middot; " +
                  (C.enumerated[i] ? w("pop") + " " + fmt(C.population[i]) : w("notEnumerated")) + "</div>";
+      if (W && W.reached[i] >= 0) { head += '<div class="gm-wrapline">' + wrapHtml(i) + "</div>"; }
       if (remoteName) {
         head += "<p class=gm-note>" + w("noRoadNote") +
                 (C.airHub[i] ? " " + w("airHub") + " " + C.airHub[i] + "." : "") + "</p>";
@@ -789,6 +1033,7 @@
           "<div>" + swatch(needs[0].colour, "gm-round gm-ring") + w("serviceLegend") + " " +
           swatch("#fff", "gm-round gm-dash") + w("confidentialLegend") + "</div>" +
           (hasBands ? '<div class="gm-bandkey"></div>' : "") +
+          '<div class="gm-wrapkey" hidden></div><div class="gm-sitekey" hidden></div>' +
           "<div>&#9992; " + w("noRoadLegend") + "</div>" +
           "<div>" + swatch("#4a5a6a", "gm-round gm-tiny") + w("communityLegend") + "</div>" +
           (unplaced.length ? "<details class=gm-unplaced><summary>" + unplaced.length + " " + w("unplaced") +
@@ -812,6 +1057,7 @@
       }
     });
     var legend = new Legend().addTo(map).getContainer();
+    legendParts();
 
     // print only: a title over the map, and the services without a point on a second page
     var printHead = div("gm-print-head");
@@ -836,6 +1082,19 @@
       });
       parts.push('<span class="gm-key">' + swatch(D.noTimeColour, "gm-round") + w("noDrive") + "</span>");
       return w("gapLegend") + "<br>" + parts.join(" ");
+    }
+    // the legends of the optional layers, shown while their layer is
+    function legendParts() {
+      if (!legend) { return; }
+      var wk = legend.querySelector(".gm-wrapkey"), sk = legend.querySelector(".gm-sitekey");
+      wk.hidden = !wrapShown();
+      if (W) {
+        wk.innerHTML = w("wrapLegend") + " " + W.counted + "):<br>" + wrapBins(W.counted).map(function (b) {
+          return '<span class="gm-key">' + swatch(b[2], "gm-round") + b[1] + "</span>";
+        }).join(" ");
+      }
+      sk.hidden = !map.hasLayer(siteLayer);
+      sk.innerHTML = '<span class="gm-site gm-site-key"><span>1</span></span>' + w("sitesLegend");
     }
     function updateTexts() {
       var need = needs[current];
@@ -869,7 +1128,21 @@
       var close = panel.querySelector(".gm-close");
       if (close) { close.setAttribute("aria-label", plain("close")); }
       var toggle = control.getContainer().querySelector(".leaflet-control-layers-toggle");
-      if (toggle) { toggle.title = lang === "fr" ? "Couches" : "Layers"; }
+      if (toggle) { toggle.title = plain("layers"); toggle.setAttribute("aria-label", plain("layers")); }
+      [[".leaflet-control-zoom-in", "zoomIn"], [".leaflet-control-zoom-out", "zoomOut"]].forEach(function (z) {
+        var b = document.querySelector(z[0]);
+        if (b) { b.title = plain(z[1]); b.setAttribute("aria-label", plain(z[1])); }
+      });
+      overlay.setAttribute("aria-label", plain("controls"));
+      panel.setAttribute("aria-label", plain("details"));
+      var results = document.getElementById("gm-search-list");
+      if (results) { results.setAttribute("aria-label", plain("results")); }
+      var popupClose = document.querySelector(".leaflet-popup-close-button");
+      if (popupClose) { popupClose.setAttribute("aria-label", plain("closePopup")); }
+      titled.forEach(retitle);
+      siteMarkers.forEach(retitle);
+      placeKeys();
+      if (api.onLanguage) { api.onLanguage(); }
       box.setAttribute("aria-label", plain("mapLabel") + ": " + D.region.replace(/&amp;/g, "&"));
     }
 
@@ -920,6 +1193,9 @@
     api.gapLayers = gapLayers;
     api.summary = summary;
     api.bands = bandLayer;
+    api.wrap = wrapLayer;
+    api.sites = siteLayer;
+    api.keys = keyLayer;
     api.control = control;
     api.osm = osm;
     api.shown = function () { return shown.length; };
@@ -928,6 +1204,7 @@
     api.resetView = resetView;
     api.setNeed = setNeed;
     api.setLanguage = setLanguage;
+    api.fold = function (t) { return fold(esc(t)).trim(); };
     api.search = function (q) { return findAll(q).map(function (h) { return h.kind + ":" + h.html; }); };
     api.need = function () { return current; };
     api.readyMs = window.performance ? performance.now() : null;  // bench/bench_maps.py
