@@ -272,8 +272,11 @@ def stage_catchments(config: Config) -> str:
     per_service = service_catchments(engine, services, bands, builder=builder, workers=workers)
     per_need = need_catchments(engine, services, config.need_types, bands, builder=builder,
                                workers=workers)
-    write_geopackage({"service_catchments": per_service, "need_catchments": per_need},
-                     p.catchments)
+    from gapmap.outputs.geopackage import layer_descriptions
+
+    layers = {"service_catchments": per_service, "need_catchments": per_need}
+    write_geopackage(layers, p.catchments, descriptions=layer_descriptions(
+        {name: list(df.columns) for name, df in layers.items()}))
     _record(config, "catchments", [p.nodes, p.edges, p.located],
             services=int(per_service["service_id"].nunique()), bands=list(bands),
             basis=per_service["basis"].value_counts().to_dict())
@@ -534,12 +537,27 @@ def make_variables(config: Config, *, cwd: Path | None = None) -> str:
     return "\n".join(lines) + "\n"
 
 
-STAGES = {
+def _with_settings(stage: Any) -> Any:
+    """A stage run with the config's output settings in force (``[outputs] csv_bom``)."""
+    import functools
+
+    from gapmap.io import csv_byte_order_mark
+
+    @functools.wraps(stage)
+    def run(config: Config) -> str:
+        with csv_byte_order_mark(config.outputs.csv_bom):
+            return str(stage(config))
+
+    return run
+
+
+_STAGE_FUNCTIONS = {
     "ingest": stage_ingest, "geocode": stage_geocode, "regions": stage_regions,
     "demand": stage_demand, "network": stage_network, "travel": stage_travel,
     "catchments": stage_catchments, "gaps": stage_gaps, "plan": stage_plan, "maps": stage_maps,
     "report": stage_report, "referral": stage_referral,
 }
+STAGES = {name: _with_settings(fn) for name, fn in _STAGE_FUNCTIONS.items()}
 
 
 def run_all(config: Config, *, echo: Any = print) -> None:

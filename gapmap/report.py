@@ -23,7 +23,7 @@ import pandas as pd
 from gapmap.config import Config
 from gapmap.gaps import total_label
 from gapmap.io import write_geopackage
-from gapmap.outputs.geopackage import coverage_layer
+from gapmap.outputs.geopackage import coverage_layer, layer_descriptions
 from gapmap.outputs.tables import shared_services
 
 log = logging.getLogger(__name__)
@@ -43,7 +43,7 @@ def write_reports(*, services: gpd.GeoDataFrame, demand: gpd.GeoDataFrame,
     rem["csduids"] = rem["csduids"].map(";".join)
     dem = demand.copy()
     path = config.outputs.processed_dir / "gapmap.gpkg"
-    write_geopackage({
+    layers = {
         "services": shared[shared.geometry.notna()],
         "services_without_point": pd.DataFrame(shared[shared.geometry.isna()]
                                                .drop(columns="geometry")),
@@ -56,6 +56,8 @@ def write_reports(*, services: gpd.GeoDataFrame, demand: gpd.GeoDataFrame,
         "highways": highways,
         "coverage_by_region": coverage,
         **(extra_layers or {}),
-    }, path)
+    }
+    write_geopackage(layers, path, descriptions=layer_descriptions(
+        {name: [str(c) for c in df.columns] for name, df in layers.items()}))
     log.info("wrote %s", path)
     return path
