@@ -475,7 +475,8 @@ class Outputs:
                           "`data_dictionary.csv` and, in `<processed_dir>/reports/`, a report "
                           "per OPP region in HTML and PDF (printed by `referral.browser`)")
     report_communities: Annotated[int, Strict(), Field(ge=1, le=50)] = Field(
-        10, description="the gap communities listed per need in a regional report")
+        5, description="the gap communities listed per need in a regional report and on a "
+        "region's sheet of the workbook")
 
 
 # -- [network] -------------------------------------------------------------------------------

@@ -415,10 +415,12 @@ def stage_report(config: Config) -> str:
         {"need_catchments": read_geo(p.catchments, layer="need_catchments")}
         if p.catchments.is_file() else {})
     extra.update(_analysis_layers(p))
+    services, demand = read_stage(p.located, SERVICES_LOCATED), read_stage(p.demand, DEMAND)
+    cds = _census_divisions_in_scope(config)
     path = write_reports(
-        services=read_stage(p.located, SERVICES_LOCATED), demand=read_stage(p.demand, DEMAND),
+        services=services, demand=demand,
         coverage=read_stage(p.coverage, COVERAGE), gaps=read_stage(p.gaps, GAP_COMMUNITIES),
-        cds=_census_divisions_in_scope(config), remote=remote_communities(config),
+        cds=cds, remote=remote_communities(config),
         highways=read_geo(config.inputs.highways), config=config, extra_layers=extra)
     inputs = [p.located, p.demand, p.coverage, p.gaps, p.travel, *_reference_inputs(config)]
     meta = provenance(config, inputs, stage="report")
@@ -433,7 +435,16 @@ def stage_report(config: Config) -> str:
             stages[stage] = json.loads(f.read_text())
     meta["stages"] = stages
     write_json(meta, p.metadata)
-    return f"report: {path} and {p.metadata}"
+    if not config.outputs.reports:
+        return f"report: {path} and {p.metadata}"
+    from gapmap.report import write_handover
+
+    files = write_handover(config, cds=cds, demand=demand, services=services)
+    pdfs = [f for f in files if f.suffix == ".pdf"]
+    return (f"report: {path}, {p.metadata}, " + ", ".join(
+        f"{f.name} ({f.stat().st_size / 1e3:.0f} kB)" for f in files if f.suffix != ".png"
+        and f.parent == config.outputs.processed_dir)
+        + f"; {len(pdfs)} regional reports in {pdfs[0].parent if pdfs else '-'}")
 
 
 def stage_referral(config: Config) -> str:

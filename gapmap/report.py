@@ -9,7 +9,11 @@
   ``gap_communities``, ``remote_communities``, ``census_divisions``, ``opp_regions`` (with
   coverage per need as columns), ``highways``, the ``coverage_by_region`` table and, when the
   catchments stage has run, ``need_catchments`` (see :mod:`gapmap.catchments`);
-* ``run_metadata.json``: how the outputs were made (config, input hashes, version).
+* ``run_metadata.json``: how the outputs were made (config, input hashes, version);
+* with ``[outputs] reports`` (the default), what planners hand over (:func:`write_handover`):
+  ``data_dictionary.csv`` (every shared CSV's columns labelled in English and French),
+  ``gapmap.xlsx`` (:mod:`gapmap.outputs.workbook`) and ``reports/``, a report per OPP region
+  in English and French, HTML and PDF (:mod:`gapmap.outputs.region_report`).
 """
 
 from __future__ import annotations
@@ -25,6 +29,7 @@ from gapmap.gaps import total_label
 from gapmap.io import write_geopackage
 from gapmap.outputs.geopackage import coverage_layer, layer_descriptions
 from gapmap.outputs.tables import shared_services
+from gapmap.outputs.workbook import Handover, write_workbook
 
 log = logging.getLogger(__name__)
 
@@ -61,3 +66,141 @@ def write_reports(*, services: gpd.GeoDataFrame, demand: gpd.GeoDataFrame,
         {name: [str(c) for c in df.columns] for name, df in layers.items()}))
     log.info("wrote %s", path)
     return path
+
+
+# -- what planners hand over: the dictionary, the workbook, a report per OPP region -------------
+
+DICTIONARY_FILE = "data_dictionary.csv"
+WORKBOOK_FILE = "gapmap.xlsx"
+REPORTS_FOLDER = "reports"
+"""The regional reports' folder, under ``outputs.processed_dir``."""
+
+
+def shared_csvs(config: Config) -> list[Path]:
+    """The CSVs a run shares: every CSV of the processed folder (the dictionary itself
+    included) and the referral folder's."""
+    out = config.outputs
+    files = sorted(out.processed_dir.glob("*.csv"))
+    if out.processed_dir / DICTIONARY_FILE not in files:
+        files.append(out.processed_dir / DICTIONARY_FILE)
+    return files + sorted(out.referral_dir.glob("*.csv"))
+
+
+def write_dictionary(config: Config) -> Path:
+    """``data_dictionary.csv``: every column of every shared CSV (:func:`shared_csvs`) with
+    its labels and meaning (:mod:`gapmap.outputs.dictionary`)."""
+    from gapmap.io import write_csv
+    from gapmap.outputs.dictionary import csv_columns, dictionary
+
+    path = config.outputs.processed_dir / DICTIONARY_FILE
+    own = ["file", "column", "label_en", "label_fr", "meaning"]
+    files = [(p.name, own if p.name == DICTIONARY_FILE else csv_columns(p))
+             for p in shared_csvs(config) if p.name == DICTIONARY_FILE or p.is_file()]
+    return write_csv(dictionary(files), path)
+
+
+def data_sources(metadata: dict[str, object]) -> pd.DataFrame:
+    """The rows of the shipped data's ``LICENSE-DATA.md`` (``licence``: the section's
+    heading, ``file``, ``product``) and whether this run read the file (``used``), from the
+    inputs its stages recorded (``<data>/...`` paths)."""
+    import re
+
+    from gapmap.config import data_dir
+
+    read: set[str] = set()
+    for meta in [metadata, *dict(metadata.get("stages", {})).values()]:  # type: ignore[call-overload]
+        read |= {k.removeprefix("<data>/") for k in dict(meta.get("inputs", {}))}
+    path = data_dir() / "LICENSE-DATA.md"
+    rows = []
+    section = ""
+    text = path.read_text(encoding="utf-8") if path.is_file() else ""
+    for line in text.splitlines():
+        if line.startswith("## "):
+            section = line[3:].strip()
+        cells = [c.strip() for c in line.strip().strip("|").split("|")]
+        if not section or not line.startswith("|") or len(cells) != 2 or \
+                cells[0] in ("file", "") or set(cells[0]) <= {"-"}:
+            continue
+        files = re.findall(r"[\w./-]+\.\w+", cells[0])
+        used = any(f in read or any(r.endswith(f) for r in read) for f in files)
+        rows.append((section, cells[0], cells[1], "yes" if used else "no"))
+    return pd.DataFrame(rows, columns=["licence", "file", "product", "used"])
+
+
+def method_notes(config: Config, data_quality: pd.DataFrame) -> list[tuple[str, str]]:
+    """The method and caveats, as (title, text): thresholds, population, listings'
+    completeness (from the data-quality table), the road model."""
+    cov = config.coverage
+    special = ", ".join(f"{n} {m:g} min" for n, m in sorted(cov.thresholds_min.items()))
+    dq = data_quality
+    listed = int(dq["services"].sum()) if len(dq) else 0
+    coarse = int(dq["town_or_coarser"].sum()) if len(dq) else 0
+    area = int(dq["area_only"].sum()) if len(dq) else 0
+    phone = int(dq["with_phone"].sum()) if len(dq) else 0
+    return [
+        ("Threshold", f"A need counts as reached within {cov.default_threshold_min:g} min by "
+         "road of a listed service of that need" + (f" ({special})" if special else "") + "."),
+        ("Population", "2021 Census population (Statistics Canada) of census subdivisions and "
+         "tracts; reserves not enumerated in 2021 count as 0 (their people are missing)."),
+        ("Listings", f"Counted over needs and regions, {listed} service listings: {coarse} "
+         f"placed only at their town or coarser, {area} listed only for an area (not counted), "
+         f"{phone} with a phone. A service missing from the listings is a gap that is not "
+         "real; read the Data quality sheet before quoting a gap."),
+        ("Road model", f"Drive times on the run's road graph ({config.network.source}) with "
+         "local-road connectors at set speeds: planning estimates, not routing. Communities "
+         "with no all-season road are counted apart (fly-in or winter road)."),
+        ("Confidential services", "Shown at their town at most, never at a street address."),
+        ("Suggestions", "A suggested site is where one more service adds the most people "
+         "within the threshold; it does not weigh capacity, staff or the community's wishes."),
+    ]
+
+
+def read_handover(config: Config) -> Handover:
+    """The shared CSVs as written, and the run's facts, for the workbook and reports."""
+    import json
+
+    from gapmap.contracts import (
+        ACCESS_BY_COMMUNITY,
+        COVERAGE,
+        GAP_COMMUNITIES,
+        SUGGESTIONS,
+        WRAPAROUND_BY_REGION,
+        read_stage,
+    )
+    from gapmap.io import generated_on, read_table
+    from gapmap.pipeline import StagePaths
+
+    p = StagePaths.of(config)
+    quality = read_table(config.outputs.processed_dir / "data_quality_by_region.csv")
+    for c in quality.columns[2:]:
+        quality[c] = pd.to_numeric(quality[c]).astype(int)
+    metadata = json.loads(p.metadata.read_text(encoding="utf-8")) if p.metadata.is_file() \
+        else {}
+    return Handover(
+        coverage=read_stage(p.coverage, COVERAGE), gaps=read_stage(p.gaps, GAP_COMMUNITIES),
+        wraparound=read_stage(p.wraparound_regions, WRAPAROUND_BY_REGION),
+        data_quality=quality,
+        dictionary=read_table(config.outputs.processed_dir / DICTIONARY_FILE),
+        sources=data_sources(metadata), metadata=metadata, total=total_label(config),
+        run_name=config.name, generated=generated_on(),
+        suggestions=read_stage(p.suggestions, SUGGESTIONS) if p.suggestions.is_file()
+        else None,
+        access=read_stage(p.access, ACCESS_BY_COMMUNITY) if p.access.is_file() else None)
+
+
+def write_handover(config: Config, *, cds: gpd.GeoDataFrame, demand: gpd.GeoDataFrame,
+                   services: gpd.GeoDataFrame) -> list[Path]:
+    """The dictionary, ``gapmap.xlsx`` and, in ``<processed_dir>/reports/``, a report per OPP
+    region in English and French (HTML and PDF, with their chart and map images)."""
+    from gapmap.outputs.region_report import write_region_reports
+
+    written = [write_dictionary(config)]
+    handover = read_handover(config)
+    notes = method_notes(config, handover.data_quality)
+    written.append(write_workbook(handover, config.outputs.processed_dir / WORKBOOK_FILE,
+                                  top=config.outputs.report_communities, method=notes))
+    written += write_region_reports(
+        handover, config.outputs.processed_dir / REPORTS_FOLDER, cds=cds, demand=demand,
+        services=shared_services(services), top=config.outputs.report_communities,
+        method=notes, browser=config.referral.browser)
+    return written

@@ -237,6 +237,11 @@ referral_sheets.csv:name | Service | Service | the service's name
 referral_sheets.csv:rank | Rank | Rang | the service's rank by drive time for the need
 referral_sheets.csv:travel_min | Drive time (min) | Temps de route (min) | from the office town (or
     its air hub), minutes
+data_dictionary.csv:file | File | Fichier | the CSV the column is in
+data_dictionary.csv:column | Column | Colonne | the column's name in the file
+data_dictionary.csv:label_en | Label (English) | Libellé (anglais) | the column's label in English
+data_dictionary.csv:label_fr | Label (French) | Libellé (français) | the column's label in French
+data_dictionary.csv:meaning | Meaning | Signification | what the column holds
 offices.csv:lat | Latitude | Latitude | the office town's point
 offices.csv:lon | Longitude | Longitude | the office town's point
 """
