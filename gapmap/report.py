@@ -19,7 +19,9 @@
 from __future__ import annotations
 
 import logging
+from collections.abc import Mapping
 from pathlib import Path
+from typing import Any
 
 import geopandas as gpd
 import pandas as pd
@@ -76,30 +78,35 @@ REPORTS_FOLDER = "reports"
 """The regional reports' folder, under ``outputs.processed_dir``."""
 
 
-def shared_csvs(config: Config) -> list[Path]:
-    """The CSVs a run shares: every CSV of the processed folder (the dictionary itself
-    included) and the referral folder's."""
-    out = config.outputs
-    files = sorted(out.processed_dir.glob("*.csv"))
-    if out.processed_dir / DICTIONARY_FILE not in files:
-        files.append(out.processed_dir / DICTIONARY_FILE)
-    return files + sorted(out.referral_dir.glob("*.csv"))
+DICTIONARY_COLUMNS = ("file", "column", "label_en", "label_fr", "meaning")
+
+
+def shared_columns(config: Config) -> list[tuple[str, list[str]]]:
+    """Each CSV a run shares and its columns: every CSV of the processed folder as written
+    (the dictionary as declared), then the referral stage's two, as declared (the referral
+    stage runs after this one)."""
+    from gapmap.analysis.referral import REFERRAL_COLUMNS
+    from gapmap.outputs.dictionary import csv_columns
+    from gapmap.referral import OFFICE_COLUMNS
+
+    files = {p.name: csv_columns(p) for p in sorted(config.outputs.processed_dir.glob("*.csv"))}
+    files[DICTIONARY_FILE] = list(DICTIONARY_COLUMNS)
+    files["referral_sheets.csv"] = list(REFERRAL_COLUMNS)
+    files["offices.csv"] = list(OFFICE_COLUMNS)
+    return list(files.items())
 
 
 def write_dictionary(config: Config) -> Path:
-    """``data_dictionary.csv``: every column of every shared CSV (:func:`shared_csvs`) with
-    its labels and meaning (:mod:`gapmap.outputs.dictionary`)."""
+    """``data_dictionary.csv``: every column of every shared CSV (:func:`shared_columns`)
+    with its labels and meaning (:mod:`gapmap.outputs.dictionary`)."""
     from gapmap.io import write_csv
-    from gapmap.outputs.dictionary import csv_columns, dictionary
+    from gapmap.outputs.dictionary import dictionary
 
-    path = config.outputs.processed_dir / DICTIONARY_FILE
-    own = ["file", "column", "label_en", "label_fr", "meaning"]
-    files = [(p.name, own if p.name == DICTIONARY_FILE else csv_columns(p))
-             for p in shared_csvs(config) if p.name == DICTIONARY_FILE or p.is_file()]
-    return write_csv(dictionary(files), path)
+    return write_csv(dictionary(shared_columns(config)),
+                     config.outputs.processed_dir / DICTIONARY_FILE)
 
 
-def data_sources(metadata: dict[str, object]) -> pd.DataFrame:
+def data_sources(metadata: Mapping[str, Any]) -> pd.DataFrame:
     """The rows of the shipped data's ``LICENSE-DATA.md`` (``licence``: the section's
     heading, ``file``, ``product``) and whether this run read the file (``used``), from the
     inputs its stages recorded (``<data>/...`` paths)."""
@@ -108,8 +115,8 @@ def data_sources(metadata: dict[str, object]) -> pd.DataFrame:
     from gapmap.config import data_dir
 
     read: set[str] = set()
-    for meta in [metadata, *dict(metadata.get("stages", {})).values()]:  # type: ignore[call-overload]
-        read |= {k.removeprefix("<data>/") for k in dict(meta.get("inputs", {}))}
+    for meta in [metadata, *metadata.get("stages", {}).values()]:
+        read |= {k.removeprefix("<data>/") for k in meta.get("inputs", {})}
     path = data_dir() / "LICENSE-DATA.md"
     rows = []
     section = ""
