@@ -42,9 +42,11 @@ $(BIN)/gapmap: pyproject.toml
 
 install: $(BIN)/gapmap ## create .venv and install gapmap with its test tools
 
-chromium: ## install Debian's chromium (referral PDF, browser tests) when missing (needs root)
-	@command -v chromium >/dev/null || (apt-get update && \
+NEED_CHROMIUM = command -v chromium >/dev/null || (apt-get update && \
 	  DEBIAN_FRONTEND=noninteractive apt-get install -y chromium)
+
+chromium: ## install Debian's chromium (referral PDF, reports, browser tests) when missing (needs root)
+	@$(NEED_CHROMIUM)
 
 # -- the pipeline, as real file targets: a rerun redoes only what changed ----------------
 $(INTERIM)/services.parquet: $(LISTINGS) $(REFERENCE) $(CONFIG) $(SRC) | $(BIN)/gapmap
@@ -86,10 +88,12 @@ $(MAPS) &: $(PROCESSED)/coverage_by_region.csv $(PROCESSED)/catchments.gpkg $(HI
 	$(GAPMAP) maps
 
 # one rule writes the GeoPackage, the workbook, the data dictionary and the regional reports
-# (<PROCESSED>/reports/, HTML and PDF: printed by headless chromium, installed when missing)
+# (<PROCESSED>/reports/, HTML and PDF: printed by headless chromium, installed when missing;
+# not a prerequisite, so that `make -q` of these files asks only about them)
 $(PROCESSED)/gapmap.gpkg $(PROCESSED)/gapmap.xlsx &: $(PROCESSED)/coverage_by_region.csv \
                           $(PROCESSED)/catchments.gpkg $(PROCESSED)/suggestions.csv \
-                          $(HIGHWAYS) | chromium $(BIN)/gapmap
+                          $(HIGHWAYS)
+	@$(NEED_CHROMIUM)
 	$(GAPMAP) report
 
 report: $(PROCESSED)/gapmap.xlsx ## GeoPackage, gapmap.xlsx, data dictionary, a report per OPP region
