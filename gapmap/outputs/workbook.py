@@ -15,6 +15,7 @@ totals equal the CSVs'.
 
 from __future__ import annotations
 
+import io
 import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
@@ -316,5 +317,26 @@ def write_workbook(h: Handover, path: Path, *, top: int,
     # the run's date, not the time of writing: the same inputs give the same workbook
     wb.properties.created = wb.properties.modified = dt.datetime.fromisoformat(h.generated)
     with atomic_path(path) as tmp:
-        wb.save(tmp)
+        _save_dated(wb, tmp, dt.date.fromisoformat(h.generated))
     return path
+
+
+def _save_dated(wb: Any, path: Path, day: Any) -> None:
+    """Save ``wb`` with every part of the file and its "modified" property dated ``day`` (the
+    zip stamps each part with the time of writing, openpyxl the property with the time of
+    saving): the same inputs give the same bytes."""
+    import zipfile
+
+    buffer = io.BytesIO()
+    wb.save(buffer)
+    with zipfile.ZipFile(buffer) as src, zipfile.ZipFile(path, "w") as dst:
+        for info in src.infolist():
+            fixed = zipfile.ZipInfo(info.filename, date_time=(day.year, day.month, day.day,
+                                                              0, 0, 0))
+            fixed.compress_type = zipfile.ZIP_DEFLATED
+            fixed.external_attr = info.external_attr
+            data = src.read(info.filename)
+            if info.filename == "docProps/core.xml":  # openpyxl sets "modified" as it saves
+                data = re.sub(rb"(<dcterms:modified[^>]*>)[^<]*",
+                              rb"\g<1>" + f"{day.isoformat()}T00:00:00Z".encode(), data)
+            dst.writestr(fixed, data)
