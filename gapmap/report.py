@@ -134,28 +134,59 @@ def data_sources(metadata: Mapping[str, Any]) -> pd.DataFrame:
     return pd.DataFrame(rows, columns=["licence", "file", "product", "used"])
 
 
-def method_notes(config: Config, data_quality: pd.DataFrame) -> list[tuple[str, str]]:
-    """The method and caveats, as (title, text): thresholds, population, listings'
-    completeness (from the data-quality table), the road model."""
+def method_notes(config: Config, data_quality: pd.DataFrame, region: str,
+                 language: str = "en") -> list[tuple[str, str]]:
+    """The method and caveats for ``region`` (an OPP region, or the data-quality table's
+    ``all regions``), as (title, text) in ``language``: the thresholds, the population, how
+    complete the region's listings are (from its rows of the data-quality table), the road
+    model, confidentiality, the suggestions."""
+    from gapmap.analysis.data_quality import ALL_REGIONS
+
     cov = config.coverage
     special = ", ".join(f"{n} {m:g} min" for n, m in sorted(cov.thresholds_min.items()))
-    dq = data_quality
-    listed = int(dq["services"].sum()) if len(dq) else 0
-    coarse = int(dq["town_or_coarser"].sum()) if len(dq) else 0
-    area = int(dq["area_only"].sum()) if len(dq) else 0
-    phone = int(dq["with_phone"].sum()) if len(dq) else 0
+    special = f" ({special})" if special else ""
+    dq = data_quality[data_quality["opp_region"] == region]
+    n = {c: int(dq[c].sum()) for c in ("services", "town_or_coarser", "area_only",
+                                         "with_phone", "verified_stale", "unverified")}
+    t, net = f"{cov.default_threshold_min:g}", config.network.source
+    where = "Ontario" if region == ALL_REGIONS else region
+    if language == "fr":
+        return [
+            ("Seuil", f"Un besoin est atteint à {t} min ou moins par la route d'un service "
+             f"listé de ce besoin{special}."),
+            ("Population", "Population du Recensement de 2021 (Statistique Canada) des "
+             "subdivisions et secteurs de recensement ; les réserves non dénombrées en 2021 "
+             "comptent pour 0 (leur population manque)."),
+            ("Listes de services", f"{where}, un service compté une fois par besoin : "
+             f"{n['services']} ; {n['town_or_coarser']} localisés seulement à leur ville ou "
+             f"moins précisément, {n['area_only']} listés seulement pour une région (non "
+             f"comptés), {n['with_phone']} avec un téléphone, {n['verified_stale']} vérifiés "
+             f"il y a longtemps, {n['unverified']} non vérifiés. Un service absent des listes "
+             "crée un écart qui n'existe pas : lire la qualité des données avant de citer un "
+             "écart."),
+            ("Modèle routier", f"Temps de route sur le réseau du calcul ({net}) avec des "
+             "raccords locaux à vitesse fixe : des estimations de planification, pas un "
+             "itinéraire. Les communautés sans route praticable toute l'année sont comptées "
+             "à part (avion ou route d'hiver)."),
+            ("Services confidentiels", "Montrés à leur ville au plus, jamais à une adresse."),
+            ("Suggestions", "Un site suggéré est l'endroit où un service de plus ajoute le "
+             "plus de personnes dans le seuil ; il ne tient compte ni de la capacité, ni du "
+             "personnel, ni des souhaits de la communauté."),
+        ]
     return [
-        ("Threshold", f"A need counts as reached within {cov.default_threshold_min:g} min by "
-         "road of a listed service of that need" + (f" ({special})" if special else "") + "."),
+        ("Threshold", f"A need counts as reached within {t} min by road of a listed service "
+         f"of that need{special}."),
         ("Population", "2021 Census population (Statistics Canada) of census subdivisions and "
          "tracts; reserves not enumerated in 2021 count as 0 (their people are missing)."),
-        ("Listings", f"Counted over needs and regions, {listed} service listings: {coarse} "
-         f"placed only at their town or coarser, {area} listed only for an area (not counted), "
-         f"{phone} with a phone. A service missing from the listings is a gap that is not "
-         "real; read the Data quality sheet before quoting a gap."),
-        ("Road model", f"Drive times on the run's road graph ({config.network.source}) with "
-         "local-road connectors at set speeds: planning estimates, not routing. Communities "
-         "with no all-season road are counted apart (fly-in or winter road)."),
+        ("Listings", f"{where}, a service counted once per need it lists: {n['services']}; "
+         f"{n['town_or_coarser']} placed only at their town or coarser, {n['area_only']} "
+         f"listed only for an area (not counted), {n['with_phone']} with a phone, "
+         f"{n['verified_stale']} verified long ago, {n['unverified']} unverified. A service "
+         "missing from the listings makes a gap that is not real: read the data quality "
+         "table before quoting a gap."),
+        ("Road model", f"Drive times on the run's road graph ({net}) with local-road "
+         "connectors at set speeds: planning estimates, not routing. Communities with no "
+         "all-season road are counted apart (fly-in or winter road)."),
         ("Confidential services", "Shown at their town at most, never at a street address."),
         ("Suggestions", "A suggested site is where one more service adds the most people "
          "within the threshold; it does not weigh capacity, staff or the community's wishes."),
@@ -199,13 +230,17 @@ def write_handover(config: Config, *, cds: gpd.GeoDataFrame, demand: gpd.GeoData
                    services: gpd.GeoDataFrame) -> list[Path]:
     """The dictionary, ``gapmap.xlsx`` and, in ``<processed_dir>/reports/``, a report per OPP
     region in English and French (HTML and PDF, with their chart and map images)."""
+    import functools
+
+    from gapmap.analysis.data_quality import ALL_REGIONS
     from gapmap.outputs.region_report import write_region_reports
 
     written = [write_dictionary(config)]
     handover = read_handover(config)
-    notes = method_notes(config, handover.data_quality)
+    notes = functools.partial(method_notes, config, handover.data_quality)
     written.append(write_workbook(handover, config.outputs.processed_dir / WORKBOOK_FILE,
-                                  top=config.outputs.report_communities, method=notes))
+                                  top=config.outputs.report_communities,
+                                  method=notes(ALL_REGIONS)))
     written += write_region_reports(
         handover, config.outputs.processed_dir / REPORTS_FOLDER, cds=cds, demand=demand,
         services=shared_services(services), top=config.outputs.report_communities,

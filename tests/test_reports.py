@@ -167,7 +167,7 @@ def test_the_workbook_cells_are_neutralised(run, tmp_path):
     gaps.loc[gaps.index[0], "name"] = '=HYPERLINK("http://x","y")'
     h = type(h)(**{**h.__dict__, "gaps": gaps, "access": None})  # (a smaller book)
     path = write_workbook(h, tmp_path / "book.xlsx", top=5,
-                          method=method_notes(run, h.data_quality))
+                          method=method_notes(run, h.data_quality, "all regions"))
     values = [c for row in openpyxl.load_workbook(path)["Gap communities"].iter_rows(
         values_only=True) for c in row if isinstance(c, str)]
     assert "'=HYPERLINK(\"http://x\",\"y\")" in values
@@ -220,6 +220,20 @@ def test_the_reports_are_in_english_and_in_french(run):
     en, fr = _pdf_text(folder / "north-east.en.pdf"), _pdf_text(folder / "north-east.fr.pdf")
     assert "Method and caveats" in en and "Sources and licences" in en
     assert "Méthode et mises en garde" in fr and "Nord-Est" in fr
+    assert "Modèle routier" in fr and "Road model" not in fr
+
+
+def test_the_method_box_counts_the_regions_own_listings(run):
+    """The listings' completeness in a region's report is that region's rows of the
+    data-quality table (a service counted once per need)."""
+    quality = _csv(run, "data_quality_by_region.csv")
+    for region in ("North East", "West"):
+        mine = quality[quality["opp_region"] == region]
+        text = _pdf_text(run.outputs.processed_dir / "reports"
+                         / f"{region.lower().replace(' ', '-')}.en.pdf")
+        assert (f"{region}, a service counted once per need it lists: "
+                f"{mine['services'].sum()}; {mine['town_or_coarser'].sum()} placed only at "
+                "their town or coarser") in text
 
 
 # -- the GeoPackages ----------------------------------------------------------------------------

@@ -22,7 +22,7 @@ import base64
 import html
 import io
 import re
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -34,6 +34,7 @@ from gapmap.outputs.dictionary import label
 from gapmap.outputs.pdf import print_pdfs
 from gapmap.outputs.workbook import (
     Handover,
+    fly_in_note,
     fmt_int,
     fmt_pct,
     headline,
@@ -97,13 +98,6 @@ WORDS: dict[str, dict[str, str]] = {
         "licence": "Licence ou source", "file": "Fichier", "used": "lu par ce calcul",
     },
 }
-
-METHOD_FR = {
-    "Threshold": "Seuil", "Population": "Population", "Listings": "Listes de services",
-    "Road model": "Modèle routier", "Confidential services": "Services confidentiels",
-    "Suggestions": "Suggestions",
-}
-"""The method notes' titles in French (their text, from the run's settings, is English)."""
 
 CSS = """
 @page { size: Letter; margin: 0.5in 0.55in; }
@@ -310,8 +304,9 @@ def report_html(region: str, h: Handover, *, language: str, chart: bytes, map_im
     boxes = "".join(f'<div class="figure">{_e(t)}<b>{_e(v)}</b></div>' for t, v in figures)
     lines = "".join(f"<li>{_e(headline(r, region, language))}</li>"
                     for _, r in ranked.iterrows())
-    notes = "".join(f"<dt>{_e(METHOD_FR.get(t, t) if language == 'fr' else t)}</dt>"
-                    f"<dd>{_e(text)}</dd>" for t, text in method)
+    fly = fly_in_note(ranked, language)
+    fly_note = f"<p>{_e(fly)}</p>" if fly else ""
+    notes = "".join(f"<dt>{_e(t)}</dt><dd>{_e(text)}</dd>" for t, text in method)
     used = h.sources[h.sources["used"] == "yes"]
     sources = "".join(f"<tr><td>{_e(r.licence)}</td><td>{_e(r.file)}</td>"
                       f"<td>{_e(r.product)}</td></tr>" for r in used.itertuples())
@@ -325,7 +320,7 @@ def report_html(region: str, h: Handover, *, language: str, chart: bytes, map_im
         f"<h1>{_e(title)}</h1><p class=\"sub\">"
         f"{_e(w['sub'].format(run=h.run_name, generated=h.generated))}</p>"
         f"<h2>{_e(w['figures'])}</h2><div class=\"figures\">{boxes}</div>"
-        f'<ul class="headlines">{lines}</ul>'
+        f'<ul class="headlines">{lines}</ul>{fly_note}'
         f"<h2>{_e(w['ranked'])}</h2>{_needs_table(ranked, w, language)}"
         f"<h2>{_e(w['chart'])}</h2><img alt=\"{_e(w['chart'])}\" src=\"{_data_uri(chart)}\">"
         f'<div class="map"><h2>{_e(w["map"])}</h2><img alt="{_e(w["map"])}" '
@@ -342,9 +337,11 @@ def report_html(region: str, h: Handover, *, language: str, chart: bytes, map_im
 
 def write_region_reports(h: Handover, folder: Path, *, cds: gpd.GeoDataFrame,
                          demand: gpd.GeoDataFrame, services: gpd.GeoDataFrame, top: int,
-                         method: Sequence[tuple[str, str]], browser: str) -> list[Path]:
-    """Write every OPP region's report (module docstring) into ``folder``; files of regions
-    no longer in the run are removed, so the folder holds this run's reports only."""
+                         method: Callable[[str, str], Sequence[tuple[str, str]]],
+                         browser: str) -> list[Path]:
+    """Write every OPP region's report (module docstring) into ``folder``; ``method(region,
+    language)`` gives its method box's (title, text) rows. Files of regions no longer in the
+    run are removed, so the folder holds this run's reports only."""
     folder.mkdir(parents=True, exist_ok=True)
     written: list[Path] = []
     documents: list[tuple[str, Path]] = []
@@ -358,7 +355,8 @@ def write_region_reports(h: Handover, folder: Path, *, cds: gpd.GeoDataFrame,
             chart = chart_png(ranked, language)
             written.append(_write_bytes(chart, folder / f"{name}.{language}.chart.png"))
             document = report_html(region, h, language=language, chart=chart,
-                                   map_image=image, top=top, method=method)
+                                   map_image=image, top=top,
+                                   method=method(region, language))
             written.append(write_text(document, folder / f"{name}.{language}.html"))
             documents.append((document, folder / f"{name}.{language}.pdf"))
     written += print_pdfs(documents, browser=browser, what="the regional reports",

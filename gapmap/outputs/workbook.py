@@ -106,19 +106,29 @@ def fmt_pct(value: float, language: str = "en") -> str:
 
 def headline(row: pd.Series, region: str, language: str = "en") -> str:
     """One need's sentence: "Emergency shelter: 447,432 people, 80.3 % of North East, are not
-    within 60 min by road of a listed service (3,663 of them with no all-season road)."."""
+    within 60 min by road of a listed service." (people in communities with no all-season
+    road included: :func:`fly_in_note` says how many)."""
     n, pct = fmt_int(row["pop_beyond"], language), fmt_pct(row["pct_beyond"], language)
     t = f"{float(row['threshold_min']):g}"
-    fly = int(row["pop_no_all_season_road"])
     where = region_name(region, language)
     if language == "fr":
-        tail = (f" (dont {fmt_int(fly, 'fr')} sans route praticable toute l'année)"
-                if fly else "")
         return (f"{need_label(row['need_type'], 'fr')} : {n} personnes, {pct} de {where}, "
-                f"ne sont pas à {t} min ou moins par la route d'un service listé{tail}.")
-    tail = f" ({fmt_int(fly)} of them with no all-season road)" if fly else ""
+                f"ne sont pas à {t} min ou moins par la route d'un service listé.")
     return (f"{need_label(row['need_type'])}: {n} people, {pct} of {where}, are not within "
-            f"{t} min by road of a listed service{tail}.")
+            f"{t} min by road of a listed service.")
+
+
+def fly_in_note(ranked: pd.DataFrame, language: str = "en") -> str:
+    """The sentence on the people with no all-season road, counted in every need's figure
+    ("" when there are none)."""
+    fly = int(ranked["pop_no_all_season_road"].max()) if len(ranked) else 0
+    if not fly:
+        return ""
+    if language == "fr":
+        return (f"Ces chiffres comptent {fmt_int(fly, 'fr')} personnes de communautés sans "
+                "route praticable toute l'année (avion ou route d'hiver).")
+    return (f"These figures count {fmt_int(fly)} people in communities with no all-season "
+            "road (fly-in or winter road).")
 
 
 # -- writing -----------------------------------------------------------------------------------
@@ -207,8 +217,11 @@ def _summary(wb: Any, h: Handover) -> None:
     row = _text(ws, row, f"Needs in {h.total}, most people beyond the threshold first. "
                 "Population: 2021 Census; drive times on the run's road model.")
     row += 1
-    for _, r in needs_ranked(h.coverage, h.total).iterrows():
+    ranked = needs_ranked(h.coverage, h.total)
+    for _, r in ranked.iterrows():
         row = _text(ws, row, headline(r, h.total))
+    if fly_in_note(ranked):
+        row = _text(ws, row, fly_in_note(ranked))
     row += 1
     row = _text(ws, row, f"{h.total}: needs ranked", bold=True)
     row = write_table(ws, _needs_table(h, h.total), row=row, labels=NEEDS_LABELS,
@@ -234,6 +247,8 @@ def _region_sheet(wb: Any, h: Handover, region: str, top: int) -> None:
     row += 1
     for _, r in ranked.iterrows():
         row = _text(ws, row, headline(r, region))
+    if fly_in_note(ranked):
+        row = _text(ws, row, fly_in_note(ranked))
     row += 1
     row = _text(ws, row, "Needs ranked by the people not within the threshold", bold=True)
     row = write_table(ws, _needs_table(h, region), row=row, labels=NEEDS_LABELS,
