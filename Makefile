@@ -22,7 +22,7 @@ ifneq ($(filter-out $(NO_PIPELINE),$(MAKECMDGOALS)),)
 include $(MAKEVARS)
 endif
 
-.PHONY: help all install chromium test lint typecheck check clean distclean run ottawa catchments referral plan scenario bench bench-maps docs
+.PHONY: help all install chromium test lint typecheck check clean distclean run ottawa catchments referral plan report scenario bench bench-maps docs
 
 help: ## list the targets
 	@grep -hE '^[a-zA-Z_-]+:.*## ' $(MAKEFILE_LIST) | \
@@ -42,9 +42,11 @@ $(BIN)/gapmap: pyproject.toml
 
 install: $(BIN)/gapmap ## create .venv and install gapmap with its test tools
 
-chromium: ## install Debian's chromium (referral PDF, browser tests) when missing (needs root)
-	@command -v chromium >/dev/null || (apt-get update && \
+NEED_CHROMIUM = command -v chromium >/dev/null || (apt-get update && \
 	  DEBIAN_FRONTEND=noninteractive apt-get install -y chromium)
+
+chromium: ## install Debian's chromium (referral PDF, reports, browser tests) when missing (needs root)
+	@$(NEED_CHROMIUM)
 
 # -- the pipeline, as real file targets: a rerun redoes only what changed ----------------
 $(INTERIM)/services.parquet: $(LISTINGS) $(REFERENCE) $(CONFIG) $(SRC) | $(BIN)/gapmap
@@ -86,9 +88,16 @@ $(MAPS) &: $(PROCESSED)/coverage_by_region.csv $(PROCESSED)/catchments.gpkg $(HI
            $(wildcard gapmap/outputs/static/*)
 	$(GAPMAP) maps
 
-$(PROCESSED)/gapmap.gpkg: $(PROCESSED)/coverage_by_region.csv $(PROCESSED)/catchments.gpkg \
-                          $(PROCESSED)/suggestions.csv $(HIGHWAYS)
+# one rule writes the GeoPackage, the workbook, the data dictionary and the regional reports
+# (<PROCESSED>/reports/, HTML and PDF: printed by headless chromium, installed when missing;
+# not a prerequisite, so that `make -q` of these files asks only about them)
+$(PROCESSED)/gapmap.gpkg $(PROCESSED)/gapmap.xlsx &: $(PROCESSED)/coverage_by_region.csv \
+                          $(PROCESSED)/catchments.gpkg $(PROCESSED)/suggestions.csv \
+                          $(HIGHWAYS)
+	@$(NEED_CHROMIUM)
 	$(GAPMAP) report
+
+report: $(PROCESSED)/gapmap.xlsx ## GeoPackage, gapmap.xlsx, data dictionary, a report per OPP region
 
 # the PDF is printed by headless chromium: installed when missing, as for the tests
 $(REFERRAL_DIR)/referral_sheets.pdf: $(INTERIM)/services_located.parquet \
@@ -98,9 +107,10 @@ $(REFERRAL_DIR)/referral_sheets.pdf: $(INTERIM)/services_located.parquet \
 
 referral: $(REFERRAL_DIR)/referral_sheets.pdf ## referral sheets per police office town (HTML, PDF, CSV)
 
-all: $(MAPS) $(PROCESSED)/gapmap.gpkg $(PROCESSED)/suggestions.csv \
+all: $(MAPS) $(PROCESSED)/gapmap.gpkg $(PROCESSED)/gapmap.xlsx $(PROCESSED)/suggestions.csv \
      $(REFERRAL_DIR)/referral_sheets.pdf ## run the pipeline: the shipped Ontario data, or CONFIG=...
-	@echo "maps in $(MAPS_DIR)/, tables and GeoPackage in $(PROCESSED)/, referral sheets in $(REFERRAL_DIR)/"
+	@echo "maps in $(MAPS_DIR)/, tables, GeoPackage and gapmap.xlsx in $(PROCESSED)/, regional \
+	reports in $(PROCESSED)/reports/, referral sheets in $(REFERRAL_DIR)/"
 
 run: | $(BIN)/gapmap ## rerun every stage, whatever changed
 	$(GAPMAP) run
@@ -134,7 +144,8 @@ bench-maps: $(BIN)/gapmap chromium ## the maps' sizes and time to ready in headl
 
 clean: ## remove the shipped configs' rebuilt outputs (never data/raw)
 	rm -rf data/interim/*.parquet data/interim/*.json data/processed/*.csv \
-	       data/processed/*.gpkg data/processed/*.json maps/*.html data/interim/ottawa \
+	       data/processed/*.gpkg data/processed/*.json data/processed/*.xlsx \
+	       data/processed/reports maps/*.html data/interim/ottawa \
 	       data/processed/ottawa maps/ottawa referral data/interim/scenario-example \
 	       data/processed/scenario-example maps/scenario-example build/make
 

@@ -473,6 +473,14 @@ class Outputs:
     referral_dir: FilePath = Field(Path("referral"), validate_default=True,
                                    description="the referral sheets: one HTML per office "
                                    "town, one PDF of them all, one CSV of every row")
+    csv_bom: bool = Field(True, description="start every CSV with the UTF-8 byte-order mark, "
+                          "so that Excel reads accents right (`false`: plain UTF-8)")
+    reports: bool = Field(True, description="the report stage also writes `gapmap.xlsx`, "
+                          "`data_dictionary.csv` and, in `<processed_dir>/reports/`, a report "
+                          "per OPP region in HTML and PDF (printed by `referral.browser`)")
+    report_communities: Annotated[int, Strict(), Field(ge=1, le=50)] = Field(
+        5, description="the gap communities listed per need in a regional report and on a "
+        "region's sheet of the workbook")
 
 
 # -- [network] -------------------------------------------------------------------------------

@@ -367,7 +367,7 @@ def write_stage(df: FrameT, path: str | Path, table: StageTable[FrameT]) -> Path
 def _read_csv(path: Path, table: StageTable[FrameT]) -> pd.DataFrame:
     text: dict[Any, Any] = {c.name: str for c in table.columns if c.kind == "text"}
     try:
-        return pd.read_csv(path, dtype=text, encoding="utf-8")
+        return pd.read_csv(path, dtype=text, encoding="utf-8-sig")  # BOM or not
     except (UnicodeDecodeError, pd.errors.ParserError, pd.errors.EmptyDataError,
             ValueError) as exc:
         first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__

@@ -1,9 +1,10 @@
 """Read and write tables by file suffix, atomically, and record how each output was made.
 
-Readers: ``.csv`` (UTF-8, every column as text), ``.xlsx``, ``.geojson``/``.json``, ``.gpkg``,
-``.parquet`` (GeoParquet when it has geometry). Writers replace their target only once the
-new file is complete (temporary file in the same folder, then :func:`os.replace`), so a
-crash never leaves half an output behind and a rerun starts from a consistent state.
+Readers: ``.csv`` (UTF-8, with or without a byte-order mark, every column as text),
+``.xlsx``, ``.geojson``/``.json``, ``.gpkg``, ``.parquet`` (GeoParquet when it has geometry).
+Writers replace their target only once the new file is complete (temporary file in the same
+folder, then :func:`os.replace`), so a crash never leaves half an output behind and a rerun
+starts from a consistent state.
 """
 
 from __future__ import annotations
@@ -15,8 +16,11 @@ import json
 import logging
 import os
 import re
+import sqlite3
 import tempfile
 from collections.abc import Callable, Iterator, Mapping
+from contextvars import ContextVar
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -190,13 +194,36 @@ def neutralise(df: pd.DataFrame) -> pd.DataFrame:
     return out
 
 
+_CSV_BOM: ContextVar[bool] = ContextVar("gapmap_csv_bom", default=True)
+"""Whether :func:`write_csv` starts a file with the UTF-8 byte-order mark (see
+:func:`csv_byte_order_mark`)."""
+
+
+@contextlib.contextmanager
+def csv_byte_order_mark(on: bool) -> Iterator[None]:
+    """Within the block, :func:`write_csv` writes the byte-order mark (``on``) or not.
+
+    Every CSV gapmap writes starts with the mark by default, so that Excel on Windows reads
+    it as UTF-8 ("Rivière", not "RiviÃ¨re"); the stages run inside this block with
+    ``[outputs] csv_bom`` (see :data:`gapmap.pipeline.STAGES`). Readers use ``utf-8-sig``,
+    which reads a file with or without the mark.
+    """
+    token = _CSV_BOM.set(on)
+    try:
+        yield
+    finally:
+        _CSV_BOM.reset(token)
+
+
 def write_csv(df: pd.DataFrame, path: str | Path) -> Path:
-    """Write CSV (UTF-8, no index) atomically, its text made inert for spreadsheets
-    (:func:`neutralise`); geometry, if any, is dropped."""
+    """Write CSV (UTF-8 with a byte-order mark unless :func:`csv_byte_order_mark` turns it
+    off, no index) atomically, its text made inert for spreadsheets (:func:`neutralise`);
+    geometry, if any, is dropped."""
     if isinstance(df, gpd.GeoDataFrame):
         df = pd.DataFrame(df.drop(columns=df.geometry.name))
     safe = neutralise(df)
-    return _write(path, lambda tmp: safe.to_csv(tmp, index=False, encoding="utf-8"))
+    encoding = "utf-8-sig" if _CSV_BOM.get() else "utf-8"
+    return _write(path, lambda tmp: safe.to_csv(tmp, index=False, encoding=encoding))
 
 
 def write_text(text: str, path: str | Path) -> Path:
@@ -216,8 +243,69 @@ def generated_on() -> str:
     return dt.date.today().isoformat()
 
 
-def write_geopackage(layers: Mapping[str, pd.DataFrame], path: str | Path) -> Path:
-    """Write several layers into one GeoPackage atomically.
+@dataclass(frozen=True)
+class LayerDescription:
+    """What a GIS shows of a GeoPackage layer: its title and description (``gpkg_contents``)
+    and, per column, a short name, a title and a description (``gpkg_data_columns``)."""
+
+    title: str
+    description: str
+    columns: Mapping[str, tuple[str, str, str]] = field(default_factory=dict)
+    """column -> (name, title, description)."""
+
+
+SCHEMA_EXTENSION_URL = "http://www.geopackage.org/spec/#extension_schema"
+_DATA_COLUMNS_SQL = (
+    "CREATE TABLE IF NOT EXISTS gpkg_data_columns (table_name TEXT NOT NULL, column_name TEXT "
+    "NOT NULL, name TEXT, title TEXT, description TEXT, mime_type TEXT, constraint_name TEXT, "
+    "CONSTRAINT pk_gdc PRIMARY KEY (table_name, column_name), CONSTRAINT gdc_tn UNIQUE "
+    "(table_name, name))")
+_CONSTRAINTS_SQL = (
+    "CREATE TABLE IF NOT EXISTS gpkg_data_column_constraints (constraint_name TEXT NOT NULL, "
+    "constraint_type TEXT NOT NULL, value TEXT, min NUMERIC, min_is_inclusive BOOLEAN, max "
+    "NUMERIC, max_is_inclusive BOOLEAN, description TEXT, CONSTRAINT gdcc_ntv UNIQUE "
+    "(constraint_name, constraint_type, value))")
+_EXTENSIONS_SQL = (
+    "CREATE TABLE IF NOT EXISTS gpkg_extensions (table_name TEXT, column_name TEXT, "
+    "extension_name TEXT NOT NULL, definition TEXT NOT NULL, scope TEXT NOT NULL, CONSTRAINT "
+    "ge_tce UNIQUE (table_name, column_name, extension_name))")
+
+
+def describe_geopackage(path: str | Path, descriptions: Mapping[str, LayerDescription]) -> None:
+    """Write layer titles and descriptions into ``gpkg_contents`` and column descriptions into
+    ``gpkg_data_columns`` (the GeoPackage schema extension, registered in
+    ``gpkg_extensions`` for its two tables as the specification requires). Layers the file
+    does not hold and columns a layer does not have are skipped; a short name repeated in a
+    layer gets its column name added (the table keeps names unique per layer)."""
+    with contextlib.closing(sqlite3.connect(path)) as db, db:
+        layers = {r[0] for r in db.execute("SELECT table_name FROM gpkg_contents")}
+        db.execute(_DATA_COLUMNS_SQL)
+        db.execute(_CONSTRAINTS_SQL)
+        db.execute(_EXTENSIONS_SQL)
+        for table in ("gpkg_data_columns", "gpkg_data_column_constraints"):
+            db.execute("INSERT OR REPLACE INTO gpkg_extensions VALUES (?, NULL, 'gpkg_schema', "
+                       "?, 'read-write')", (table, SCHEMA_EXTENSION_URL))
+        for layer, d in descriptions.items():
+            if layer not in layers:
+                continue
+            db.execute("UPDATE gpkg_contents SET identifier = ?, description = ? "
+                       "WHERE table_name = ?", (d.title, d.description, layer))
+            present = {r[1] for r in db.execute(f'PRAGMA table_info("{layer}")')}
+            used: set[str] = set()
+            for column, (name, title, text) in d.columns.items():
+                if column not in present:
+                    continue
+                short = name if name not in used else f"{name} ({column})"
+                used.add(short)
+                db.execute("INSERT OR REPLACE INTO gpkg_data_columns (table_name, column_name, "
+                           "name, title, description) VALUES (?, ?, ?, ?, ?)",
+                           (layer, column, short, title, text))
+
+
+def write_geopackage(layers: Mapping[str, pd.DataFrame], path: str | Path, *,
+                     descriptions: Mapping[str, LayerDescription] | None = None) -> Path:
+    """Write several layers into one GeoPackage atomically, described for a GIS
+    (:func:`describe_geopackage`) when ``descriptions`` are given.
 
     GeoDataFrames become spatial layers; plain DataFrames become attribute tables. Each
     layer's ``last_change`` is the run's date (:func:`generated_on`), not the time of
@@ -236,6 +324,8 @@ def write_geopackage(layers: Mapping[str, pd.DataFrame], path: str | Path) -> Pa
                     pyogrio.write_dataframe(df, tmp, layer=name, driver="GPKG")
         finally:
             pyogrio.set_gdal_config_options({"OGR_CURRENT_DATE": before})
+        if descriptions:
+            describe_geopackage(tmp, descriptions)
 
     return _write(path, writer)
 

@@ -285,8 +285,11 @@ def stage_catchments(config: Config) -> str:
     per_service = service_catchments(engine, services, bands, builder=builder, workers=workers)
     per_need = need_catchments(engine, services, config.need_types, bands, builder=builder,
                                workers=workers)
-    write_geopackage({"service_catchments": per_service, "need_catchments": per_need},
-                     p.catchments)
+    from gapmap.outputs.geopackage import layer_descriptions
+
+    layers = {"service_catchments": per_service, "need_catchments": per_need}
+    write_geopackage(layers, p.catchments, descriptions=layer_descriptions(
+        {name: list(df.columns) for name, df in layers.items()}))
     _record(config, "catchments", [p.nodes, p.edges, p.located],
             services=int(per_service["service_id"].nunique()), bands=list(bands),
             basis=per_service["basis"].value_counts().to_dict())
@@ -433,10 +436,12 @@ def stage_report(config: Config) -> str:
         {"need_catchments": read_geo(p.catchments, layer="need_catchments")}
         if p.catchments.is_file() else {})
     extra.update(_analysis_layers(p))
+    services, demand = read_stage(p.located, SERVICES_LOCATED), read_stage(p.demand, DEMAND)
+    cds = _census_divisions_in_scope(config)
     path = write_reports(
-        services=read_stage(p.located, SERVICES_LOCATED), demand=read_stage(p.demand, DEMAND),
+        services=services, demand=demand,
         coverage=read_stage(p.coverage, COVERAGE), gaps=read_stage(p.gaps, GAP_COMMUNITIES),
-        cds=_census_divisions_in_scope(config), remote=remote_communities(config),
+        cds=cds, remote=remote_communities(config),
         highways=read_geo(config.inputs.highways), config=config, extra_layers=extra)
     inputs = [p.located, p.demand, p.coverage, p.gaps, p.travel, *_reference_inputs(config)]
     meta = provenance(config, inputs, stage="report")
@@ -451,7 +456,16 @@ def stage_report(config: Config) -> str:
             stages[stage] = json.loads(f.read_text())
     meta["stages"] = stages
     write_json(meta, p.metadata)
-    return f"report: {path} and {p.metadata}"
+    if not config.outputs.reports:
+        return f"report: {path} and {p.metadata}"
+    from gapmap.report import write_handover
+
+    files = write_handover(config, cds=cds, demand=demand, services=services)
+    pdfs = [f for f in files if f.suffix == ".pdf"]
+    return (f"report: {path}, {p.metadata}, " + ", ".join(
+        f"{f.name} ({f.stat().st_size / 1e3:.0f} kB)" for f in files if f.suffix != ".png"
+        and f.parent == config.outputs.processed_dir)
+        + f"; {len(pdfs)} regional reports in {pdfs[0].parent if pdfs else '-'}")
 
 
 def stage_referral(config: Config) -> str:
@@ -558,12 +572,27 @@ def make_variables(config: Config, *, cwd: Path | None = None) -> str:
     return "\n".join(lines) + "\n"
 
 
-STAGES = {
+def _with_settings(stage: Any) -> Any:
+    """A stage run with the config's output settings in force (``[outputs] csv_bom``)."""
+    import functools
+
+    from gapmap.io import csv_byte_order_mark
+
+    @functools.wraps(stage)
+    def run(config: Config) -> str:
+        with csv_byte_order_mark(config.outputs.csv_bom):
+            return str(stage(config))
+
+    return run
+
+
+_STAGE_FUNCTIONS = {
     "ingest": stage_ingest, "geocode": stage_geocode, "regions": stage_regions,
     "demand": stage_demand, "network": stage_network, "travel": stage_travel,
     "catchments": stage_catchments, "gaps": stage_gaps, "plan": stage_plan, "maps": stage_maps,
     "report": stage_report, "referral": stage_referral,
 }
+STAGES = {name: _with_settings(fn) for name, fn in _STAGE_FUNCTIONS.items()}
 
 
 def run_all(config: Config, *, echo: Any = print) -> None:

@@ -310,6 +310,12 @@ def build_referral(places: gpd.GeoDataFrame, config: Config, *, folder: Path,
     return ReferralResult(files, sheets, unplaced, len(rows))
 
 
+OFFICE_COLUMNS: tuple[str, ...] = (
+    "place_id", "place", "detail", "office_kind", "city", "placed", "geocode_precision",
+    "geocode_note", "cduid", "cd_name", "opp_region", "lat", "lon")
+"""The columns of ``offices.csv``: every police office and how it was placed."""
+
+
 def write_office_sheets(config: Config) -> ReferralResult:
     """The stage: a sheet per placed police office town in the run's scope, the PDF of them
     all, the CSV of every row, and ``offices.csv`` (every office and how it was placed)."""
@@ -331,9 +337,7 @@ def write_office_sheets(config: Config) -> ReferralResult:
                     for g in offices.geometry]
     table["lon"] = [g.x if g is not None and not g.is_empty else np.nan
                     for g in offices.geometry]
-    cols = ["place_id", "place", "detail", "office_kind", "city", "placed",
-            "geocode_precision", "geocode_note", "cduid", "cd_name", "opp_region", "lat", "lon"]
-    write_csv(table.reindex(columns=cols), folder / "offices.csv")
+    write_csv(table.reindex(columns=list(OFFICE_COLUMNS)), folder / "offices.csv")
     result = build_referral(offices, config, folder=folder, basename="referral_sheets",
                             per_place_html=True)
     return ReferralResult([*result.files, folder / "offices.csv"], result.sheets,

@@ -134,7 +134,7 @@ def _read_text(path: Path, content: Content) -> None:
 
 
 def _read_csv(path: Path, content: Content) -> None:
-    text = path.read_text(encoding="utf-8")
+    text = path.read_text(encoding="utf-8-sig")
     content.texts.append(text)
 
     def number(cell: str) -> object:
@@ -228,6 +228,29 @@ def _read_pdf(path: Path, content: Content) -> None:
     content.texts.append(json.dumps(dict(reader.metadata or {}), default=str))
 
 
+def _read_png(path: Path, content: Content) -> None:
+    """A PNG's text chunks (tEXt, zTXt, iTXt: where an image carries words); its pixels
+    are searched as bytes like every file's."""
+    import zlib
+
+    data = path.read_bytes()
+    if not data.startswith(b"\x89PNG\r\n\x1a\n"):
+        raise UnknownFileType(f"{path.name}: not a PNG")
+    at = 8
+    while at + 8 <= len(data):
+        (length,), kind = struct.unpack(">I", data[at:at + 4]), data[at + 4:at + 8]
+        body = data[at + 8:at + 8 + length]
+        if kind == b"tEXt":
+            content.texts.append(body.decode("latin-1"))
+        elif kind == b"zTXt":
+            key, _, rest = body.partition(b"\0")
+            content.texts.append(key.decode("latin-1") + " "
+                                 + zlib.decompress(rest[1:]).decode("latin-1"))
+        elif kind == b"iTXt":
+            content.texts.append(body.decode("utf-8", "replace"))
+        at += 12 + length
+
+
 def _read_raw(path: Path, content: Content) -> None:
     content.texts.append(path.read_bytes().decode("latin-1"))
 
@@ -235,7 +258,7 @@ def _read_raw(path: Path, content: Content) -> None:
 READERS: dict[str, Callable[[Path, Content], None]] = {
     ".csv": _read_csv, ".json": _read_text, ".html": _read_text, ".js": _read_text,
     ".txt": _read_text, ".parquet": _read_parquet, ".gpkg": _read_gpkg, ".xlsx": _read_xlsx,
-    ".pdf": _read_pdf,
+    ".pdf": _read_pdf, ".png": _read_png,
     ".sqlite": _read_raw,  # a geocoder cache, were one written under these folders
 }
 """How each type of output is read. Every file is also searched byte by byte."""
@@ -344,7 +367,11 @@ def test_the_run_writes_only_under_its_output_folders(run):
     everything = {p.resolve() for p in tmp.rglob("*") if p.is_file()}
     assert everything - {p.resolve() for p in _written(config)} == {config.path.resolve()}
     suffixes = {p.suffix for p in _written(config)}
-    assert {".parquet", ".csv", ".json", ".gpkg", ".html", ".pdf"} <= suffixes
+    assert {".parquet", ".csv", ".json", ".gpkg", ".html", ".pdf", ".xlsx", ".png"} <= suffixes
+    # the workbook and the regional reports (HTML, PDF, chart and map images) are scanned
+    reports = config.outputs.processed_dir / "reports"
+    assert (config.outputs.processed_dir / "gapmap.xlsx").is_file()
+    assert {p.suffix for p in reports.iterdir()} == {".html", ".pdf", ".png"}
 
 
 def test_the_second_listing_of_the_shelter_is_merged_and_reported(run):
@@ -440,6 +467,14 @@ def _planted(tmp: Path) -> dict[str, list[str]]:
     book.active.append(["a", s.address, s.lat, s.lon])
     book.save(tmp / "sheet.xlsx")
     (tmp / "cache.sqlite").write_bytes(b"SQLite" + struct.pack("<d", s.lat))
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    fig = plt.figure(figsize=(1, 1))
+    fig.savefig(tmp / "image.png", metadata={"Description": f"{s.address} {lat3}, {lon3}"})
+    plt.close(fig)
     return {
         "vertex.parquet": ["exact point in a row or vertex"],
         "columns.parquet": ["exact point in a row or vertex"],
@@ -453,6 +488,7 @@ def _planted(tmp: Path) -> dict[str, list[str]]:
         "sheet.xlsx": ["street address", "exact point in the text",
                        "exact point in a row or vertex"],
         "cache.sqlite": ["binary double"],
+        "image.png": ["street address", "exact point in the text"],
     }
 
 

@@ -475,7 +475,7 @@ def _inert(path: Path) -> list[str]:
     import re
 
     number = re.compile(r"^[+-]?(\d+(\.\d*)?|\.\d+)([eE][+-]?\d+)?$")
-    with open(path, encoding="utf-8", newline="") as f:
+    with open(path, encoding="utf-8-sig", newline="") as f:
         return [c for row in csv.reader(f) for c in row
                 if c.startswith(FORMULA_PREFIXES) and not number.match(c)]
 

@@ -119,6 +119,7 @@ def test_ottawa_targets_are_its_own_files(tmp_path):
     found = rules(make("-n", "-p", "all", config=Path("configs/ottawa.toml"),
                        makevars=tmp_path / "ottawa.mk"))
     assert found["all"] == ["maps/ottawa/ottawa.html", "data/processed/ottawa/gapmap.gpkg",
+                            "data/processed/ottawa/gapmap.xlsx",
                             "data/processed/ottawa/suggestions.csv",
                             "referral/ottawa/referral_sheets.pdf"]
     assert "data/raw/ontario/opp_detachment_offices.csv" in \

@@ -25,8 +25,8 @@ from typing import Any
 
 import pandas as pd
 
-from gapmap.errors import PdfEngineError
-from gapmap.io import atomic_path, write_csv, write_text
+from gapmap.io import write_csv, write_text
+from gapmap.outputs.pdf import print_pdfs
 from gapmap.taxonomy import BY_CODE
 
 log = logging.getLogger(__name__)
@@ -333,51 +333,15 @@ def _languages(language: str) -> list[str]:
 
 
 def print_pdf(document: str, path: Path, *, browser: str) -> Path:
-    """Print an HTML document to a Letter PDF with headless Chromium, atomically.
+    """Print an HTML document to a Letter PDF with headless Chromium, atomically
+    (:func:`gapmap.outputs.pdf.print_pdfs`, the engine the regional reports share).
 
     Raises
     ------
     PdfEngineError
         The browser is missing or fails (``make chromium`` installs Debian's).
     """
-    if not Path(browser).is_file():
-        raise PdfEngineError(f"{browser}: no Chromium to print the referral PDF; `make "
-                             "chromium` installs Debian's (or set referral.browser)")
-    from playwright.sync_api import Error as PlaywrightError
-    from playwright.sync_api import sync_playwright
-
-    with atomic_path(path) as tmp:
-        try:
-            with sync_playwright() as p:
-                b = p.chromium.launch(executable_path=browser, args=[
-                    "--no-sandbox", "--disable-gpu", "--disable-background-networking",
-                    "--disable-component-update", "--disable-sync", "--no-first-run"])
-                try:
-                    page = b.new_page()
-                    page.route("**/*", lambda route: route.abort()
-                               if not route.request.url.startswith(("about:", "data:"))
-                               else route.continue_())
-                    page.set_content(document, wait_until="load")
-                    page.pdf(path=str(tmp), format="Letter", print_background=False,
-                             prefer_css_page_size=True)
-                finally:
-                    b.close()
-        except PlaywrightError as exc:
-            raise PdfEngineError(f"{path}: Chromium could not print the referral PDF: "
-                                 f"{str(exc).splitlines()[0]}") from exc
-        _fix_dates(tmp)
-    return path
-
-
-def _fix_dates(path: Path) -> None:
-    """Chromium stamps the PDF with the time of printing; the same inputs should give the
-    same bytes, so the stamps are set to a fixed date of the same length (the byte offsets
-    of the file's cross-reference table do not move)."""
-    data = path.read_bytes()
-    fixed = re.sub(rb"\(D:\d{14}[^)]*\)", lambda m: b"(D:" + b"0" * (len(m.group()) - 4)
-                   + b")", data)
-    if fixed != data:
-        path.write_bytes(fixed)
+    return print_pdfs([(document, path)], browser=browser, what="the referral PDF")[0]
 
 
 def write_referral(rows: pd.DataFrame, places: pd.DataFrame, folder: Path, *,
