@@ -200,6 +200,8 @@ def read_handover(config: Config) -> Handover:
     from gapmap.contracts import (
         ACCESS_BY_COMMUNITY,
         COVERAGE,
+        ELIGIBILITY_BY_NEED,
+        FRENCH_ACCESS,
         GAP_COMMUNITIES,
         SUGGESTIONS,
         WRAPAROUND_BY_REGION,
@@ -223,7 +225,10 @@ def read_handover(config: Config) -> Handover:
         run_name=config.name, generated=generated_on(),
         suggestions=read_stage(p.suggestions, SUGGESTIONS) if p.suggestions.is_file()
         else None,
-        access=read_stage(p.access, ACCESS_BY_COMMUNITY) if p.access.is_file() else None)
+        access=read_stage(p.access, ACCESS_BY_COMMUNITY) if p.access.is_file() else None,
+        french=read_stage(p.french, FRENCH_ACCESS) if p.french.is_file() else None,
+        eligibility=(read_stage(p.eligibility, ELIGIBILITY_BY_NEED)
+                     if p.eligibility.is_file() else None))
 
 
 def write_handover(config: Config, *, cds: gpd.GeoDataFrame, demand: gpd.GeoDataFrame,

@@ -126,7 +126,8 @@ def test_the_workbook_has_its_sheets_and_its_totals_equal_the_csvs(run):
     book = openpyxl.load_workbook(run.outputs.processed_dir / "gapmap.xlsx")
     regions = [r for r in dict.fromkeys(coverage["opp_region"]) if r != "Ontario"]
     assert book.sheetnames == ["Summary", *regions, "Gap communities", "Coverage",
-                               "Wraparound", "Access", "Suggestions", "Data quality",
+                               "Wraparound", "Eligibility", "French access", "Access",
+                               "Suggestions", "Data quality",
                                "Dictionary", "Method and sources"]
 
     def table(name: str) -> pd.DataFrame:
@@ -141,6 +142,11 @@ def test_the_workbook_has_its_sheets_and_its_totals_equal_the_csvs(run):
     assert cov["Population within threshold"].sum() == coverage["pop_covered"].sum()
     assert len(table("Suggestions")) == len(_csv(run, "suggestions.csv"))
     assert len(table("Access")) == len(_csv(run, "access_by_community.csv"))
+    french = _csv(run, "french_access_by_region.csv")
+    assert table("French access")["Population of designated areas"].sum() \
+        == french["pop_designated"].sum()
+    assert table("Eligibility")["Services with limits"].sum() \
+        == _csv(run, "eligibility_by_need.csv")["services_restricted"].sum()
     for name in ("Gap communities", "Coverage", "Dictionary"):
         assert book[name].freeze_panes == "A2"
     assert book["Coverage"]["D2"].number_format == "#,##0"
@@ -198,7 +204,10 @@ def test_each_regional_pdf_carries_the_csv_figures(run):
             for r in ranked.itertuples():
                 label = need_label(r.need_type, language)
                 figures = (f"{label} {fmt_int(r.pop_beyond, language)} "
-                           f"{fmt_pct(r.pct_beyond, language)} {r.threshold_min:g}")
+                           f"{fmt_pct(r.pct_beyond, language)} {r.threshold_min:g} "
+                           f"{fmt_int(r.pop_outreach_only, language)} "
+                           f"{fmt_int(r.pop_line_only, language)} "
+                           f"{fmt_int(r.pop_not_reached, language)}")
                 assert figures in text, (pdf.name, figures)
             html = (folder / f"{slug}.{language}.html").read_text(encoding="utf-8")
             assert not re.search(r"""(src|href)=["']?(https?:|//)""", html)  # offline
@@ -262,3 +271,12 @@ def test_the_geopackages_describe_their_layers_and_fields(run, name, layer, colu
     import pyogrio
 
     assert layer in {n for n, _ in pyogrio.list_layers(path)}  # GDAL still reads it
+
+
+def test_no_two_columns_of_a_file_share_a_label(run):
+    """A workbook sheet's headers are the dictionary's labels: two equal labels in one file
+    would give a sheet two columns of the same name."""
+    d = _csv(run, "data_dictionary.csv")
+    for language in ("label_en", "label_fr"):
+        dup = d[d.duplicated(["file", language], keep=False) & (d[language].fillna("") != "")]
+        assert dup.empty, dup[["file", "column", language]].to_string()

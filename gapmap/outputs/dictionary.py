@@ -58,9 +58,9 @@ services_area_level | Services listed for an area | Services listés pour une r�
     the need listed only for an area (no point; not counted for coverage)
 need_threshold | The need's threshold | Seuil du besoin | True on the row whose threshold_min is
     the need's own threshold
-pop_in_person | Within by road | Dans le seuil par la route | people within threshold_min by road
-    of a placed service
-pct_in_person | % within by road | % dans le seuil par la route | pop_in_person as a percentage of
+pop_in_person | In person | En personne | people within threshold_min by road of a service
+    they can walk into, or with one inside their fly-in community
+pct_in_person | % in person | % en personne | pop_in_person as a percentage of
     pop2021
 pop_estimate | Within (estimate) | Dans le seuil (estimation) | of pop_in_person, people whose time
     is an estimate
@@ -180,8 +180,8 @@ source | Source | Source | the listing or file the row comes from
 source_row | Source row | Ligne source | the row in the source file
 source_url | Source URL | URL source | the listing's own source page
 term | Term | Terme | a listing's need-type term gapmap did not map
-rows | Rows | Lignes | rows using the term
-lines | Lines | Lignes | source rows using the term
+rows | Rows | Nombre de lignes | rows using the term
+lines | Lines | Numéros de ligne | the source lines using the term
 kept_id | Kept id | Identifiant conservé | the service kept when two listings are the same service
 merged_id | Merged id | Identifiant fusionné | the listing merged into it
 rule | Rule | Règle | why they were taken as the same service
@@ -230,6 +230,87 @@ n_services | Services | Services | services in the catchment
 area_km2 | Area (km²) | Superficie (km²) | the catchment's area
 basis | Basis | Base | how the catchment was drawn (road, local, ...)
 snap_access | Access at the service | Accès au service | how the service joins the road graph
+pop_outreach_only | Reached only by outreach | Joint seulement par des services itinérants | people
+    with no service in person within the threshold, inside an outreach service's area
+pct_outreach_only | % only by outreach | % seulement par services itinérants | pop_outreach_only as
+    a percentage of pop2021
+pop_line_only | Reached only by a line | Joint seulement par une ligne | people reached neither in
+    person nor by outreach, but by a phone, text or video line serving their area or Ontario
+pct_line_only | % only by a line | % seulement par une ligne | pop_line_only as a percentage of
+    pop2021
+pop_hours_unknown | Hours unknown | Heures inconnues | for a need that must be open 24/7: people
+    whose best way in is a service whose hours are not listed (neither covered nor a gap)
+pop_not_reached | Not reached | Non joints | people no service reaches in person, by outreach or
+    by a line
+requires_24_7 | 24/7 required | 24 h/24 exigé | True: only services open 24/7 counted for this
+    need ([access] need_24_7)
+for_group | For whom | Pour qui | the group the run is for ([access] for_group; default women
+    with their children)
+pop_in_person_for_group | In person, for the group | En personne, pour le groupe | pop_in_person
+    counting only services that admit the run's group
+pop_outreach_only_for_group | Only by outreach, for the group | Seulement itinérant, pour le
+    groupe | pop_outreach_only counting only services that admit the run's group
+pop_line_only_for_group | Only by a line, for the group | Seulement par une ligne, pour le
+    groupe | pop_line_only counting only services that admit the run's group
+pop_hours_unknown_for_group | Hours unknown, for the group | Heures inconnues, pour le groupe |
+    pop_hours_unknown counting only services that admit the run's group
+pop_not_reached_for_group | Not reached, for the group | Non joints, pour le groupe | people no
+    service that admits the run's group reaches
+services_delivery_unknown | Services, delivery unknown | Services, mode inconnu | services of the
+    need whose listing does not say how they are delivered (counted in person when placed)
+services_outreach | Outreach services | Services itinérants | services of the need that do
+    outreach over an area
+services_virtual | Lines | Lignes | services of the need reached by phone, text or video
+services_hours_unknown | Services, hours unknown | Services, heures inconnues | services of the
+    need whose hours are not listed or could not be read
+services_eligibility_unknown | Services, eligibility unknown | Services, admissibilité inconnue |
+    services that do not say whom they serve (counted for the group)
+services_exclude_group | Services that turn the group away | Services excluant le groupe |
+    services whose stated limits exclude the run's group (e.g. a men's shelter)
+services_restricted | Services with limits | Services avec restrictions | services that state
+    whom they serve (gender, age, group)
+restricted_to | Restricted to | Réservé à | each stated limit and how many services have it
+services_admit_group | Services that admit the group | Services admettant le groupe | services
+    whose stated limits admit the run's group
+restricted_services | Each service with its limit | Chaque service et sa restriction | each
+    restricting service with its limit
+pop_designated | Population of designated areas | Population des régions désignées | people in
+    areas designated under the French Language Services Act ('most' and 'part' areas count their
+    whole 2021 subdivision)
+pop_designated_partial | Of which partly designated | Dont partiellement désignées | of
+    pop_designated, people in subdivisions only most or part of which is designated
+pop_fr_in_person | French, in person | En français, en personne | designated-area people within
+    the threshold of a service that states French
+pop_fr_outreach_only | French, only by outreach | En français, seulement itinérant | reached in
+    French only by an outreach service
+pop_fr_line_only | French, only by a line | En français, seulement par une ligne | reached in
+    French only by a line
+pop_fr_language_unknown | Language unknown | Langue inconnue | best reached by a service whose
+    listing names no language: it may offer French (not a gap)
+pop_fr_none | No French service | Aucun service en français | no service that offers or may offer
+    French reaches them
+pct_fr_in_person | % French in person | % en français en personne | pop_fr_in_person as a
+    percentage of pop_designated
+services_in_french | Services in French | Services en français | services of the need that state
+    French
+services_language_unknown | Services, language unknown | Services, langue inconnue | services of
+    the need whose listing names no language
+reached_by | Reached instead by | Joint plutôt par | what reaches a community beyond the threshold:
+    outreach, a line, or none
+delivery | Delivery | Mode de prestation | in_person, outreach, virtual (;-separated); blank when
+    the listing does not say
+hours_weekly | Weekly hours | Heures par semaine | the hours read into weekly open intervals; blank
+    when none or unreadable
+language_codes | Language codes | Codes de langue | ISO 639 codes of the languages offered (fr =
+    French)
+gender_limit | Gender limit | Restriction de genre | women, men or any, as stated; blank when not
+    stated
+eligible_groups | Groups served | Groupes servis | the groups a listing limits itself to (youth,
+    families, ...)
+age_min | Minimum age | Âge minimum | the youngest age served, as stated
+age_max | Maximum age | Âge maximum | the oldest age served, as stated
+service_area_codes | Service area codes | Codes de la zone desservie | census divisions (4 digits)
+    and subdivisions (7 digits) the listing says it serves; ON for all of Ontario
 """
 
 _FILE_TABLE = """

@@ -66,7 +66,8 @@ WORDS: dict[str, dict[str, str]] = {
         "need": "Need", "people": "People not within threshold",
         "pct": "% not within threshold", "threshold": "Threshold (min)",
         "fly": "No all-season road", "placed": "Services placed",
-        "area": "Listed for an area",
+        "area": "Listed for an area", "outreach": "Only by outreach",
+        "line": "Only by a line", "nothing": "Reached by nothing listed",
         "no_gap": "No community of this region is beyond a need's threshold.",
         "licence": "Licence or source", "file": "File", "used": "read by this run",
     },
@@ -93,7 +94,8 @@ WORDS: dict[str, dict[str, str]] = {
         "need": "Besoin", "people": "Personnes au-delà du seuil",
         "pct": "% au-delà du seuil", "threshold": "Seuil (min)",
         "fly": "Sans route praticable toute l'année", "placed": "Services localisés",
-        "area": "Listés pour une région",
+        "area": "Listés pour une région", "outreach": "Seulement itinérant",
+        "line": "Seulement par une ligne", "nothing": "Joints par aucun service listé",
         "no_gap": "Aucune communauté de la région n'est au-delà du seuil d'un besoin.",
         "licence": "Licence ou source", "file": "Fichier", "used": "lu par ce calcul",
     },
@@ -209,12 +211,16 @@ def _data_uri(png: bytes) -> str:
 
 def _needs_table(ranked: pd.DataFrame, w: dict[str, str], language: str) -> str:
     head = "".join(f"<th>{_e(w[k])}</th>" for k in ("need", "people", "pct", "threshold",
-                                                    "fly", "placed", "area"))
+                                                    "outreach", "line", "nothing", "fly",
+                                                    "placed", "area"))
     body = "".join(
         f"<tr><td>{_e(need_label(r.need_type, language))}</td>"
         f'<td class="n">{fmt_int(r.pop_beyond, language)}</td>'
         f'<td class="n">{fmt_pct(r.pct_beyond, language)}</td>'
         f'<td class="n">{float(r.threshold_min):g}</td>'
+        f'<td class="n">{fmt_int(r.pop_outreach_only, language)}</td>'
+        f'<td class="n">{fmt_int(r.pop_line_only, language)}</td>'
+        f'<td class="n">{fmt_int(r.pop_not_reached, language)}</td>'
         f'<td class="n">{fmt_int(r.pop_no_all_season_road, language)}</td>'
         f'<td class="n">{r.services_placed}</td><td class="n">{r.services_area_level}</td>'
         "</tr>" for r in ranked.itertuples())

@@ -3,7 +3,9 @@
 Sheets: ``Summary`` (a headline sentence per need for the area the run covers, and the people
 beyond each need's threshold per OPP region), one sheet per OPP region (its headlines, its
 needs ranked, its largest gap communities with their nearest service), ``Gap communities``,
-``Coverage``, ``Wraparound``, ``Access`` and ``Suggestions`` (when the plan stage has run),
+``Coverage``, ``Wraparound``, ``Eligibility`` (who the services are for) and ``French access``
+(the French Language Services Act's designated areas) as the gaps stage wrote them,
+``Access`` and ``Suggestions`` (when the plan stage has run),
 ``Data quality``, ``Dictionary`` (every shared column's labels and meaning) and ``Method and
 sources`` (the method, the data's sources and licences, the run's provenance).
 
@@ -56,6 +58,8 @@ class Handover:
     generated: str
     suggestions: pd.DataFrame | None = None
     access: pd.DataFrame | None = None
+    french: pd.DataFrame | None = None
+    eligibility: pd.DataFrame | None = None
     extra: dict[str, Any] = field(default_factory=dict)
 
     @property
@@ -79,7 +83,9 @@ def needs_ranked(coverage: pd.DataFrame, region: str) -> pd.DataFrame:
     ``threshold_min``, ``pop2021``, ``pop_beyond`` (pop2021 - pop_covered: more than the
     threshold by road, no all-season road, or beyond the road network), ``pct_beyond``
     (100 - pct_covered), ``pop_no_all_season_road``, ``services_placed``,
-    ``services_area_level``."""
+    ``services_area_level``, and how the people beyond are reached otherwise (issue 16's
+    columns, 0 when the table has none): ``pop_outreach_only``, ``pop_line_only``,
+    ``pop_not_reached``."""
     rows = coverage[coverage["opp_region"] == region]
     out = pd.DataFrame({
         "need_type": rows["need_type"], "threshold_min": rows["threshold_min"],
@@ -89,6 +95,8 @@ def needs_ranked(coverage: pd.DataFrame, region: str) -> pd.DataFrame:
         "pop_no_all_season_road": rows["pop_no_all_season_road"].astype(int),
         "services_placed": rows["services_placed"].astype(int),
         "services_area_level": rows["services_area_level"].astype(int),
+        **{c: (rows[c] if c in rows.columns else pd.Series(0, index=rows.index)).astype(int)
+           for c in ("pop_outreach_only", "pop_line_only", "pop_not_reached")},
     })
     return out.sort_values(["pop_beyond", "need_type"], ascending=[False, True],
                            kind="stable").reset_index(drop=True)
@@ -202,7 +210,10 @@ def _text(ws: Any, row: int, text: str, *, bold: bool = False, size: float = 11)
 
 
 NEEDS_LABELS = {"need_type": "Need", "pop_beyond": "People not within threshold",
-                "pct_beyond": "% not within threshold"}
+                "pct_beyond": "% not within threshold",
+                "pop_outreach_only": "Of all, reached only by outreach",
+                "pop_line_only": "Of all, reached only by a line",
+                "pop_not_reached": "Of all, reached by nothing listed"}
 
 
 def _needs_table(h: Handover, region: str) -> pd.DataFrame:
@@ -298,6 +309,8 @@ def sheet_names(h: Handover) -> list[str]:
     """The workbook's sheets, in order."""
     names = ["Summary", *(_sheet_title(r) for r in h.regions), "Gap communities", "Coverage",
              "Wraparound"]
+    names += ["Eligibility"] if h.eligibility is not None else []
+    names += ["French access"] if h.french is not None else []
     names += ["Access"] if h.access is not None else []
     names += ["Suggestions"] if h.suggestions is not None else []
     return [*names, "Data quality", "Dictionary", "Method and sources"]
@@ -317,6 +330,8 @@ def write_workbook(h: Handover, path: Path, *, top: int,
         ("Gap communities", h.gaps, "gap_communities.csv"),
         ("Coverage", h.coverage, "coverage_by_region.csv"),
         ("Wraparound", h.wraparound, "wraparound_by_region.csv"),
+        ("Eligibility", h.eligibility, "eligibility_by_need.csv"),
+        ("French access", h.french, "french_access_by_region.csv"),
         ("Access", h.access, "access_by_community.csv"),
         ("Suggestions", h.suggestions, "suggestions.csv"),
         ("Data quality", h.data_quality, "data_quality_by_region.csv"),
