@@ -279,3 +279,21 @@ def test_hours_languages_and_eligibility_reach_the_shared_services_and_the_popup
     html = service_popup(shared.iloc[0])
     assert "Heures</span>: Mon-Fri 9-5" in html and "Admissibilité</span>: women 16+" in html
     assert "Hours" not in service_popup(shared.iloc[1])
+
+
+def test_an_address_outside_ontario_is_refused_unless_the_listing_is_a_line(tmp_path):
+    """A walk-in service in Gatineau is not an Ontario service; a helpline whose office is in
+    Montréal serves Ontario by phone, and is kept as a province-wide line."""
+    from gapmap.sources.listings import validate_listing_row
+
+    base = {"need_types": "crisis_support", "city": "", "confidential": "false"}
+    office = {**base, "id": "gat", "name": "Centre d'aide Gatineau",
+              "address": "10 rue Laval, Gatineau, QC J8X 3G6"}
+    line = {**base, "id": "khp", "name": "Kids Help Phone", "phone": "1-800-668-6868",
+            "address": "1200 Ave McGill College, Montréal, QC H3B 4G7 (Head Office)"}
+    out, field, reason = validate_listing_row(office)
+    assert out is None and field == "address" and reason.startswith("outside Ontario (QC)")
+    out, field, reason = validate_listing_row(line)
+    assert out is not None and field == ""
+    assert out["address"] == "" and out["area_name"] and out["delivery"] == "virtual"
+    assert "Montréal" in out["notes"]

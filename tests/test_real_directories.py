@@ -68,8 +68,15 @@ def test_kingston_rows_outside_ontario_closed_or_uncovered_are_rejected_with_rea
     rej = default.rejected[default.rejected["source"] == "services_flat.csv"]
     assert b.read == len(rows) == 196 and b.accepted + b.rejected == b.read
     assert (rej["field"] == "status").sum() == closed == 1
-    outside = rej[rej["field"] == "address"]
-    assert len(outside) == 4 and outside["reason"].str.startswith("outside Ontario").all()
+    # the four rows whose office is outside Ontario are lines (Kids Help Phone, Trans
+    # Lifeline, each listed twice): kept as province-wide lines, the office in the notes
+    assert (rej["field"] == "address").sum() == 0
+    lines = default.services[default.services["notes"].str.contains(
+        "its office is outside Ontario")]
+    assert sorted(lines["service_id"]) == ["crisis-kids-help-phone", "crisis-trans-lifeline",
+                                           "kids-help-phone", "trans-lifeline-canada"]
+    assert set(lines["delivery"]) == {"virtual"} and set(lines["city"]) == {"Province-wide"}
+    assert (lines["address"] == "").all() and (lines["phone"] != "").all()
     uncovered = {"Community", "Food", "Employment", "Education", "Financial", "Transport"}
     assert (rej["field"] == "need_types").sum() == sum(
         r["intent_category"] in uncovered for r in rows

@@ -355,7 +355,9 @@ def _capacity(row: Mapping[str, str]) -> tuple[str, str, str]:
 def _civic_address(row: Mapping[str, str]) -> tuple[dict[str, str], str, str]:
     """A row whose town is blank and whose address runs on with it ("844a Princess St,
     Kingston, ON K7L 1G5"): the town and postal code taken from the address; an address in
-    another province or state is (row, "address", reason). An area in the address field
+    another province or state is (row, "address", reason), unless the listing is a line only
+    (its delivery, name or hours labels say phone, text or chat): then it is kept as a
+    province-wide line and the address goes to its notes. An area in the address field
     ("Province-wide") is moved to the town field, where it is read as an area."""
     out = dict(row)
     if not row.get("city", "") and looks_like_area(row.get("address", "")):
@@ -366,6 +368,16 @@ def _civic_address(row: Mapping[str, str]) -> tuple[dict[str, str], str, str]:
     if row.get("city", "") or not m:
         return out, "", ""
     if m.group("prov") != "ON":
+        if listing_access(row).delivery == "virtual":
+            # a line whose office is elsewhere (Kids Help Phone's in Montréal): it serves
+            # Ontario by phone, text or chat, so it is kept as a province-wide line, and the
+            # office address, which is not where anyone is served, goes to the notes
+            out["city"], out["address"], out["postal_code"] = "Province-wide", "", ""
+            note = (f"a line reaching Ontario; its office is outside Ontario "
+                    f"({m.group('prov')}): {row['address']}")
+            out["retrieved_note"] = "; ".join(
+                n for n in (row.get("retrieved_note", ""), note) if n)
+            return out, "", ""
         return out, "address", f"outside Ontario ({m.group('prov')}): {row['address']!r}"
     out["city"] = m.group("city").strip()
     if not out.get("postal_code", "") and m.group("postal") and not m.group(
