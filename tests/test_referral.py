@@ -253,3 +253,51 @@ def test_an_analysts_own_office_table_with_points_and_towns(small_config, tmp_pa
     assert list(places["geocode_precision"].iloc[:2]) == ["exact", "town"]
     assert places["opp_region"].iloc[0] == "Central"
     assert places.geometry.iloc[2] is None
+
+
+def test_lines_and_outreach_are_listed_where_their_area_covers_the_place():
+    """Below the nearest services, a sheet lists what does not count in person and covers the
+    place: a line with an office in Sudbury (placed, virtual only) for a place in Greater
+    Sudbury, not for one in Kenora; an outreach worker of the Kenora district only in Kenora;
+    the parsed hours decide "24/7" (a name saying "24 hours" with hours parsed as 9 to 5 is
+    not)."""
+    import numpy as np
+
+    from gapmap.analysis.referral import referral_rows
+
+    def svc(sid: str, **cols: object) -> dict:
+        row = {"service_id": sid, "name": sid, "organization": "", "need_types":
+               "crisis_support", "phone": "705-555-0100", "website": "", "hours": "",
+               "languages": "", "eligibility": "", "confidential": False, "city": "Sudbury",
+               "matched_place": "", "area_name": "", "geocode_precision": "town",
+               "area_cduids": "", "service_area_codes": "", "opp_region": "North East",
+               "cduid": "3553", "delivery": "", "open_24_7": "unknown", "notes": "",
+               "source_url": "", "source": "x.csv", "lat": 46.49, "lon": -80.99}
+        row.update(cols)
+        return row
+
+    services = pd.DataFrame([
+        svc("sudbury-line", delivery="virtual", name="Sudbury 24 hours line",
+            hours="Mon-Fri 9-5", open_24_7="no"),
+        svc("kenora-outreach", delivery="outreach", cduid="3560", opp_region="North West",
+            phone="", city="Kenora", lat=49.77, lon=-94.49),
+        svc("walk-in", delivery="in_person", open_24_7="yes"),
+    ])
+    places = pd.DataFrame({
+        "place_id": ["sud", "ken"], "place": ["Sudbury", "Kenora"],
+        "opp_region": ["North East", "North West"], "cd_name": ["Greater Sudbury", "Kenora"],
+        "cduid": ["3553", "3560"], "access": ["road", "road"], "air_hub": ["", ""],
+        "origin_id": ["sud", "ken"]})
+    times = pd.DataFrame({"origin_id": ["sud", "ken"], "service_id": ["walk-in", "walk-in"],
+                          "travel_min": [5.0, 900.0], "route": ["local", "network"],
+                          "access": ["road", "road"]})
+    rows = referral_rows(places, services, times, ["crisis_support"], per_need=3,
+                         today=dt.date(2026, 12, 5), stale_after_days=730)
+    got = {(r.place_id, r.service_id): (r.section, r.reached, bool(r.open_24_7))
+           for r in rows.itertuples()}
+    assert got[("sud", "walk-in")] == ("nearest", "local road", True)
+    assert got[("sud", "sudbury-line")] == ("line", "by phone", False)
+    assert ("ken", "sudbury-line") not in got
+    assert got[("ken", "kenora-outreach")] == ("area", "outreach", False)
+    assert ("sud", "kenora-outreach") not in got
+    assert np.isnan(rows.loc[rows["section"] != "nearest", "travel_min"]).all()

@@ -5,10 +5,14 @@ Pure functions over frames and values (the stage :mod:`gapmap.referral` turns th
 them). The result is one long table, :data:`REFERRAL_COLUMNS`, one row per (place, need,
 listed service); :mod:`gapmap.outputs.referral` draws and writes it.
 
-Until the access issue lands (delivery modes, parsed hours), two rules here are deliberately
-simple and say so: a line is a listing with no point (area-level or province-wide) and a
-phone; "open 24/7" is what the listing itself states in its hours, name or phone text
-(:func:`stated_24_7`), never inferred from its kind.
+The nearest services are those a person can walk into
+(:func:`gapmap.contracts.counts_in_person`, by drive time). Below them, the services that do
+not count in person (a line, outreach, a listing for an area) and whose area covers the place
+(:func:`gapmap.analysis.access.reach_areas`, the rule coverage uses): a ``line`` when it has
+a phone, else ``area``; ``reached`` says ``by phone``, ``outreach`` or ``listed for the
+area``. "Open 24/7" is the parsed hours' ``open_24_7`` (``yes``); where the hours were not
+parsed (``unknown``), what the listing itself states in its hours, name or phone text
+(:func:`stated_24_7`), never inferred from its kind; ``no`` is never 24/7.
 """
 
 from __future__ import annotations
@@ -20,7 +24,8 @@ from collections.abc import Sequence
 import numpy as np
 import pandas as pd
 
-from gapmap.contracts import is_placed
+from gapmap.analysis.access import in_area, reach_areas
+from gapmap.contracts import counts_in_person, is_placed
 from gapmap.taxonomy import offers
 
 REFERRAL_COLUMNS: tuple[str, ...] = (
@@ -31,7 +36,7 @@ REFERRAL_COLUMNS: tuple[str, ...] = (
 """One row per listed service on a sheet. ``section``: ``nearest`` (by drive time, ranked),
 ``line`` (no point, has a phone, serves the place), ``area`` (listed for the place's area
 with no phone). ``reached``: ``road``, ``local road``, ``road (estimate)``, ``in community``,
-``fly to <hub>, then road``, ``by phone``, ``listed for the area``. ``verification``:
+``fly to <hub>, then road``, ``by phone``, ``outreach``, ``listed for the area``. ``verification``:
 ``verified``, ``stale`` or ``unverified``. No street address and no service coordinates:
 the sheet names a service's town and its public contact (a confidential one is
 ``location withheld``)."""
@@ -95,17 +100,31 @@ def _service_fields(svc: pd.Series, *, today: dt.date, stale_after_days: int
     source = re.sub(r"^https?://(www\d*\.)?", "", url).split("/")[0] if url else ""
     source = source or str(svc.get("source", "") or "")
     return {**text, "town": town, "confidential": confidential,
-            "open_24_7": stated_24_7(text["hours"], text["name"], text["phone"]),
+            "open_24_7": _open_24_7(svc, text),
             "source": source, "last_verified": when, "verification": status}
 
 
-def _serves_area(services: pd.DataFrame, cduid: str) -> pd.Series:
-    """Services with no point whose area covers the census division ``cduid``: listed for it
-    (``area_cduids``), or province-wide (``opp_region`` ``all``)."""
-    named = services["area_cduids"].fillna("").astype(str).str.split(";")
-    covers = named.map(lambda cds: bool(cduid) and cduid in cds).astype(bool)
-    province = services["opp_region"].fillna("").astype(str).eq("all")
-    return ~is_placed(services) & (covers | province)
+def _open_24_7(svc: pd.Series, text: dict[str, str]) -> bool:
+    """The parsed hours' answer (``open_24_7`` ``yes``/``no``); where they say nothing
+    (``unknown``, or a frame without the column), what the listing's own texts state."""
+    parsed = str(svc.get("open_24_7", "") or "unknown")
+    if parsed in ("yes", "no"):
+        return parsed == "yes"
+    return stated_24_7(text["hours"], text["name"], text["phone"])
+
+
+def _serves_area(services: pd.DataFrame, areas: pd.Series, place: pd.DataFrame) -> pd.Series:
+    """The services that do not count in person whose area (``areas``, from
+    :func:`gapmap.analysis.access.reach_areas`) covers ``place`` (one row: ``cduid``,
+    ``csduid``, ``opp_region``)."""
+    inside = in_area(place, areas)[0] if len(services) else np.zeros(0, dtype=bool)
+    return ~counts_in_person(services) & pd.Series(inside, index=services.index)
+
+
+def _how_reached(svc: dict[str, object], delivery: str) -> str:
+    if svc["phone"] and ("virtual" in delivery or "outreach" not in delivery):
+        return "by phone"
+    return "outreach" if "outreach" in delivery else "listed for the area"
 
 
 def referral_rows(places: pd.DataFrame, services: pd.DataFrame, times: pd.DataFrame,
@@ -131,6 +150,10 @@ def referral_rows(places: pd.DataFrame, services: pd.DataFrame, times: pd.DataFr
     times = times.merge(services[["service_id", "need_types"]], on="service_id")
     local = (in_community if in_community is not None
              else pd.DataFrame(columns=["place_id", "service_id"]))
+    areas = reach_areas(services)
+    delivery = (services["delivery"].fillna("").astype(str) if "delivery" in services.columns
+                else pd.Series("", index=services.index))
+    delivery_of = dict(zip(services["service_id"], delivery, strict=True))
     rows: list[dict[str, object]] = []
     for place in places.itertuples(index=False):
         head = {"place_id": place.place_id, "place": place.place,
@@ -138,7 +161,9 @@ def referral_rows(places: pd.DataFrame, services: pd.DataFrame, times: pd.DataFr
                 "place_access": place.access, "air_hub": place.air_hub}
         mine = times[times["origin_id"] == place.origin_id]
         here = set(local.loc[local["place_id"] == place.place_id, "service_id"])
-        area = services[_serves_area(services, str(place.cduid))]
+        where = pd.DataFrame({"cduid": [str(place.cduid)], "csduid": [""],
+                              "opp_region": [str(place.opp_region)]})
+        area = services[_serves_area(services, areas, where).to_numpy()]
         fly = place.access == "no_all_season_road"
         for need in need_types:
             ranked = _nearest(mine, here, by_id, need, per_need, fly=fly, hub=place.air_hub)
@@ -150,7 +175,7 @@ def referral_rows(places: pd.DataFrame, services: pd.DataFrame, times: pd.DataFr
                 rows.append({**head, "need_type": need,
                              "section": "line" if has_phone else "area", "rank": 0,
                              **fields[sid], "travel_min": np.nan,
-                             "reached": "by phone" if has_phone else "listed for the area"})
+                             "reached": _how_reached(fields[sid], delivery_of[sid])})
     out = pd.DataFrame(rows, columns=list(REFERRAL_COLUMNS))
     out["rank"] = out["rank"].astype("int64")
     out["travel_min"] = out["travel_min"].astype(float).round(1)
