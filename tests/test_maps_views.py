@@ -593,6 +593,12 @@ def test_gap_communities_are_ringed_by_what_reaches_them_instead(access_view: Vi
         assert fr in page.locator(".gm-reachkey").inner_text()
         access_view.shot(f"reach-{kind}")
         page.evaluate("gapmap.setLanguage('en')")
+    _fold_legend_on_a_phone(access_view)
+
+
+def _fold_legend_on_a_phone(view: View) -> None:
+    if view.size == "phone":  # folded again, as it opens on a phone
+        view.page.evaluate("document.querySelector('.gm-legend details').open = false")
 
 
 def html_unescape(text: str) -> str:
@@ -610,6 +616,7 @@ def test_a_fly_in_community_served_inside_shows_it(access_view: View, access_run
     assert title.startswith(access_run["fly_in"]) and title.endswith("in the community")
     page.evaluate("document.querySelector('.gm-legend details').open = true")
     assert "Fly-in community with an in-person service" in page.locator(".gm-legend").inner_text()
+    _fold_legend_on_a_phone(access_view)
     # its panel gives the need as met in the community, in green
     i = page.evaluate(f"gapmap.data.communities.remoteName.indexOf({access_run['fly_in']!r})")
     page.evaluate(f"gapmap.showCommunity({i}, 0)")
@@ -711,6 +718,7 @@ def test_the_legend_gives_the_share_reached_only_by_outreach_or_a_line(
     share = page.evaluate(f"gapmap.data.regionReach[{n}]")
     assert share["lineOnly"] == round(row["pop_line_only"] / row["pop2021"], 3)
     access_view.shot("legend-region-reach")
+    _fold_legend_on_a_phone(access_view)
 
 
 def test_axe_core_on_the_access_map(access_view: View):

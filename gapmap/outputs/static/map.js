@@ -1072,7 +1072,7 @@
       var code = D.access.codes[a];
       var within = t !== null && (code === "road" || code === "estimate" || code === "in_community") &&
                    t <= need.thresholdMin;
-      var when = code === "in_community" ? w("inCommunity")
+      var when = code === "in_community" ? '<span class="gm-wrap">' + w("inCommunity") + "</span>"
         : t === null ? accessWords(a) : minutes(t) + (code === "estimate" ? " (" + w("est") + ")" : "");
       var answer = service === -1 && t === null ? "" : serviceLink(service) + (service >= 0 ? serviceFacts(service) : "");
       var cls = within ? "gm-ok" : "gm-far";
