@@ -63,8 +63,14 @@ from scipy.spatial import cKDTree
 
 from gapmap import __version__
 from gapmap.analysis.access import in_area, limit_text, reach_areas
-from gapmap.contracts import (ACCESS_VALUES, TIMED_ACCESS, access_text, check_withheld,
-                              delivery_has, is_placed)
+from gapmap.contracts import (
+    ACCESS_VALUES,
+    TIMED_ACCESS,
+    access_text,
+    check_withheld,
+    delivery_has,
+    is_placed,
+)
 from gapmap.io import generated_on, read_geo, read_table, require_columns, write_text
 from gapmap.outputs.webassets import MAP_CSS, MAP_JS, inline_assets, leaflet_icon_uris
 from gapmap.regions import serves_region, slug
