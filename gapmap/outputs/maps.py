@@ -20,8 +20,18 @@ What a map shows:
 * two optional layers, off at first: per community, how many needs it reaches within their
   thresholds (the gaps stage's ``wraparound.csv``), and the suggested sites of the need shown
   with their caveats (the plan stage's ``suggestions.csv``);
-* a service's access kinds ("in person / outreach / by phone") and "open 24/7" in its popup
-  when the services table fills ``delivery`` and ``open_24_7``.
+* a service's access kinds ("in person / outreach / by phone"), "open 24/7" (also a gold
+  corner on its marker) and whom it is limited to (:func:`limit_words`) in its popup when
+  the services table fills ``delivery``, ``open_24_7``, ``gender_limit``, ``eligible_groups``
+  and the ages;
+* what reaches a gap community instead (``gap_communities.csv`` ``reached_by``): a ring per
+  kind (outreach only, a line only, nothing else); a fly-in community with an in-person
+  service of the need shown inside it (travel access ``in_community``); per division and for
+  the region (``coverage_by_region.csv``), the share reached only by outreach or a line;
+* in a community's panel, per need, the nearest in-person service with its phone, time,
+  hours, 24/7 mark and limit, then the outreach services and lines whose area holds the
+  community (:func:`gapmap.analysis.access.reach_areas`, computed here: the page only looks
+  up a community's set).
 
 Search runs in the page over an index built here (:func:`search_table`: one entry per
 place, names folded by :func:`fold`); the page forgives a typo or two. Every word of the
