@@ -10,6 +10,7 @@ Screenshots of each state are kept in a pytest temporary folder (``map-views``),
 
 from __future__ import annotations
 
+import html
 import re
 from collections.abc import Iterator
 from pathlib import Path
@@ -278,10 +279,20 @@ def test_the_panel_names_the_community_and_flags_far_answers(view: View):
     assert panel.locator(".gm-flag", has_text="None within").count() == far
     if far:
         assert "too far to be an answer" in panel.inner_text()
-    # the need shown's services without a point (lines, outreach, area-wide), with numbers
-    lines = page.evaluate("""() => { const s = gapmap.data.services; return s.name.filter(
-        (n, i) => s.listedWithoutPoint[i] && s.phone[i] && s.needs[i].includes(0)).length; }""")
-    assert panel.locator(".gm-also li").count() == lines
+    # the need shown's services without a point that do not say how they reach people
+    # (area-wide), with numbers; its outreach services and lines are in its row
+    also = page.evaluate("""() => { const s = gapmap.data.services; return s.name.filter(
+        (n, i) => s.listedWithoutPoint[i] && s.phone[i] && s.needs[i].includes(0) &&
+                  !s.outreach[i] && !s.line[i]).length; }""")
+    assert panel.locator(".gm-also li").count() == also
+    reaching = page.evaluate("""() => { const d = gapmap.data, s = d.services;
+        const i = d.communities.name.indexOf('Sioux Lookout'), set = d.reach.community[i];
+        return set < 0 ? [] : d.reach.sets[set].filter(k => s.needs[k].includes(0))
+            .map(k => s.name[k]); }""")
+    focus = panel.locator("tbody tr").first.locator(".gm-alt")  # the need shown first
+    assert focus.locator("li").count() == len(reaching)
+    for name in reaching:
+        assert html.unescape(name) in focus.inner_text()
     view.shot("panel-sioux-lookout")
     if view.size == "desktop":  # a popup opened beside the panel is not under it
         i = page.evaluate("gapmap.markers.findIndex(m => m)")
@@ -397,8 +408,8 @@ def test_french_names_the_markers_buttons_and_the_credit_line(view: View):
         view.shot("french-names")
     finally:
         page.evaluate("gapmap.setLanguage('en')")
-    assert page.locator(".gm-key-dot").first.get_attribute("title").endswith(
-        "(beyond the threshold)")
+    assert re.search(r"\(beyond the threshold(; reached by [^)]+\)?)?\)$",
+                     page.locator(".gm-key-dot").first.get_attribute("title"))
 
 
 def test_the_keyboard_reaches_the_community_dots_and_enter_opens_the_panel(view: View):
@@ -586,7 +597,7 @@ def test_gap_communities_are_ringed_by_what_reaches_them_instead(access_view: Vi
         name = here[here["reached_by"] == kind].sort_values("pop2021").iloc[-1]["name"]
         labels = page.evaluate("[...document.querySelectorAll('.gm-key-dot')]"
                                ".map(e => e.getAttribute('aria-label'))")
-        assert any(lab.startswith(html_unescape(name)) and "reached by " + en in lab
+        assert any(lab.startswith(html.unescape(name)) and "reached by " + en in lab
                    for lab in labels), labels[:5]
         access_view.shot(f"reach-{kind}")
         page.evaluate("gapmap.setLanguage('fr')")
@@ -599,12 +610,6 @@ def test_gap_communities_are_ringed_by_what_reaches_them_instead(access_view: Vi
 def _fold_legend_on_a_phone(view: View) -> None:
     if view.size == "phone":  # folded again, as it opens on a phone
         view.page.evaluate("document.querySelector('.gm-legend details').open = false")
-
-
-def html_unescape(text: str) -> str:
-    import html
-
-    return html.unescape(text)
 
 
 def test_a_fly_in_community_served_inside_shows_it(access_view: View, access_run: dict[str, Any]):
@@ -635,13 +640,8 @@ def test_a_fly_in_community_served_inside_shows_it(access_view: View, access_run
 def _community_in(page: Any, cduid: str, demand: Any) -> int:
     names = demand[(demand["cduid"] == cduid) & (demand["access"] != "no_all_season_road")]
     name = names.sort_values("pop2021").iloc[-1]["name"]
-    return int(page.evaluate(f"gapmap.data.communities.name.indexOf({html_escape(name)!r})"))
-
-
-def html_escape(text: str) -> str:
-    import html
-
-    return html.escape(text, quote=True)
+    escaped = html.escape(name, quote=True)
+    return int(page.evaluate(f"gapmap.data.communities.name.indexOf({escaped!r})"))
 
 
 def test_the_panel_lists_outreach_and_lines_that_reach_the_community(access_view: View,
