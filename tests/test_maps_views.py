@@ -585,7 +585,7 @@ def test_gap_communities_are_ringed_by_what_reaches_them_instead(access_view: Vi
     page.evaluate("document.querySelector('.gm-legend details').open = true")  # a phone folds it
     for kind, colour, en, fr in (("outreach", "#1b7837", "outreach only",
                                   "des services itinérants seulement"),
-                                 ("line", "#2166ac", "a line only", "une ligne seulement")):
+                                 ("line", "#000", "a line only", "une ligne seulement")):
         need = _need_with(gaps, kind)
         n = page.evaluate(f"gapmap.data.needs.findIndex(x => x.code === '{need}')")
         page.evaluate(f"gapmap.setNeed({n})")

@@ -258,9 +258,9 @@
     // what reaches a gap community instead: its ring (the gap table's reached_by)
     var REACH_STYLE = {
       "": { color: "#3a0000", weight: 0.8, dash: null },
-      none: { color: "#1b1b1b", weight: 1.6, dash: null },
+      none: { color: "#3a0000", weight: 1.2, dash: null },
       outreach: { color: "#1b7837", weight: 3.5, dash: null },
-      line: { color: "#2166ac", weight: 3, dash: "4 3" },
+      line: { color: "#000", weight: 2.5, dash: "4 3" },
       hours_unknown: { color: "#6a3d9a", weight: 3, dash: "1 4" }
     };
     function reachWords(by) {
