@@ -203,7 +203,7 @@ def service_popup(row: pd.Series) -> str:
                      f'{_e(url)}</a>')
     limit = limit_words(row)
     for col, en, fr in OPTIONAL_POPUP_FIELDS:
-        if _text(row, col) and not (col == "eligibility" and limit):
+        if _text(row, col):  # the listing's own words, beside what gapmap read from them
             parts.append(f"{both(en, fr)}: {_e(_text(row, col))}")
     if not _text(row, "hours") and _text(row, "hours_weekly"):
         parts.append(f"{both('Hours', 'Heures')}: {_e(_text(row, 'hours_weekly'))}")
