@@ -14,7 +14,7 @@ import geopandas as gpd
 import pandas as pd
 
 from gapmap.config import Config
-from gapmap.contracts import SUGGESTIONS, WRAPAROUND, read_stage
+from gapmap.contracts import COVERAGE, SUGGESTIONS, WRAPAROUND, read_stage
 from gapmap.gaps import thresholds, total_label
 from gapmap.outputs.maps import Basemap, MapSettings
 from gapmap.outputs.maps import map_files as _map_files
@@ -61,12 +61,21 @@ def analysis_tables(config: Config) -> tuple[pd.DataFrame | None, pd.DataFrame |
             read_stage(sites, SUGGESTIONS) if sites.is_file() else None)
 
 
+def coverage_table(config: Config) -> pd.DataFrame | None:
+    """The gaps stage's ``coverage_by_region.csv`` (None before that stage has run): the
+    share of each region reached only by outreach or a line, in the maps' legend."""
+    from gapmap.pipeline import StagePaths
+
+    path = StagePaths.of(config).coverage
+    return read_stage(path, COVERAGE) if path.is_file() else None
+
+
 def write_maps(services: gpd.GeoDataFrame, demand: gpd.GeoDataFrame, gaps: pd.DataFrame,
                cds: gpd.GeoDataFrame, config: Config, *,
                travel: pd.DataFrame | None = None) -> list[Path]:
     """Write the run's maps (:func:`map_files`) into its maps folder, with the wraparound
-    and suggested-site layers when those tables exist."""
+    and suggested-site layers when those tables exist and the regions' reach by kind."""
     wraparound, suggestions = analysis_tables(config)
     return _write_maps(map_files(config), services, demand, gaps, cds, map_settings(config),
                        basemap=basemap(config), travel=travel, wraparound=wraparound,
-                       suggestions=suggestions)
+                       suggestions=suggestions, coverage=coverage_table(config))

@@ -428,3 +428,107 @@ def test_the_maps_carry_the_wraparound_and_the_suggested_sites(small_run):
     expected = wrap.set_index("demand_id")["needs_reached"].reindex(order).fillna(-1)
     assert _page_data(_maps(small_run)["ontario.html"])["wrap"]["reached"] == [
         int(v) for v in expected]
+
+
+# -- access (issue 16) on the maps: eligibility, outreach and lines, what reaches a gap ----------
+
+def test_the_limit_a_service_states_is_worded_in_both_languages():
+    from gapmap.outputs.maps import limit_words
+
+    words = limit_words(_row(gender_limit="women", eligible_groups="youth", age_min=16.0,
+                             age_max=24.0))
+    assert '<span class="gm-en">women, youth, ages 16–24</span>' in words
+    assert '<span class="gm-fr" lang="fr">femmes, jeunes, 16–24 ans</span>' in words
+    assert "ages 18+" in limit_words(_row(age_min=18.0))
+    assert limit_words(_row(gender_limit="any")) == ""  # "open to all" is no limit
+    assert limit_words(_row()) == ""
+    popup = service_popup(_row(gender_limit="men", eligibility="Men 18+ only"))
+    assert "Only for" in popup and "hommes" in popup
+    assert "Men 18+ only" in popup  # the listing's own words stay beside what was read
+
+
+def _stated(services: pd.DataFrame, sid: str, **values) -> pd.DataFrame:
+    services = services.copy()
+    assert (services["service_id"] == sid).sum() == 1
+    for col, value in values.items():
+        services.loc[services["service_id"] == sid, col] = value
+    return services
+
+
+def test_each_community_gets_the_outreach_and_lines_whose_area_holds_it(small_run):
+    p = StagePaths.of(small_run)
+    services = _stated(read_parquet(p.located), "vcao-01", delivery="outreach",
+                       service_area_codes="3557", area_cduids="")
+    services = _stated(services, "line-01", delivery="virtual", service_area_codes="ON")
+    services = _stated(services, "conf-test-01", delivery="outreach",
+                       service_area_codes="3553")
+    demand = read_parquet(p.demand)
+    for hide in (False, True):
+        cfg = small_run.updated(maps={"confidential": "hide"}) if hide else small_run
+        data = map_data(None, services, demand, pd.read_csv(p.gaps), census_divisions(cfg),
+                        map_settings(cfg), basemap=basemap(cfg), travel=read_parquet(p.travel))
+        s, reach = data["services"], data["reach"]
+        row = {sid: s["name"].index(html.escape(n, quote=True)) for sid, n in zip(
+            services["service_id"], services["name"], strict=True)
+            if html.escape(n, quote=True) in s["name"]}
+        assert s["outreach"][row["vcao-01"]] == 1 and s["line"][row["line-01"]] == 1
+        assert len(reach["community"]) == len(demand)
+        order = data["communities"]["name"]
+        assert len(order) == len(demand)
+        for cduid, set_index in zip(demand["cduid"], reach["community"], strict=True):
+            members = reach["sets"][set_index] if set_index >= 0 else []
+            assert row["line-01"] in members  # the province-wide line reaches everyone
+            assert (row["vcao-01"] in members) == (cduid == "3557")
+            if hide:
+                assert "conf-test-01" not in row
+            else:
+                assert (row["conf-test-01"] in members) == (cduid == "3553")
+        # a confidential service in the lists is no more precise than its town
+        if not hide:
+            k = row["conf-test-01"]
+            assert s["confidential"][k] == 1 and "Location withheld" in s["popup"][k]
+
+
+def test_gaps_carry_what_reaches_them_and_divisions_the_share_it_reaches(small_run):
+    p = StagePaths.of(small_run)
+    demand = read_parquet(p.demand)
+    gaps = pd.read_csv(p.gaps, dtype={"demand_id": str})
+    # as the gaps stage could have written it: the first half reached by outreach
+    gaps["reached_by"] = ["outreach" if i % 2 == 0 else "line" for i in range(len(gaps))]
+    coverage = pd.read_csv(p.coverage)
+    data = map_data(None, read_parquet(p.located), demand, gaps, census_divisions(small_run),
+                    map_settings(small_run), basemap=basemap(small_run),
+                    travel=read_parquet(p.travel), coverage=coverage)
+    codes = data["reachedByCodes"]
+    needs = [n["code"] for n in data["needs"]]
+    ids = list(demand["demand_id"].astype(str))
+    for n, need in enumerate(needs):
+        g = gaps[(gaps["need_type"] == need) & (gaps["access"] != "no_all_season_road")]
+        table = data["gaps"][n]
+        assert [ids[c] for c in table["community"]] == list(g["demand_id"])
+        assert [codes[b] for b in table["reachedBy"]] == list(g["reached_by"])
+        # per division: the people of its gap communities reached only by outreach
+        d = data["divisions"]
+        enumerated = demand[demand["enumerated"].astype(bool)]
+        pop = enumerated.groupby("cduid")["pop2021"].sum()
+        hit = gaps[(gaps["need_type"] == need) & (gaps["reached_by"] == "outreach")]
+        hit = hit[["demand_id"]].merge(enumerated, on="demand_id")
+        by_cd = hit.groupby("cduid")["pop2021"].sum()
+        cds = sorted(census_divisions(small_run)["CDUID"].astype(str))
+        for k, cd in enumerate(cds):
+            want = (round(float(by_cd.get(cd, 0)) / float(pop[cd]), 3) if pop.get(cd, 0) > 0
+                    else None)
+            assert d["outreachOnly"][n][k] == want, (need, cd)
+        # the legend's line: coverage_by_region.csv's total row, as shares
+        row = coverage[(coverage["opp_region"] == "Ontario")
+                       & (coverage["need_type"] == need)].iloc[0]
+        r = data["regionReach"][n]
+        assert r is not None
+        assert r["lineOnly"] == round(row["pop_line_only"] / row["pop2021"], 3)
+        assert r["inPerson"] == round(row["pop_in_person"] / row["pop2021"], 3)
+    # without the table or the column, nothing is claimed
+    bare = map_data("North West", read_parquet(p.located), demand,
+                    gaps.drop(columns="reached_by"), census_divisions(small_run),
+                    map_settings(small_run), basemap=basemap(small_run))
+    assert bare["regionReach"] == [None] * len(needs)
+    assert all(b == 0 for t in bare["gaps"] for b in t["reachedBy"])

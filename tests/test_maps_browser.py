@@ -104,11 +104,25 @@ class OpenMap:
             "n => gapmap.data.services.name.indexOf(n)", html.escape(name)))
 
     def click_marker(self, i: int) -> None:
-        """Bring a service's marker out of its cluster, then click it as a user would."""
-        self.page.evaluate("""i => new Promise(done =>
-            gapmap.cluster.zoomToShowLayer(gapmap.markers[i], done))""", i)
-        self.page.evaluate_handle("i => gapmap.markers[i].getElement()", i
-                                  ).as_element().click()
+        """Bring a service's marker out of its cluster, then click it as a user would.
+
+        Right after :meth:`reset` jumps the view, markercluster may still be merging its
+        clusters (a 200 ms animation) and replace the element about to be clicked: then the
+        marker is brought out again (at most three times).
+        """
+        from playwright.sync_api import Error as PlaywrightError
+
+        for attempt in range(3):
+            self.page.evaluate("""i => new Promise(done =>
+                gapmap.cluster.zoomToShowLayer(gapmap.markers[i], done))""", i)
+            try:
+                self.page.evaluate_handle("i => gapmap.markers[i].getElement()", i
+                                          ).as_element().click(timeout=3000)
+                break
+            except PlaywrightError:
+                if attempt == 2:
+                    raise
+                self.page.wait_for_timeout(300)
         # one popup: a closed one fades out for 200 ms before it leaves the page
         self.page.wait_for_function(
             "document.querySelectorAll('.leaflet-popup-content').length === 1", timeout=5000)

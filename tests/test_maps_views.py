@@ -10,6 +10,7 @@ Screenshots of each state are kept in a pytest temporary folder (``map-views``),
 
 from __future__ import annotations
 
+import html
 import re
 from collections.abc import Iterator
 from pathlib import Path
@@ -278,10 +279,20 @@ def test_the_panel_names_the_community_and_flags_far_answers(view: View):
     assert panel.locator(".gm-flag", has_text="None within").count() == far
     if far:
         assert "too far to be an answer" in panel.inner_text()
-    # the need shown's services without a point (lines, outreach, area-wide), with numbers
-    lines = page.evaluate("""() => { const s = gapmap.data.services; return s.name.filter(
-        (n, i) => s.listedWithoutPoint[i] && s.phone[i] && s.needs[i].includes(0)).length; }""")
-    assert panel.locator(".gm-also li").count() == lines
+    # the need shown's services without a point that do not say how they reach people
+    # (area-wide), with numbers; its outreach services and lines are in its row
+    also = page.evaluate("""() => { const s = gapmap.data.services; return s.name.filter(
+        (n, i) => s.listedWithoutPoint[i] && s.phone[i] && s.needs[i].includes(0) &&
+                  !s.outreach[i] && !s.line[i]).length; }""")
+    assert panel.locator(".gm-also li").count() == also
+    reaching = page.evaluate("""() => { const d = gapmap.data, s = d.services;
+        const i = d.communities.name.indexOf('Sioux Lookout'), set = d.reach.community[i];
+        return set < 0 ? [] : d.reach.sets[set].filter(k => s.needs[k].includes(0))
+            .map(k => s.name[k]); }""")
+    focus = panel.locator("tbody tr").first.locator(".gm-alt")  # the need shown first
+    assert focus.locator("li").count() == len(reaching)
+    for name in reaching:
+        assert html.unescape(name) in focus.inner_text()
     view.shot("panel-sioux-lookout")
     if view.size == "desktop":  # a popup opened beside the panel is not under it
         i = page.evaluate("gapmap.markers.findIndex(m => m)")
@@ -397,8 +408,8 @@ def test_french_names_the_markers_buttons_and_the_credit_line(view: View):
         view.shot("french-names")
     finally:
         page.evaluate("gapmap.setLanguage('en')")
-    assert page.locator(".gm-key-dot").first.get_attribute("title").endswith(
-        "(beyond the threshold)")
+    assert re.search(r"\(beyond the threshold(; reached by [^)]+\)?)?\)$",
+                     page.locator(".gm-key-dot").first.get_attribute("title"))
 
 
 def test_the_keyboard_reaches_the_community_dots_and_enter_opens_the_panel(view: View):
@@ -503,3 +514,219 @@ def test_wraparound_and_suggested_sites_are_optional_layers_with_legends(view: V
     finally:
         page.evaluate("""() => { gapmap.setLanguage('en'); gapmap.map.removeLayer(gapmap.wrap);
             gapmap.map.removeLayer(gapmap.sites); }""")
+
+
+# -- access (issues 16 and 20): what reaches a gap instead, 24/7, eligibility, outreach and lines
+#
+# The small run's listings say nothing of delivery, hours or eligibility; this map is drawn
+# from the same run with a few of its services stating them (as a listing would, with the
+# columns ingest parses them into), the gaps stage's tables recomputed from them, and one
+# fly-in community given an in-person service inside it (the travel stage's in_community).
+
+ACCESS_STATED = {
+    "vcao-01": {"delivery": "outreach", "service_area_codes": "3557", "hours": "Mon-Fri 9-5"},
+    "line-01": {"delivery": "virtual", "open_24_7": "yes", "hours": "24/7"},
+    "sadvtc-01": {"open_24_7": "yes", "hours": "24/7"},
+    "sac-05": {"gender_limit": "women"},
+    "aht-08": {"eligible_groups": "youth", "age_min": 16.0, "age_max": 24.0},
+}
+"""What five of the small run's services state (not the real listings': a fixture)."""
+
+
+@pytest.fixture(scope="module")
+def access_run(small_run: Any, tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
+    from gapmap.contracts import DEMAND, REACH, SERVICES_LOCATED, TRAVEL, read_stage
+    from gapmap.gaps import gap_tables
+    from gapmap.maps import basemap, map_settings
+    from gapmap.outputs.maps import write_maps
+    from gapmap.pipeline import StagePaths, _census_divisions_in_scope
+
+    p = StagePaths.of(small_run)
+    services = read_stage(p.located, SERVICES_LOCATED)
+    for sid, values in ACCESS_STATED.items():
+        assert (services["service_id"] == sid).sum() == 1, sid
+        for col, value in values.items():
+            services.loc[services["service_id"] == sid, col] = value
+    demand = read_stage(p.demand, DEMAND)
+    travel = read_stage(p.travel, TRAVEL)
+    need0 = small_run.need_types[0]
+    fly_in = demand.loc[demand["access"] == "no_all_season_road"].sort_values(
+        "pop2021", ascending=False).iloc[0]
+    row = (travel["demand_id"] == fly_in["demand_id"]) & (travel["need_type"] == need0)
+    travel.loc[row, ["travel_min", "service_id", "access"]] = [0.0, "sac-05", "in_community"]
+    tables = gap_tables(travel, demand, services, small_run, pairs=read_stage(p.reach, REACH))
+    file = tmp_path_factory.mktemp("access-map") / "access.html"
+    write_maps([(None, file)], services, demand, tables.gaps,
+               _census_divisions_in_scope(small_run), map_settings(small_run),
+               basemap=basemap(small_run), travel=travel, coverage=tables.coverage)
+    return {"file": file, "gaps": tables.gaps, "coverage": tables.coverage, "demand": demand,
+            "services": services, "fly_in": str(fly_in["remote_community"])}
+
+
+@pytest.fixture(scope="module", params=list(SIZES))
+def access_view(request: pytest.FixtureRequest, browser: Any, access_run: dict[str, Any],  # noqa: F811
+                views: Path) -> Iterator[View]:
+    context, v = _open(browser, access_run["file"], "access", request.param, views)
+    yield v
+    assert v.errors == [] and v.blocked == []
+    context.close()
+
+
+def _need_with(gaps: Any, kind: str) -> str:
+    counts = gaps[gaps["reached_by"] == kind]["need_type"].value_counts()
+    assert len(counts), f"no gap community reached by {kind} in the fixture"
+    return str(counts.index[0])
+
+
+def test_gap_communities_are_ringed_by_what_reaches_them_instead(access_view: View,
+                                                                access_run: dict[str, Any]):
+    page, gaps = access_view.page, access_run["gaps"]
+    _fresh(access_view)
+    page.evaluate("document.querySelector('.gm-legend details').open = true")  # a phone folds it
+    for kind, colour, en, fr in (("outreach", "#1b7837", "outreach only",
+                                  "des services itinérants seulement"),
+                                 ("line", "#000", "a line only", "une ligne seulement")):
+        need = _need_with(gaps, kind)
+        n = page.evaluate(f"gapmap.data.needs.findIndex(x => x.code === '{need}')")
+        page.evaluate(f"gapmap.setNeed({n})")
+        here = gaps[(gaps["need_type"] == need) & (gaps["access"] != "no_all_season_road")]
+        drawn = page.locator(f'.gm-gap-pane path[stroke="{colour}"]')
+        assert drawn.count() == int((here["reached_by"] == kind).sum()) > 0
+        assert en in page.locator(".gm-reachkey").inner_text()
+        # the keyboard stand-in of such a community says it too
+        name = here[here["reached_by"] == kind].sort_values("pop2021").iloc[-1]["name"]
+        labels = page.evaluate("[...document.querySelectorAll('.gm-key-dot')]"
+                               ".map(e => e.getAttribute('aria-label'))")
+        assert any(lab.startswith(html.unescape(name)) and "reached by " + en in lab
+                   for lab in labels), labels[:5]
+        access_view.shot(f"reach-{kind}")
+        page.evaluate("gapmap.setLanguage('fr')")
+        assert fr in page.locator(".gm-reachkey").inner_text()
+        access_view.shot(f"reach-{kind}")
+        page.evaluate("gapmap.setLanguage('en')")
+    _fold_legend_on_a_phone(access_view)
+
+
+def _fold_legend_on_a_phone(view: View) -> None:
+    if view.size == "phone":  # folded again, as it opens on a phone
+        view.page.evaluate("document.querySelector('.gm-legend details').open = false")
+
+
+def test_a_fly_in_community_served_inside_shows_it(access_view: View, access_run: dict[str, Any]):
+    page = access_view.page
+    _fresh(access_view)
+    plane = page.locator(".leaflet-marker-icon.gm-plane.gm-inside")
+    assert plane.count() == 1
+    title = plane.get_attribute("aria-label")
+    assert title.startswith(access_run["fly_in"]) and title.endswith("in the community")
+    page.evaluate("document.querySelector('.gm-legend details').open = true")
+    assert "Fly-in community with an in-person service" in page.locator(".gm-legend").inner_text()
+    _fold_legend_on_a_phone(access_view)
+    # its panel gives the need as met in the community, in green
+    i = page.evaluate(f"gapmap.data.communities.remoteName.indexOf({access_run['fly_in']!r})")
+    page.evaluate(f"gapmap.showCommunity({i}, 0)")
+    cell = page.locator(".gm-panel tr.gm-focus td.gm-t")
+    assert cell.inner_text() == "in the community" and "gm-ok" in cell.get_attribute("class")
+    access_view.shot("in-community")
+    page.evaluate("gapmap.setLanguage('fr')")
+    assert cell.inner_text() == "dans la collectivité"
+    assert plane.get_attribute("aria-label").endswith("dans la collectivité")
+    access_view.shot("in-community")
+    # another need: not served inside, the plain plane
+    page.evaluate("gapmap.setNeed(1)")
+    assert page.locator(".leaflet-marker-icon.gm-plane.gm-inside").count() == 0
+
+
+def _community_in(page: Any, cduid: str, demand: Any) -> int:
+    names = demand[(demand["cduid"] == cduid) & (demand["access"] != "no_all_season_road")]
+    name = names.sort_values("pop2021").iloc[-1]["name"]
+    escaped = html.escape(name, quote=True)
+    return int(page.evaluate(f"gapmap.data.communities.name.indexOf({escaped!r})"))
+
+
+def test_the_panel_lists_outreach_and_lines_that_reach_the_community(access_view: View,
+                                                                    access_run: dict[str, Any]):
+    page, demand = access_view.page, access_run["demand"]
+    _fresh(access_view)
+    need = page.evaluate("gapmap.data.needs.findIndex(x => x.code === 'crisis_support')")
+    algoma = _community_in(page, "3557", demand)
+    page.evaluate(f"gapmap.showCommunity({algoma}, {need})")
+    focus = page.locator(".gm-panel tr.gm-focus")
+    text = focus.inner_text()
+    assert "Outreach that comes here" in text and "Victim Services of Algoma" in text
+    assert "Lines (phone, text, online) for here" in text and "Victim Support Line" in text
+    line = focus.locator(".gm-alt li", has_text="Victim Support Line")
+    assert "24/7" in line.inner_text() and line.locator(".gm-phone").count() == 1
+    assert "Mon-Fri 9-5" in focus.locator(".gm-alt li", has_text="Victim Services of Algoma"
+                                          ).inner_text()
+    access_view.shot("panel-outreach-lines")
+    page.evaluate("gapmap.setLanguage('fr')")
+    assert "Services itinérants qui viennent ici" in focus.inner_text()
+    access_view.shot("panel-outreach-lines")
+    page.evaluate("gapmap.setLanguage('en')")
+    # elsewhere the Algoma outreach does not come; the province-wide line does
+    other = _community_in(page, "3520", demand)  # Toronto
+    page.evaluate(f"gapmap.showCommunity({other}, {need})")
+    text = page.locator(".gm-panel tr.gm-focus").inner_text()
+    assert "Victim Services of Algoma" not in text and "Victim Support Line" in text
+
+
+def test_nearest_services_show_hours_24_7_and_eligibility(access_view: View,
+                                                         access_run: dict[str, Any]):
+    page, demand = access_view.page, access_run["demand"]
+    _fresh(access_view)
+    need = page.evaluate("gapmap.data.needs.findIndex(x => x.code === 'sexual_assault_care')")
+    kenora = _community_in(page, "3560", demand)
+    page.evaluate(f"gapmap.showCommunity({kenora}, {need})")
+    rows = page.locator(".gm-panel tr", has_text="Kenora Sexual Assault Centre")
+    assert rows.count() > 0 and "only for women" in rows.first.inner_text()
+    youth = page.locator(".gm-panel tr", has_text="youth response team - Sioux Lookout")
+    if youth.count():
+        assert "only for youth, ages 16–24" in youth.first.inner_text()
+    page.evaluate("gapmap.setLanguage('fr')")
+    assert "seulement pour femmes" in rows.first.inner_text()
+    access_view.shot("panel-eligibility")
+    page.evaluate("gapmap.setLanguage('en')")
+    # the service open 24/7 has a gold corner and says so in its name; its popup too
+    i = page.evaluate("gapmap.data.services.name.findIndex("
+                      "n => n.startsWith('Sexual Assault/Domestic Violence Care Centre'))")
+    marker_title = page.evaluate(f"gapmap.markers[{i}].options.title")
+    assert marker_title.endswith("open 24/7")
+    page.evaluate(f"() => {{ gapmap.focusService({i}); }}")
+    page.locator(".leaflet-popup-content").wait_for(state="visible", timeout=5000)
+    assert "Open 24/7" in page.locator(".leaflet-popup-content").inner_text()
+    assert page.locator(".leaflet-marker-icon.gm-allday .gm-247m").count() >= 1
+    access_view.shot("popup-24-7")
+    page.evaluate("() => { gapmap.map.closePopup(); }")
+    k = page.evaluate("gapmap.data.services.name.indexOf('Kenora Sexual Assault Centre')")
+    assert "Only for" in page.evaluate(f"gapmap.data.services.popup[{k}]")
+
+
+def test_the_legend_gives_the_share_reached_only_by_outreach_or_a_line(
+        access_view: View, access_run: dict[str, Any]):
+    page, cov = access_view.page, access_run["coverage"]
+    _fresh(access_view)
+    need = _need_with(access_run["gaps"], "line")
+    n = page.evaluate(f"gapmap.data.needs.findIndex(x => x.code === '{need}')")
+    page.evaluate(f"gapmap.setNeed({n})")
+    page.evaluate("document.querySelector('.gm-legend details').open = true")
+    row = cov[(cov["opp_region"] == "Ontario") & (cov["need_type"] == need)].iloc[0]
+    text = page.locator(".gm-regionreach").inner_text()
+    assert text.startswith("Ontario, people reached:") and "in person" in text
+    if row["pop_line_only"] > 0:
+        assert "only by a line" in text
+    share = page.evaluate(f"gapmap.data.regionReach[{n}]")
+    assert share["lineOnly"] == round(row["pop_line_only"] / row["pop2021"], 3)
+    access_view.shot("legend-region-reach")
+    _fold_legend_on_a_phone(access_view)
+
+
+def test_axe_core_on_the_access_map(access_view: View):
+    page = access_view.page
+    _fresh(access_view)
+    axe_js = _axe_js()
+    need = page.evaluate("gapmap.data.needs.findIndex(x => x.code === 'crisis_support')")
+    page.evaluate(f"() => {{ gapmap.setNeed({need}); gapmap.showCommunity(0, {need}); }}")
+    assert _axe(page, axe_js) == []
+    page.evaluate("gapmap.setLanguage('fr')")
+    assert _axe(page, axe_js) == []

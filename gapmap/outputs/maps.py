@@ -20,8 +20,18 @@ What a map shows:
 * two optional layers, off at first: per community, how many needs it reaches within their
   thresholds (the gaps stage's ``wraparound.csv``), and the suggested sites of the need shown
   with their caveats (the plan stage's ``suggestions.csv``);
-* a service's access kinds ("in person / outreach / by phone") and "open 24/7" in its popup
-  when the services table fills ``delivery`` and ``open_24_7``.
+* a service's access kinds ("in person / outreach / by phone"), "open 24/7" (also a gold
+  corner on its marker) and whom it is limited to (:func:`limit_words`) in its popup when
+  the services table fills ``delivery``, ``open_24_7``, ``gender_limit``, ``eligible_groups``
+  and the ages;
+* what reaches a gap community instead (``gap_communities.csv`` ``reached_by``): a ring per
+  kind (outreach only, a line only, nothing else); a fly-in community with an in-person
+  service of the need shown inside it (travel access ``in_community``); per division and for
+  the region (``coverage_by_region.csv``), the share reached only by outreach or a line;
+* in a community's panel, per need, the nearest in-person service with its phone, time,
+  hours, 24/7 mark and limit, then the outreach services and lines whose area holds the
+  community (:func:`gapmap.analysis.access.reach_areas`, computed here: the page only looks
+  up a community's set).
 
 Search runs in the page over an index built here (:func:`search_table`: one entry per
 place, names folded by :func:`fold`); the page forgives a typo or two. Every word of the
@@ -62,7 +72,15 @@ from jinja2 import Template
 from scipy.spatial import cKDTree
 
 from gapmap import __version__
-from gapmap.contracts import ACCESS_VALUES, TIMED_ACCESS, access_text, check_withheld, is_placed
+from gapmap.analysis.access import in_area, limit_text, reach_areas
+from gapmap.contracts import (
+    ACCESS_VALUES,
+    TIMED_ACCESS,
+    access_text,
+    check_withheld,
+    delivery_has,
+    is_placed,
+)
 from gapmap.io import generated_on, read_geo, read_table, require_columns, write_text
 from gapmap.outputs.webassets import MAP_CSS, MAP_JS, inline_assets, leaflet_icon_uris
 from gapmap.regions import serves_region, slug
@@ -101,6 +119,9 @@ DELIVERY_WORDS = {"in_person": ("in person", "en personne"),
                   "text": ("by text", "par texto"), "video": ("by video", "par vidéo")}
 """The ``delivery`` values of the services table (issue 16) and their words; any other value
 is shown as written."""
+REACHED_BY_CODES = ("", "none", "outreach", "line", "hours_unknown")
+"""What reaches a gap community instead (``gap_communities.csv`` ``reached_by``); "": not
+stated (a gap table from before the column)."""
 DISPLAY_TOLERANCE_DEG = 0.005
 """Geometries are simplified by this much (about 500 m) for display."""
 COORD_DECIMALS = 3
@@ -180,9 +201,18 @@ def service_popup(row: pd.Series) -> str:
     if url:
         parts.append(f'<a href="{_e(url)}" target="_blank" rel="noopener noreferrer">'
                      f'{_e(url)}</a>')
+    limit = limit_words(row)
     for col, en, fr in OPTIONAL_POPUP_FIELDS:
-        if _text(row, col):
+        if _text(row, col):  # the listing's own words, beside what gapmap read from them
             parts.append(f"{both(en, fr)}: {_e(_text(row, col))}")
+    if not _text(row, "hours") and _text(row, "hours_weekly"):
+        parts.append(f"{both('Hours', 'Heures')}: {_e(_text(row, 'hours_weekly'))}")
+    if not _text(row, "languages") and _text(row, "language_codes"):
+        parts.append(f"{both('Languages', 'Langues')}: "
+                     f"{_e(', '.join(_text(row, 'language_codes').split(';')))}")
+    if limit:
+        parts.append(f'<span class="gm-limit">{both("Only for", "Seulement pour")}: '
+                     f"{limit}</span>")
     parts += access_kinds(row)
     city = _text(row, "city")
     if bool(row.get("confidential")):
@@ -221,6 +251,37 @@ def access_kinds(row: pd.Series) -> list[str]:
         out.append('<b class="gm-247">' + both("Open 24/7", "Ouvert 24 h sur 24, 7 j sur 7")
                    + "</b>")
     return out
+
+
+LIMIT_WORDS_FR = {"women": "femmes", "men": "hommes", "youth": "jeunes",
+                  "families": "familles", "children": "enfants", "indigenous": "Autochtones",
+                  "seniors": "aînés", "women_with_children": "femmes avec enfants",
+                  "newcomers": "nouveaux arrivants", "2slgbtqi": "personnes 2ELGBTQI+"}
+"""The eligibility words of :func:`gapmap.analysis.access.limit_text` in French; any other
+word is shown as written."""
+_AGES = re.compile(r"ages (\d*)-(\d*)")
+
+
+def limit_words(row: pd.Series) -> str:
+    """Whom a service is limited to (:func:`gapmap.analysis.access.limit_text`: its
+    ``gender_limit``, ``eligible_groups``, ``age_min``/``age_max``) as HTML in both
+    languages, e.g. "women, youth, ages 16–24"; "" when it states no limit."""
+    text = str(limit_text(pd.DataFrame([row])).iloc[0])
+    if not text:
+        return ""
+    en, fr = [], []
+    for part in text.split("; "):
+        ages = _AGES.fullmatch(part)
+        if ages:
+            lo, hi = ages.groups()
+            en.append(f"ages {lo}–{hi}" if lo and hi else f"ages {lo}+" if lo
+                      else f"ages up to {hi}")
+            fr.append(f"{lo}–{hi} ans" if lo and hi else f"{lo} ans et plus" if lo
+                      else f"jusqu’à {hi} ans")
+        else:
+            en.append(part.replace("_", " "))
+            fr.append(LIMIT_WORDS_FR.get(part, part.replace("_", " ")))
+    return both(_e(", ".join(en)), _e(", ".join(fr)))
 
 
 # -- geometry for display ------------------------------------------------------------------
@@ -393,6 +454,11 @@ class ServiceTable(TypedDict):
     listedWithoutPoint: list[int]  # 1: listed for this map's region but on no point
     phone: list[str]  # the listed phone text ("" if none)
     staleYear: list[int]  # the year its name dates it to, when before settings.stale_before; 0
+    hours: list[str]  # the listed hours ("" if none; "24/7" when open 24/7)
+    open247: list[int]  # 1: open 24/7 (``open_24_7`` yes)
+    limit: list[str]  # whom it is limited to, HTML in both languages (:func:`limit_words`)
+    outreach: list[int]  # 1: delivered by outreach (``delivery``)
+    line: list[int]  # 1: delivered by phone, text or video (``delivery`` virtual)
 
 
 class CommunityTable(TypedDict):
@@ -426,6 +492,27 @@ class GapTable(TypedDict):
     community: list[int]  # row in ``communities``
     minutes: list[int | None]
     access: list[int]  # position in ``access.codes``
+    reachedBy: list[int]  # what reaches it instead: position in REACHED_BY_CODES
+
+
+class ReachTable(TypedDict):
+    """The outreach services and lines whose area holds each community (computed here from
+    the services' areas, :func:`gapmap.analysis.access.reach_areas`). Communities share a
+    few distinct sets, so each names its set."""
+
+    sets: list[list[int]]  # rows in ``services``, outreach and line services, by name
+    community: list[int]  # per community (``communities`` order): its set, or -1 (none)
+
+
+class RegionReach(TypedDict):
+    """For one need, the map's region (or the whole run) as ``coverage_by_region.csv``
+    counts it: shares of the population, 0-1."""
+
+    inPerson: float
+    outreachOnly: float
+    lineOnly: float
+    hoursUnknown: float
+    notReached: float
 
 
 class AccessWords(TypedDict):
@@ -453,6 +540,9 @@ class DivisionTable(TypedDict):
     polygons: list[Any]  # a Leaflet multipolygon per division
     covered: list[list[float | None]]  # per need (``needs`` order): share of the population
     # within that need's threshold, 0-1; None: no population
+    outreachOnly: list[list[float | None]]  # per need: share beyond the threshold that an
+    # outreach service reaches (the gaps stage's ``reached_by``), 0-1
+    lineOnly: list[list[float | None]]  # per need: share beyond it reached only by a line
 
 
 class FsaTable(TypedDict):
@@ -568,6 +658,9 @@ class MapData(TypedDict):
     communities: CommunityTable
     travel: list[TravelColumns] | None  # None: no travel table, the panel says so
     gaps: list[GapTable]
+    reachedByCodes: list[str]  # the gap table's ``reached_by`` values (REACHED_BY_CODES)
+    reach: ReachTable
+    regionReach: list[RegionReach | None]  # per need; None: no coverage_by_region.csv row
     access: AccessWords
     towns: TownTable
     divisions: DivisionTable
@@ -637,10 +730,42 @@ class _AccessCodes:
                 "text": [_e(access_text(a)) for a in self.codes]}
 
 
-def _service_rows(scope: _Scope, services: gpd.GeoDataFrame, travel: pd.DataFrame | None
-                  ) -> tuple[pd.DataFrame, set[str], set[str]]:
+def _reaching(scope: _Scope, services: gpd.GeoDataFrame) -> tuple[pd.DataFrame, np.ndarray]:
+    """The outreach services and lines of the run's needs whose area holds one of the map's
+    communities (:func:`gapmap.analysis.access.reach_areas`), by name, and which of them
+    reach each community (communities x services)."""
+    svc = services.drop_duplicates("service_id")
+    svc = svc[~svc["service_id"].isin(scope.hidden_ids)]
+    svc = svc[svc["need_types"].fillna("").str.split(";").map(
+        lambda ns: any(n in scope.needs for n in ns)).astype(bool)]
+    svc = svc[(delivery_has(svc, "outreach") | delivery_has(svc, "virtual")).to_numpy()]
+    if svc.empty or scope.demand.empty:
+        return svc.iloc[:0], np.zeros((len(scope.demand), 0), dtype=bool)
+    inside = in_area(scope.demand, reach_areas(svc))
+    keep = inside.any(axis=0)
+    svc, inside = svc[keep], inside[:, keep]
+    order = np.argsort(svc["name"].fillna("").str.casefold().to_numpy(), kind="stable")
+    return svc.iloc[order], inside[:, order]
+
+
+def _reach_table(reaching: pd.DataFrame, inside: np.ndarray, service_row: Mapping[str, int]
+                 ) -> ReachTable:
+    """Per community, the set of outreach services and lines that reach it (see
+    :class:`ReachTable`)."""
+    rows = np.array([service_row[str(s)] for s in reaching["service_id"]], dtype=int)
+    sets: dict[tuple[int, ...], int] = {}
+    community = []
+    for hit in inside:
+        members = tuple(int(r) for r in rows[hit])
+        community.append(sets.setdefault(members, len(sets)) if members else -1)
+    return {"sets": [list(m) for m in sets], "community": community}
+
+
+def _service_rows(scope: _Scope, services: gpd.GeoDataFrame, travel: pd.DataFrame | None,
+                  reaching: Sequence[str] = ()) -> tuple[pd.DataFrame, set[str], set[str]]:
     """The services the page names, in its order (placed, listed without a point, named in
-    a panel only), with the ids of those on the map and of those listed without a point."""
+    a panel only: nearest in person, or reaching by outreach or a line), with the ids of
+    those on the map and of those listed without a point."""
     svc = scope.services
     placed_here = is_placed(svc)
     placed, unplaced = svc[placed_here], svc[~placed_here]
@@ -651,7 +776,8 @@ def _service_rows(scope: _Scope, services: gpd.GeoDataFrame, travel: pd.DataFram
                             - scope.hidden_ids)
     by_id = services.drop_duplicates("service_id").set_index("service_id", drop=False)
     listed = set(svc["service_id"])
-    others = [s for s in referenced if s in by_id.index and s not in listed]
+    others = [s for s in dict.fromkeys([*referenced, *map(str, reaching)])
+              if s in by_id.index and s not in listed]
     rows = pd.concat([placed, unplaced, by_id.loc[others]])
     return rows, set(placed["service_id"]), set(unplaced["service_id"])
 
@@ -661,8 +787,12 @@ def _service_table(rows: pd.DataFrame, on_map: set[str], listed_only: set[str],
     need_pos = {n: i for i, n in enumerate(needs)}
     table: ServiceTable = {"name": [], "organization": [], "city": [], "needs": [],
                            "popup": [], "lat": [], "lon": [], "confidential": [],
-                           "listedWithoutPoint": [], "phone": [], "staleYear": []}
-    for _, r in rows.iterrows():
+                           "listedWithoutPoint": [], "phone": [], "staleYear": [],
+                           "hours": [], "open247": [], "limit": [], "outreach": [],
+                           "line": []}
+    outreach = delivery_has(rows, "outreach").to_numpy()
+    line = delivery_has(rows, "virtual").to_numpy()
+    for k, (_, r) in enumerate(rows.iterrows()):
         point = r["service_id"] in on_map
         table["name"].append(_e(r["name"]))
         table["organization"].append(_e(r["organization"]))
@@ -676,6 +806,13 @@ def _service_table(rows: pd.DataFrame, on_map: set[str], listed_only: set[str],
         table["listedWithoutPoint"].append(int(r["service_id"] in listed_only))
         table["phone"].append(_e(_text(r, "phone")))
         table["staleYear"].append(_dated_before(_text(r, "name"), stale_before))
+        open247 = _text(r, "open_24_7").lower() == "yes"
+        table["hours"].append(_e(_text(r, "hours") or _text(r, "hours_weekly")
+                                 or ("24/7" if open247 else "")))
+        table["open247"].append(int(open247))
+        table["limit"].append(limit_words(r))
+        table["outreach"].append(int(outreach[k]))
+        table["line"].append(int(line[k]))
     return table
 
 
@@ -725,8 +862,10 @@ def _nearest_rows(points: gpd.GeoDataFrame, dem: gpd.GeoDataFrame, within_m: flo
 
 
 def _division_table(cds: gpd.GeoDataFrame, dem: gpd.GeoDataFrame, travel: pd.DataFrame | None,
-                    settings: MapSettings, needs: list[str]) -> DivisionTable:
-    """Per census division, its population and the share within each need's threshold."""
+                    settings: MapSettings, needs: list[str], gaps: pd.DataFrame
+                    ) -> DivisionTable:
+    """Per census division, its population, the share within each need's threshold and the
+    shares beyond it that only outreach or only a line reaches (``gaps``' ``reached_by``)."""
     cds = cds.sort_values("CDUID").reset_index(drop=True)
     pop = dem[dem["enumerated"].astype(bool)].groupby("cduid")["pop2021"].sum()
     covered: list[list[float | None]] = []
@@ -745,11 +884,48 @@ def _division_table(cds: gpd.GeoDataFrame, dem: gpd.GeoDataFrame, travel: pd.Dat
         within = tn[ok].groupby("cduid")["pop2021"].sum()
         covered.append([round(float(within.get(c, 0)) / float(pop[c]), 3)
                         if pop.get(c, 0) > 0 else None for c in cds["CDUID"]])
+    only: dict[str, list[list[float | None]]] = {"outreach": [], "line": []}
+    g = pd.DataFrame()
+    if "reached_by" in gaps.columns:
+        g = gaps[["demand_id", "need_type", "reached_by"]].merge(
+            pd.DataFrame(dem[["demand_id", "cduid", "pop2021", "enumerated"]]), on="demand_id")
+        g = g[g["enumerated"].astype(bool)]
+    for kind, shares in only.items():
+        for need in needs:
+            sel = g[(g["need_type"] == need) & (g["reached_by"] == kind)] if len(g) else g
+            by_cd = sel.groupby("cduid")["pop2021"].sum() if len(sel) else pd.Series(dtype=float)
+            shares.append([round(float(by_cd.get(c, 0)) / float(pop[c]), 3)
+                           if pop.get(c, 0) > 0 else None for c in cds["CDUID"]])
     return {"name": [_e(n) for n in cds["CDNAME"]],
             "population": [int(pop.get(c, 0)) for c in cds["CDUID"]],
             "polygons": [_polygons(gpd.GeoSeries([g]), DISPLAY_TOLERANCE_DEG)
                          for g in cds.geometry],
-            "covered": covered}
+            "covered": covered, "outreachOnly": only["outreach"], "lineOnly": only["line"]}
+
+
+def _region_reach(coverage: pd.DataFrame | None, where: str, needs: list[str]
+                  ) -> list[RegionReach | None]:
+    """Per need, how ``coverage_by_region.csv`` says the map's region (or the whole run,
+    its total row) is reached: in person, only by outreach, only by a line, hours unknown,
+    not at all."""
+    if coverage is None or coverage.empty:
+        return [None for _ in needs]
+    cols = ["pop_in_person", "pop_outreach_only", "pop_line_only", "pop_hours_unknown",
+            "pop_not_reached"]
+    require_columns(coverage, ["opp_region", "need_type", "pop2021", *cols],
+                    "coverage_by_region.csv")
+    rows = coverage[coverage["opp_region"] == where].drop_duplicates("need_type")
+    rows = rows.set_index("need_type")
+    out: list[RegionReach | None] = []
+    for need in needs:
+        total = float(rows.at[need, "pop2021"]) if need in rows.index else 0.0
+        if not total > 0:
+            out.append(None)
+            continue
+        share = [round(float(rows.at[need, c]) / total, 3) for c in cols]
+        out.append({"inPerson": share[0], "outreachOnly": share[1], "lineOnly": share[2],
+                    "hoursUnknown": share[3], "notReached": share[4]})
+    return out
 
 
 def _fsa_table(basemap: Basemap, area: shapely.Geometry, dem: gpd.GeoDataFrame) -> FsaTable:
@@ -994,9 +1170,13 @@ def _gap_tables(scope: _Scope, access: _AccessCodes) -> list[GapTable]:
         g = scope.gaps[(scope.gaps["need_type"] == need)
                        & (scope.gaps["access"] != "no_all_season_road")]
         g = g[g["demand_id"].isin(at)]
+        by = (g["reached_by"].fillna("").astype(str) if "reached_by" in g.columns
+              else pd.Series("", index=g.index))
         out.append({"community": [at[d] for d in g["demand_id"]],
                     "minutes": _minutes(g["travel_min"]),
-                    "access": [access(a) for a in g["access"]]})
+                    "access": [access(a) for a in g["access"]],
+                    "reachedBy": [REACHED_BY_CODES.index(b) if b in REACHED_BY_CODES else 0
+                                  for b in by]})
     return out
 
 
@@ -1042,7 +1222,8 @@ def map_data(region: str | None, services: gpd.GeoDataFrame, demand: gpd.GeoData
              gaps: pd.DataFrame, cds: gpd.GeoDataFrame, settings: MapSettings, *,
              basemap: Basemap, travel: pd.DataFrame | None = None,
              wraparound: pd.DataFrame | None = None,
-             suggestions: pd.DataFrame | None = None) -> MapData:
+             suggestions: pd.DataFrame | None = None,
+             coverage: pd.DataFrame | None = None) -> MapData:
     """Everything one map draws (:class:`MapData`); every listing string HTML-escaped.
 
     ``region=None`` is the map of the whole run, titled ``settings.whole_run``
@@ -1050,11 +1231,15 @@ def map_data(region: str | None, services: gpd.GeoDataFrame, demand: gpd.GeoData
     ``travel_min``, ``service_id``, ``access``) feeds the nearest-services panel; without it
     the panel says that travel times are not available. ``wraparound`` (the gaps stage's
     ``wraparound.csv``) and ``suggestions`` (the plan stage's ``suggestions.csv``) feed two
-    optional layers; without them the layers are left out.
+    optional layers; without them the layers are left out. ``coverage`` (the gaps stage's
+    ``coverage_by_region.csv``) gives the legend the region's share reached only by outreach
+    or a line.
     """
     check_withheld(services, refusing="map them")
     scope = _scope(region, services, demand, gaps, cds, settings)
-    rows, on_map, listed_only = _service_rows(scope, services, travel)
+    reaching, inside = _reaching(scope, services)
+    rows, on_map, listed_only = _service_rows(scope, services, travel,
+                                              reaching["service_id"].tolist())
     service_row = {sid: i for i, sid in enumerate(rows["service_id"])}
     access = _AccessCodes()
     travel_cols = (None if travel is None
@@ -1064,7 +1249,8 @@ def map_data(region: str | None, services: gpd.GeoDataFrame, demand: gpd.GeoData
     minx, miny, maxx, maxy = outline.total_bounds
     where = region or settings.whole_run  # the whole run: "Ontario", or e.g. Ottawa's CD
     area = outline.union_all()
-    divisions = _division_table(scope.cds, scope.demand, travel, settings, scope.needs)
+    divisions = _division_table(scope.cds, scope.demand, travel, settings, scope.needs,
+                                scope.gaps)
     division_row = {str(c): i for i, c in enumerate(sorted(scope.cds["CDUID"].astype(str)))}
     towns, town_alt = _town_table(basemap, area, scope.demand)
     services_table = _service_table(rows, on_map, listed_only, scope.needs,
@@ -1083,6 +1269,9 @@ def map_data(region: str | None, services: gpd.GeoDataFrame, demand: gpd.GeoData
                    "thresholdMin": float(settings.thresholds_min[n])} for n in scope.needs],
         "services": services_table, "communities": communities,
         "travel": travel_cols, "gaps": gap_tables, "access": access.words(),
+        "reachedByCodes": list(REACHED_BY_CODES),
+        "reach": _reach_table(reaching, inside, service_row),
+        "regionReach": _region_reach(coverage, where, scope.needs),
         "towns": towns,
         "divisions": divisions, "fsas": fsas, "detachments": detachments,
         "search": search_table(towns, town_alt, communities, community_alt, fsas, detachments,
@@ -1137,10 +1326,12 @@ def build_map(region: str | None, services: gpd.GeoDataFrame, demand: gpd.GeoDat
               gaps: pd.DataFrame, cds: gpd.GeoDataFrame, settings: MapSettings, *,
               basemap: Basemap, travel: pd.DataFrame | None = None,
               wraparound: pd.DataFrame | None = None,
-              suggestions: pd.DataFrame | None = None) -> folium.Map:
+              suggestions: pd.DataFrame | None = None,
+              coverage: pd.DataFrame | None = None) -> folium.Map:
     """One map: all of Ontario (``region=None``) or one OPP region (see :func:`map_data`)."""
     data = map_data(region, services, demand, gaps, cds, settings, travel=travel,
-                    basemap=basemap, wraparound=wraparound, suggestions=suggestions)
+                    basemap=basemap, wraparound=wraparound, suggestions=suggestions,
+                    coverage=coverage)
     (s, w), (n, e) = data["bounds"]
     m = _Map(location=[(s + n) / 2, (w + e) / 2], zoom_start=6, tiles=None,
              control_scale=True, zoom_control=True, zoom_snap=0.25)
@@ -1197,12 +1388,14 @@ def write_maps(files: Sequence[tuple[str | None, Path]], services: gpd.GeoDataFr
                demand: gpd.GeoDataFrame, gaps: pd.DataFrame, cds: gpd.GeoDataFrame,
                settings: MapSettings, *, basemap: Basemap,
                travel: pd.DataFrame | None = None, wraparound: pd.DataFrame | None = None,
-               suggestions: pd.DataFrame | None = None) -> list[Path]:
+               suggestions: pd.DataFrame | None = None,
+               coverage: pd.DataFrame | None = None) -> list[Path]:
     """Write each map of ``files`` (see :func:`map_files`)."""
     written = []
     for region, path in files:
         m = build_map(region, services, demand, gaps, cds, settings, travel=travel,
-                      basemap=basemap, wraparound=wraparound, suggestions=suggestions)
+                      basemap=basemap, wraparound=wraparound, suggestions=suggestions,
+                      coverage=coverage)
         write_text(render_deterministic(m), path)
         log.info("map %s: %.1f MB", path, path.stat().st_size / 1e6)
         written.append(path)

@@ -14,17 +14,27 @@
  *   needs[]       {code, label, labelFr, colour, thresholdMin}; a need's index is its position
  *   services      table: name, organization, city, needs [need index], popup (HTML, both
  *                 languages), lat, lon (null: not on this map), confidential (0/1),
- *                 listedWithoutPoint (0/1), phone, staleYear (0: not dated as old)
+ *                 listedWithoutPoint (0/1), phone, staleYear (0: not dated as old),
+ *                 hours ("" unknown), open247 (0/1), limit (HTML: whom it is limited to),
+ *                 outreach (0/1), line (0/1): how it is delivered
  *   communities   table: name, cdName, population, enumerated (0/1), lat, lon,
  *                 remoteName ("" unless no all-season road), airHub, subdivision (0/1),
  *                 division (divisions row, or -1)
  *   travel[need]  table over communities: minutes (null: none), service (services row;
  *                 -1 none, -2 a hidden confidential service), access (index in access.codes);
  *                 travel is null when the map has no travel table
- *   gaps[need]    table: community (communities row), minutes, access
+ *   gaps[need]    table: community (communities row), minutes, access, reachedBy (index
+ *                 in reachedByCodes: what reaches it instead, outreach, line or none)
+ *   reachedByCodes ["", "none", "outreach", "line", "hours_unknown"]
+ *   reach         {sets [[services row]], community [set, or -1]}: the outreach services
+ *                 and lines whose area holds each community (computed in gapmap)
+ *   regionReach[need] {inPerson, outreachOnly, lineOnly, hoursUnknown, notReached} (0-1:
+ *                 coverage_by_region.csv for the map's region), or null
  *   access        {codes: [travel access values], text: [their words]}
  *   towns         table: name, population, lat, lon, community (row, or -1)
- *   divisions     table: name, population, polygons, covered [need][division] (0-1 or null)
+ *   divisions     table: name, population, polygons, covered [need][division] (0-1 or null),
+ *                 outreachOnly, lineOnly [need][division]: shares beyond the threshold
+ *                 reached only by outreach / only by a line
  *   fsas          table: code, lat, lon, community (row, or -1)
  *   detachments   table: name, region, town (towns row): OPP detachments, for search
  *   search        table: kind (town, community, fsa, detachment, service), row (in its
@@ -111,7 +121,26 @@
                   "Site suggéré, par rang : où un service de plus mettrait le plus de personnes à portée (voir sa mise en garde)."],
     nearestEach: ["Enter: nearest service of each need", "Entrée : service le plus proche de chaque besoin"],
     zoomIn: ["Zoom in", "Zoom avant"], zoomOut: ["Zoom out", "Zoom arrière"],
-    closePopup: ["Close popup", "Fermer la fenêtre"], layers: ["Layers", "Couches"]
+    closePopup: ["Close popup", "Fermer la fenêtre"], layers: ["Layers", "Couches"],
+    reachLegend: ["Ring: what reaches them instead", "Anneau : ce qui les atteint autrement"],
+    reach_none: ["nothing else", "rien d'autre"],
+    reach_outreach: ["outreach only", "des services itinérants seulement"],
+    reach_line: ["a line only (phone, text, online)", "une ligne seulement (téléphone, texto, en ligne)"],
+    reach_hours_unknown: ["services of unknown hours only", "des services aux heures inconnues seulement"],
+    inCommunity: ["in the community", "dans la collectivité"],
+    inCommunityLegend: ["Fly-in community with an in-person service of the need shown inside it.",
+                        "Collectivité accessible par avion où se trouve un service en personne du besoin affiché."],
+    open247: ["open 24/7", "ouvert 24 h sur 24, 7 j sur 7"],
+    open247Legend: ["Gold corner: open 24/7.", "Coin doré : ouvert 24 h sur 24, 7 j sur 7."],
+    onlyFor: ["only for", "seulement pour"], hours: ["hours", "heures"],
+    outreachHere: ["Outreach that comes here", "Services itinérants qui viennent ici"],
+    linesHere: ["Lines (phone, text, online) for here", "Lignes (téléphone, texto, en ligne) pour ici"],
+    otherWays: ["outreach", "itinérants"], linesShort: ["lines", "lignes"],
+    alsoHere: ["Also reaching here:", "Atteignent aussi ce lieu :"],
+    regionReach: ["people reached", "population atteinte"],
+    inPersonShort: ["in person", "en personne"], outreachOnlyShort: ["only by outreach", "seulement par des services itinérants"],
+    lineOnlyShort: ["only by a line", "seulement par une ligne"], hoursUnknownShort: ["hours unknown", "heures inconnues"],
+    notReachedShort: ["not reached", "non atteinte"]
   };
   var ACCESS_FR = {
     estimate: "estimation", no_all_season_road: "pas de route toutes saisons",
@@ -153,6 +182,11 @@
   // numbers as the page's language writes them (21,147 / 21 147)
   function fmt(n) { return Number(n).toLocaleString(lang === "fr" ? "fr-CA" : "en-CA"); }
   function minutes(t) { return t === null ? "" : (t < 1 ? "&lt;1 min" : fmt(t) + " min"); }
+  // a share 0-1 as a percentage: one decimal under 10 %, none above
+  function pct(v) {
+    var p = v * 100;
+    return (p > 0 && p < 10 ? fmt(Math.round(p * 10) / 10) : fmt(Math.round(p))) + " %";
+  }
   function radius(pop) { return Math.min(28, 3 + Math.sqrt(Math.max(pop, 0)) / 15); }
   // a table {column: [values]} as rows [{column: value}]
   function rows(table) {
@@ -221,6 +255,22 @@
     var dots = L.canvas({ pane: "gm-points", padding: 0.2, tolerance: 3 });
     var gapRenderer = L.svg({ pane: "gm-gaps", padding: 0.2 });
 
+    // what reaches a gap community instead: its ring (the gap table's reached_by)
+    var REACH_STYLE = {
+      "": { color: "#3a0000", weight: 0.8, dash: null },
+      none: { color: "#3a0000", weight: 1.2, dash: null },
+      outreach: { color: "#1b7837", weight: 3.5, dash: null },
+      line: { color: "#000", weight: 2.5, dash: "4 3" },
+      hours_unknown: { color: "#6a3d9a", weight: 3, dash: "1 4" }
+    };
+    function reachWords(by) {
+      return WORDS["reach_" + by] ? both("Reached by " + WORDS["reach_" + by][0],
+                                         "Atteinte par " + WORDS["reach_" + by][1]) : "";
+    }
+    function reachPlain(by) {
+      var p = WORDS["reach_" + by];
+      return p ? (lang === "fr" ? "atteinte par " + p[1] : "reached by " + p[0]) : "";
+    }
     function gapColour(t) {
       if (t === null) { return D.noTimeColour; }
       for (var i = 0; i < D.gapColours.length; i++) {
@@ -261,6 +311,10 @@
         return "<b>" + name + "</b><br>" + needName(current) + ": " +
                (v === null ? "–" : Math.round(v * 100) + " % " + w("within") + " " +
                 needs[current].thresholdMin + " min") +
+               (v !== null && V.outreachOnly[current][k] > 0 ? "<br>" + pct(V.outreachOnly[current][k]) + " " +
+                w("outreachOnlyShort") : "") +
+               (v !== null && V.lineOnly[current][k] > 0 ? "<br>" + pct(V.lineOnly[current][k]) + " " +
+                w("lineOnlyShort") : "") +
                "<br>" + w("pop") + " " + fmt(V.population[k]);
       }, { sticky: true });
       summary.addLayer(p);
@@ -344,13 +398,32 @@
     var communities = L.layerGroup().addTo(map);
     var remote = L.layerGroup().addTo(map);
     var plane = L.divIcon({ className: "gm-plane", html: "&#9992;", iconSize: [18, 18] });
+    var planeInside = L.divIcon({ className: "gm-plane gm-inside", html: "&#9992;", iconSize: [18, 18] });
+    var planes = [];
+    // a fly-in community with an in-person service of the need shown inside it (access in_community)
+    function servedInside(i) {
+      return !!D.travel && D.access.codes[D.travel[current].access[i]] === "in_community";
+    }
+    function stylePlanes() {
+      planes.forEach(function (p) {
+        p[1].setIcon(servedInside(p[0]) ? planeInside : plane);
+        retitle(p[1]);
+      });
+    }
     for (var ci = 0; ci < C.name.length; ci++) {
       (function (i) {
         var layer;
         if (C.remoteName[i]) {
           layer = L.marker([C.lat[i], C.lon[i]], { icon: plane, pane: "gm-gaps" })
-            .bindTooltip(C.remoteName[i] + ": " + w("noRoad"));
-          layer.gmTitle = function () { return unescape(C.remoteName[i]) + ": " + plain("noRoad").toLowerCase(); };
+            .bindTooltip(function () {
+              return C.remoteName[i] + ": " + w("noRoad") + (servedInside(i) ? "<br>" + needName(current) + ": " +
+                     '<span class="gm-ok">' + w("inCommunity") + "</span>" : "");
+            });
+          layer.gmTitle = function () {
+            return unescape(C.remoteName[i]) + ": " + plain("noRoad").toLowerCase() +
+                   (servedInside(i) ? "; " + plainNeed(current) + " " + plain("inCommunity") : "");
+          };
+          planes.push([i, layer]);
           titled.push(layer);
           remote.addLayer(layer);
         } else {
@@ -365,12 +438,12 @@
 
     // -- services: small markers, grouped in grey bubbles; a need's box shows its own ----
     var icons = {};
-    function icon(colour, conf) {
-      var key = colour + (conf ? "c" : "");
+    function icon(colour, conf, allDay) {
+      var key = colour + (conf ? "c" : "") + (allDay ? "d" : "");
       if (!icons[key]) {
         icons[key] = L.divIcon({
-          className: "gm-svc" + (conf ? " gm-conf" : ""), iconSize: [16, 16],
-          html: '<span style="background:' + colour + '"></span>'
+          className: "gm-svc" + (conf ? " gm-conf" : "") + (allDay ? " gm-allday" : ""), iconSize: [16, 16],
+          html: '<span style="background:' + colour + '"></span>' + (allDay ? '<b class="gm-247m"></b>' : "")
         });
       }
       return icons[key];
@@ -387,14 +460,16 @@
     var markers = S.map(function (s, i) {
       if (s.lat === null) { return null; }
       s.needs.sort(function (a, b) { return a - b; });
-      var m = L.marker([s.lat, s.lon], { icon: icon(needs[s.needs[0]].colour, s.confidential) });
+      var m = L.marker([s.lat, s.lon], { icon: icon(needs[s.needs[0]].colour, s.confidential, s.open247) });
       m.gmTitle = function () {
-        return unescape(s.name) + (s.confidential ? " (" + plain("withheld") + ")" : "");
+        return unescape(s.name) + (s.open247 ? ", " + plain("open247") : "") +
+               (s.confidential ? " (" + plain("withheld") + ")" : "");
       };
       titled.push(m);
       m.bindPopup(s.popup, { maxWidth: Math.min(320, window.innerWidth - 60),
                              autoPanPaddingTopLeft: narrow ? [10, 180] : [50, 110] });
-      m.bindTooltip(s.name + (s.confidential ? " (" + w("withheld") + ")" : ""));
+      m.bindTooltip(s.name + (s.open247 ? ' <b class="gm-247">24/7</b>' : "") +
+                    (s.confidential ? " (" + w("withheld") + ")" : ""));
       m.gmIndex = i;
       return m;
     });
@@ -407,7 +482,7 @@
         if (!m) { return; }
         var k = S[i].needs.filter(function (n) { return on[n]; });
         if (k.length) {
-          m.setIcon(icon(needs[k.indexOf(current) >= 0 ? current : k[0]].colour, S[i].confidential));
+          m.setIcon(icon(needs[k.indexOf(current) >= 0 ? current : k[0]].colour, S[i].confidential, S[i].open247));
           visible.push(m);
         }
       });
@@ -428,11 +503,13 @@
         rows(D.gaps[n]).forEach(function (g) {
           var i = g.community, t = g.minutes, words = accessWords(g.access);
           var text = t === null ? words : minutes(t) + (words ? ", " + words : "");
+          var by = D.reachedByCodes[g.reachedBy], ring = REACH_STYLE[by] || REACH_STYLE[""];
           var c = L.circleMarker([C.lat[i], C.lon[i]], {
-            renderer: gapRenderer, radius: radius(C.population[i]), color: "#3a0000", weight: 0.8,
-            fillColor: gapColour(t), fillOpacity: 0.7
+            renderer: gapRenderer, radius: radius(C.population[i]), color: ring.color, weight: ring.weight,
+            dashArray: ring.dash, fillColor: gapColour(t), fillOpacity: 0.7
           }).bindTooltip("<b>" + C.name[i] + "</b><br>" + w("pop") + " " + fmt(C.population[i]) +
-                         "<br>" + needName(n) + ": " + text);
+                         "<br>" + needName(n) + ": " + text +
+                         (by ? '<br><span class="gm-reachline">' + reachWords(by) + "</span>" : ""));
           c.on("click", function () { showCommunity(i, n); });
           layer.addLayer(c);
         });
@@ -550,9 +627,10 @@
         }).forEach(function (g) {
           var how = g.minutes === null ? (accessPlain(g.access) || plain("noDrive"))
                                        : fmt(g.minutes) + " min";
+          var by = reachPlain(D.reachedByCodes[g.reachedBy]);
           add(g.community, unescape(C.name[g.community]) + ", " + plain("pop") + " " +
               fmt(C.population[g.community]) + ": " + plainNeed(current) + " " + how + " (" +
-              plain("gapShort") + ")", current);
+              plain("gapShort") + (by ? "; " + by : "") + ")", current);
         });
       }
       if (map.hasLayer(communities) || wrapShown()) {
@@ -606,6 +684,7 @@
       refresh();
       drawBands();
       drawSites();
+      stylePlanes();
       placeKeys();
       if (select) { select.value = String(n); }
       updateTexts();
@@ -957,12 +1036,45 @@
              (s.listedWithoutPoint ? " <small>(" + w("noPoint") + ")</small>"
                                    : s.lat === null ? " <small>(" + w("notOnMap") + ")</small>" : "");
     }
-    function needRow(n, i, focus) {
+    // a service's hours, 24/7 mark and whom it is limited to (a second line)
+    function serviceFacts(i) {
+      var s = S[i], facts = [];
+      if (s.open247) { facts.push('<b class="gm-247">24/7</b>'); }
+      else if (s.hours) { facts.push(w("hours") + ": " + s.hours); }
+      if (s.limit) { facts.push('<span class="gm-limit">' + w("onlyFor") + " " + s.limit + "</span>"); }
+      return facts.length ? '<br><small class="gm-facts">' + facts.join(" &middot; ") + "</small>" : "";
+    }
+    // the outreach services and lines of need n whose area holds community i (gapmap's reach sets)
+    function reachingOf(n, i) {
+      var set = D.reach.community[i];
+      var all = set < 0 ? [] : D.reach.sets[set].filter(function (k) { return S[k].needs.indexOf(n) >= 0; });
+      return { outreach: all.filter(function (k) { return S[k].outreach; }),
+               line: all.filter(function (k) { return S[k].line && !S[k].outreach; }) };
+    }
+    function altList(key, list) {
+      return list.length ? '<div class="gm-alt"><b>' + w(key) + "</b><ul>" + list.map(function (k) {
+        return "<li>" + serviceLink(k) + serviceFacts(k) + "</li>";
+      }).join("") + "</ul></div>" : "";
+    }
+    // outreach and lines: in full for the need in focus, folded for the others
+    function altHtml(n, i, open) {
+      var r = reachingOf(n, i);
+      if (!r.outreach.length && !r.line.length) { return ""; }
+      var body = altList("outreachHere", r.outreach) + altList("linesHere", r.line);
+      var counts = [];
+      if (r.outreach.length) { counts.push(w("otherWays") + ": " + fmt(r.outreach.length)); }
+      if (r.line.length) { counts.push(w("linesShort") + ": " + fmt(r.line.length)); }
+      return "<details class=gm-alts" + (open ? " open" : "") + "><summary>" + w("alsoHere") + " " +
+             counts.join(" &middot; ") + "</summary>" + body + "</details>";
+    }
+    function needRow(n, i, focus, first) {
       var need = needs[n], tr = D.travel[n], t = tr.minutes[i], a = tr.access[i], service = tr.service[i];
       var code = D.access.codes[a];
-      var within = t !== null && (code === "road" || code === "estimate") && t <= need.thresholdMin;
-      var when = t === null ? accessWords(a) : minutes(t) + (code === "estimate" ? " (" + w("est") + ")" : "");
-      var answer = service === -1 && t === null ? "" : serviceLink(service);
+      var within = t !== null && (code === "road" || code === "estimate" || code === "in_community") &&
+                   t <= need.thresholdMin;
+      var when = code === "in_community" ? '<span class="gm-wrap">' + w("inCommunity") + "</span>"
+        : t === null ? accessWords(a) : minutes(t) + (code === "estimate" ? " (" + w("est") + ")" : "");
+      var answer = service === -1 && t === null ? "" : serviceLink(service) + (service >= 0 ? serviceFacts(service) : "");
       var cls = within ? "gm-ok" : "gm-far";
       if (t !== null && t > D.farMin) {  // absurdly far: flagged, not the answer
         answer = '<span class="gm-flag">' + w("noneWithin") + " " + fmt(D.farMin) + " min</span> " +
@@ -973,7 +1085,8 @@
                   w("mayHaveEnded") + "</small>";
       }
       return "<tr" + (n === focus ? ' class="gm-focus"' : "") + "><td>" + swatch(need.colour) +
-             needName(n) + "</td><td>" + answer + '</td><td class="gm-t ' + cls + '">' + when + "</td></tr>";
+             needName(n) + "</td><td>" + answer + altHtml(n, i, n === first) + '</td><td class="gm-t ' + cls + '">' +
+             when + "</td></tr>";
     }
     function showCommunity(i, focus, via, viaKind) {
       var remoteName = C.remoteName[i], name = C.name[i];
@@ -996,14 +1109,17 @@
       var first = focus >= 0 ? focus : current;
       order.splice(first, 1);
       order.unshift(first);
-      // services of the need first shown that have no point: lines, outreach, area-wide
-      var others = unplaced.filter(function (k) { return S[k].needs.indexOf(first) >= 0 && S[k].phone; });
+      // services of the need first shown that have no point and that do not say how they
+      // reach people (area-wide listings): the outreach and lines are in the need's row
+      var others = unplaced.filter(function (k) {
+        return S[k].needs.indexOf(first) >= 0 && S[k].phone && !S[k].outreach && !S[k].line;
+      });
       var alsoHtml = others.length ? '<div class="gm-also"><b>' + needName(first) + ": " + w("alsoListed") +
         "</b><ul>" + others.map(function (k) { return "<li>" + serviceLink(k) + "</li>"; }).join("") +
         "</ul></div>" : "";
       openPanel(head + "<table><thead><tr><th>" + w("need") + "</th><th>" + w("nearest") + "</th><th>" +
                 w("drive") + "</th></tr></thead><tbody>" +
-                order.map(function (n) { return needRow(n, i, focus); }).join("") +
+                order.map(function (n) { return needRow(n, i, focus, first); }).join("") +
                 "</tbody></table>" + alsoHtml + "<small>" + w("panelNote") + "</small>");
     }
     function focusService(i) {
@@ -1028,13 +1144,18 @@
           "<details" + (narrow ? "" : " open") + '><summary><b class="gm-legend-title"></b></summary>' +
           '<div class="gm-share">' + w("summary") + ":<br>" + SHARE.map(function (s) {
             return '<span class="gm-key">' + swatch(s[1], "gm-box") + s[2] + "</span>";
-          }).join(" ") + "</div>" +
+          }).join(" ") + '<div class="gm-regionreach"></div></div>' +
           '<div class="gm-gapkey"></div>' +
           "<div>" + swatch(needs[0].colour, "gm-round gm-ring") + w("serviceLegend") + " " +
-          swatch("#fff", "gm-round gm-dash") + w("confidentialLegend") + "</div>" +
+          swatch("#fff", "gm-round gm-dash") + w("confidentialLegend") + " " +
+          '<span class="gm-svc gm-allday gm-svc-key"><span style="background:#999"></span><b class="gm-247m"></b></span>' +
+          w("open247Legend") + "</div>" +
           (hasBands ? '<div class="gm-bandkey"></div>' : "") +
           '<div class="gm-wrapkey" hidden></div><div class="gm-sitekey" hidden></div>' +
           "<div>&#9992; " + w("noRoadLegend") + "</div>" +
+          (planes.some(function (p) { return D.travel && D.travel.some(function (t) {
+            return D.access.codes[t.access[p[0]]] === "in_community"; }); })
+            ? '<div><span class="gm-plane gm-inside gm-plane-key">&#9992;</span> ' + w("inCommunityLegend") + "</div>" : "") +
           "<div>" + swatch("#4a5a6a", "gm-round gm-tiny") + w("communityLegend") + "</div>" +
           (unplaced.length ? "<details class=gm-unplaced><summary>" + unplaced.length + " " + w("unplaced") +
             "</summary><ul>" + unplaced.map(function (i) {
@@ -1081,7 +1202,16 @@
         if (g.uptoMin !== null) { from = g.uptoMin; }
       });
       parts.push('<span class="gm-key">' + swatch(D.noTimeColour, "gm-round") + w("noDrive") + "</span>");
-      return w("gapLegend") + "<br>" + parts.join(" ");
+      var seen = {};
+      D.gaps[current].reachedBy.forEach(function (b) { seen[D.reachedByCodes[b]] = true; });
+      var rings = ["none", "outreach", "line", "hours_unknown"].filter(function (b) { return seen[b]; });
+      return w("gapLegend") + "<br>" + parts.join(" ") + (rings.length ? '<div class="gm-reachkey">' +
+        w("reachLegend") + ":<br>" + rings.map(function (b) {
+          var r = REACH_STYLE[b];
+          return '<span class="gm-key"><span class="gm-sw gm-round gm-reachsw" style="border:' +
+                 Math.max(2, Math.round(r.weight)) + "px " + (r.dash ? (r.dash === "1 4" ? "dotted " : "dashed ") : "solid ") +
+                 r.color + '"></span>' + w("reach_" + b) + "</span>";
+        }).join(" ") + "</div>" : "");
     }
     // the legends of the optional layers, shown while their layer is
     function legendParts() {
@@ -1101,6 +1231,12 @@
       var title = needName(current) + " &middot; " + w("threshold") + " " + need.thresholdMin + " min";
       legend.querySelector(".gm-legend-title").innerHTML = D.region + ": " + title;
       legend.querySelector(".gm-gapkey").innerHTML = gapKey();
+      var rr = D.regionReach[current];
+      legend.querySelector(".gm-regionreach").innerHTML = rr ? D.region + ", " + w("regionReach") + ": " +
+        [["inPerson", "inPersonShort"], ["outreachOnly", "outreachOnlyShort"], ["lineOnly", "lineOnlyShort"],
+         ["hoursUnknown", "hoursUnknownShort"], ["notReached", "notReachedShort"]].filter(function (k) {
+          return k[0] === "inPerson" || rr[k[0]] > 0;
+        }).map(function (k) { return "<b>" + pct(rr[k[0]]) + "</b> " + w(k[1]); }).join(" &middot; ") : "";
       var bk = legend.querySelector(".gm-bandkey");
       if (bk) {
         bk.innerHTML = w("bands") + ": " + (D.bands[current] || []).slice().reverse().map(function (b) {
