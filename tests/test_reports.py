@@ -280,3 +280,21 @@ def test_no_two_columns_of_a_file_share_a_label(run):
     for language in ("label_en", "label_fr"):
         dup = d[d.duplicated(["file", language], keep=False) & (d[language].fillna("") != "")]
         assert dup.empty, dup[["file", "column", language]].to_string()
+
+
+def test_a_headline_says_how_many_beyond_are_reached_otherwise():
+    from gapmap.outputs.workbook import headline
+
+    row = pd.Series({"need_type": "crisis_support", "threshold_min": 60.0,
+                     "pop_beyond": 108260, "pct_beyond": 19.4,
+                     "pop_outreach_only": 26711, "pop_line_only": 81549})
+    en = headline(row, "North East")
+    assert en.endswith("Of them, 26,711 are reached only by outreach and 81,549 only by a "
+                       "phone or online line.")
+    fr = headline(row, "North East", "fr")
+    assert "Parmi elles, 26 711 sont jointes seulement par des services itinérants et 81 549 " \
+        "seulement par une ligne" in fr
+    # nobody reached otherwise: the sentence stops at the gap
+    bare = headline(pd.Series({**row.to_dict(), "pop_outreach_only": 0, "pop_line_only": 0}),
+                    "North East")
+    assert bare.endswith("by road of a listed service.")

@@ -115,15 +115,35 @@ def fmt_pct(value: float, language: str = "en") -> str:
 def headline(row: pd.Series, region: str, language: str = "en") -> str:
     """One need's sentence: "Emergency shelter: 447,432 people, 80.3 % of North East, are not
     within 60 min by road of a listed service." (people in communities with no all-season
-    road included: :func:`fly_in_note` says how many)."""
+    road included: :func:`fly_in_note` says how many), then how many of them are reached
+    only by outreach or only by a line, when any are."""
     n, pct = fmt_int(row["pop_beyond"], language), fmt_pct(row["pct_beyond"], language)
     t = f"{float(row['threshold_min']):g}"
     where = region_name(region, language)
     if language == "fr":
         return (f"{need_label(row['need_type'], 'fr')} : {n} personnes, {pct} de {where}, "
-                f"ne sont pas à {t} min ou moins par la route d'un service listé.")
+                f"ne sont pas à {t} min ou moins par la route d'un service listé."
+                + _otherwise(row, language))
     return (f"{need_label(row['need_type'])}: {n} people, {pct} of {where}, are not within "
-            f"{t} min by road of a listed service.")
+            f"{t} min by road of a listed service." + _otherwise(row, language))
+
+
+def _otherwise(row: pd.Series, language: str) -> str:
+    """" Of them, N are reached only by outreach and M only by a phone or online line."
+    ("" when none are)."""
+    fr = language == "fr"
+    kinds = (("pop_outreach_only", "only by outreach", "seulement par des services itinérants"),
+             ("pop_line_only", "only by a phone or online line",
+              "seulement par une ligne téléphonique ou en ligne"))
+    parts = [(fmt_int(int(row.get(c, 0) or 0), language), f if fr else e)
+             for c, e, f in kinds if int(row.get(c, 0) or 0)]
+    if not parts:
+        return ""
+    verb = "sont jointes" if fr else "are reached"
+    (n, how), *rest = parts
+    sentence = f"{n} {verb} {how}" + "".join(
+        (" et " if fr else " and ") + f"{m} {words}" for m, words in rest)
+    return (" Parmi elles, " if fr else " Of them, ") + sentence + "."
 
 
 def fly_in_note(ranked: pd.DataFrame, language: str = "en") -> str:
