@@ -143,7 +143,7 @@ bench-maps: $(BIN)/gapmap chromium ## the maps' sizes and time to ready in headl
 	$(BIN)/python bench/bench_maps.py --config $(CONFIG)
 
 clean: ## remove the shipped configs' rebuilt outputs (never data/raw)
-	rm -rf data/interim/*.parquet data/interim/*.json data/processed/*.csv \
+	rm -rf data/interim/*.parquet data/interim/*.json data/interim/*.csv data/processed/*.csv \
 	       data/processed/*.gpkg data/processed/*.json data/processed/*.xlsx \
 	       data/processed/reports maps/*.html data/interim/ottawa \
 	       data/processed/ottawa maps/ottawa referral data/interim/scenario-example \
