@@ -951,11 +951,12 @@ class MapsSettings:
         "between English and French)")
     far_min: float = Field(
         480.0, gt=0, description="minutes: a community's nearest service farther than this "
-        "is flagged in its panel as too far to be an answer (8 hours' drive by default)")
+        "is flagged in its map panel and in the regional reports as too far to be an answer "
+        "(8 hours' drive by default)")
     stale_before: int = Field(
         2020, ge=0, description="a year: a service whose name dates it before this year (\"2017 "
-        "Community Supports Fund\") is flagged in the panel as possibly ended, a year before "
-        "the 2021 Census the maps measure; 0: never")
+        "Community Supports Fund\") is flagged in the map panel and the regional reports as "
+        "possibly ended, a year before the 2021 Census the maps measure; 0: never")
 
 
 ReferralLanguage = Literal["en", "fr", "both"]

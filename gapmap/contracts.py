@@ -26,6 +26,7 @@ stage file where it is read (see the section's comment below).
 from __future__ import annotations
 
 import logging
+import re
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Generic, Literal, TypeVar, cast
@@ -596,3 +597,15 @@ ACCESS_CAPACITY: StageTable[pd.DataFrame] = StageTable(
     key=("demand_id",))
 """plan -> ``access_capacity.csv``: the labelled capacity-weighted variant (Toronto's shelter
 beds and rooms for Toronto's demand, :func:`gapmap.plan.capacity_access`)."""
+
+
+_YEAR_IN_NAME = re.compile(r"\b(19[5-9]\d|20\d\d)\b")
+
+
+def dated_before(name: str, before: int) -> int:
+    """The year a service's name dates it to ("Anti-human-trafficking project (2017
+    Community Supports Fund)" -> 2017) when that is before ``before``, else 0: a listing
+    named for a past year's funding may have ended, and an answer that rests on it is
+    flagged (the maps' panel, the regional reports), never hidden."""
+    years = [int(y) for y in _YEAR_IN_NAME.findall(name or "")]
+    return max(years) if years and max(years) < before else 0

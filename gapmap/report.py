@@ -249,5 +249,6 @@ def write_handover(config: Config, *, cds: gpd.GeoDataFrame, demand: gpd.GeoData
     written += write_region_reports(
         handover, config.outputs.processed_dir / REPORTS_FOLDER, cds=cds, demand=demand,
         services=shared_services(services), top=config.outputs.report_communities,
-        method=notes, browser=config.referral.browser)
+        method=notes, browser=config.referral.browser,
+        stale_before=config.maps.stale_before, far_min=config.maps.far_min)
     return written

@@ -298,3 +298,27 @@ def test_a_headline_says_how_many_beyond_are_reached_otherwise():
     bare = headline(pd.Series({**row.to_dict(), "pop_outreach_only": 0, "pop_line_only": 0}),
                     "North East")
     assert bare.endswith("by road of a listed service.")
+
+
+def test_a_dated_or_absurdly_far_nearest_service_is_flagged_not_hidden():
+    """The West's interpretation gaps name a 2017-funded Toronto project as the nearest
+    service: the report prints it with why it may not be an answer, in either language."""
+    from gapmap.outputs.region_report import WORDS, _gaps_table
+
+    gaps = pd.DataFrame({
+        "need_type": ["interpretation"] * 3, "rank": [1, 2, 3],
+        "name": ["Chatham-Kent", "Norfolk County", "Essex"], "cd_name": ["x"] * 3,
+        "pop2021": [103988, 67490, 13295], "travel_min": [182.0, 115.0, 600.0],
+        "service_name": ["Anti-human-trafficking project (2017 Community Supports Fund)",
+                         "Interpreters of Windsor", "Interpreters of Windsor"],
+        "service_town": ["Toronto", "Windsor", "Windsor"], "note": ["", "", ""]})
+    en = _gaps_table(gaps, ["interpretation"], 5, "en", WORDS["en"], stale_before=2020,
+                     far_min=480.0)
+    assert en.count("named for 2017: may have ended") == 1
+    assert en.count("over 8 h: not an answer") == 1  # only Essex, 600 min
+    fr = _gaps_table(gaps, ["interpretation"], 5, "fr", WORDS["fr"], stale_before=2020,
+                     far_min=480.0)
+    assert "nommé pour 2017 : a pu prendre fin" in fr and "plus de 8 h" in fr
+    plain = _gaps_table(gaps, ["interpretation"], 5, "en", WORDS["en"])
+    assert "may have ended" not in plain and "not an answer" not in plain
+    assert "Anti-human-trafficking project (2017" in plain  # flagged or not, never hidden

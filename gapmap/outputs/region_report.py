@@ -21,6 +21,7 @@ from __future__ import annotations
 import base64
 import html
 import io
+import math
 import re
 from collections.abc import Callable, Sequence
 from pathlib import Path
@@ -29,6 +30,7 @@ from typing import Any
 import geopandas as gpd
 import pandas as pd
 
+from gapmap.contracts import dated_before
 from gapmap.io import write_text
 from gapmap.outputs.dictionary import label
 from gapmap.outputs.pdf import print_pdfs
@@ -234,8 +236,27 @@ def _col(column: str, language: str, file: str) -> str:
     return found.fr if language == "fr" else found.en
 
 
+def _doubt(name: str, minutes: float, language: str, *, stale_before: int,
+           far_min: float) -> str:
+    """Why an answer is doubtful, in words ("" when it is not): a service named for a year
+    before ``stale_before`` (:func:`gapmap.contracts.dated_before`), or a drive longer than
+    ``far_min`` minutes. The maps' panel flags the same answers ([maps] settings)."""
+    fr = language == "fr"
+    out = []
+    year = dated_before(name, stale_before)
+    if year:
+        out.append(f"nommé pour {year} : a pu prendre fin" if fr
+                   else f"named for {year}: may have ended")
+    if not pd.isna(minutes) and float(minutes) > far_min:
+        hours = f"{far_min / 60:g}"
+        out.append(f"plus de {hours} h : pas une réponse" if fr
+                   else f"over {hours} h: not an answer")
+    return "; ".join(out)
+
+
 def _gaps_table(gaps: pd.DataFrame, order: Sequence[str], top: int, language: str,
-                w: dict[str, str]) -> str:
+                w: dict[str, str], *, stale_before: int = 0,
+                far_min: float = math.inf) -> str:
     cols = ["rank", "name", "cd_name", "pop2021", "travel_min", "service_name", "service_town"]
     head = "".join(f"<th>{_e(_col(c, language, 'gap_communities.csv'))}</th>" for c in cols)
     body = []
@@ -249,10 +270,13 @@ def _gaps_table(gaps: pd.DataFrame, order: Sequence[str], top: int, language: st
             minutes = "" if pd.isna(r.travel_min) else f"{float(r.travel_min):.0f}"
             note = (f' <span class="small">({_e(r.note)})</span>'
                     if isinstance(r.note, str) and r.note else "")
+            why = _doubt(str(r.service_name or ""), r.travel_min, language,
+                         stale_before=stale_before, far_min=far_min)
+            doubt = f' <b class="doubt">({_e(why)})</b>' if why else ""
             body.append(
                 f'<tr><td class="n">{r.rank}</td><td>{_e(r.name)}{note}</td>'
                 f"<td>{_e(r.cd_name)}</td><td class=\"n\">{fmt_int(r.pop2021, language)}</td>"
-                f'<td class="n">{minutes}</td><td>{_e(r.service_name)}</td>'
+                f'<td class="n">{minutes}</td><td>{_e(r.service_name)}{doubt}</td>'
                 f"<td>{_e(r.service_town)}</td></tr>")
     if not body:
         return f"<p>{_e(w['no_gap'])}</p>"
@@ -292,7 +316,8 @@ def _suggestions(h: Handover, region: str, order: Sequence[str], language: str,
 
 
 def report_html(region: str, h: Handover, *, language: str, chart: bytes, map_image: bytes,
-                top: int, method: Sequence[tuple[str, str]]) -> str:
+                top: int, method: Sequence[tuple[str, str]], stale_before: int = 0,
+                far_min: float = math.inf) -> str:
     """One region's report, a self-contained HTML document (module docstring)."""
     w = WORDS[language]
     ranked = needs_ranked(h.coverage, region)
@@ -320,6 +345,8 @@ def report_html(region: str, h: Handover, *, language: str, chart: bytes, map_im
     foot = (f"gapmap {meta.get('gapmap_version', '')} · config {meta.get('config_file', '')} "
             f"{meta.get('config_fingerprint', '')} · data: {meta.get('data_vintage', '')}")
     title = w["title"].format(region=where)
+    gap_rows = _gaps_table(h.gaps[h.gaps["opp_region"] == region], order, top, language, w,
+                           stale_before=stale_before, far_min=far_min)
     return (
         f'<!DOCTYPE html>\n<html lang="{language}"><head><meta charset="utf-8">'
         f"<title>{_e(title)}</title><style>{CSS}</style></head><body>"
@@ -332,7 +359,7 @@ def report_html(region: str, h: Handover, *, language: str, chart: bytes, map_im
         f'<div class="map"><h2>{_e(w["map"])}</h2><img alt="{_e(w["map"])}" '
         f'src="{_data_uri(map_image)}"><p class="small">{_e(w["map_note"])}</p></div>'
         f"<h2>{_e(w['top'].format(n=top))}</h2>"
-        f"{_gaps_table(h.gaps[h.gaps['opp_region'] == region], order, top, language, w)}"
+        f"{gap_rows}"
         f"<h2>{_e(w['suggest'])}</h2>{_suggestions(h, region, order, language, w)}"
         f'<div class="box"><h2>{_e(w["method"])}</h2><dl>{notes}</dl></div>'
         f"<h2>{_e(w['sources'])}</h2><table class=\"small\"><thead><tr>"
@@ -344,10 +371,13 @@ def report_html(region: str, h: Handover, *, language: str, chart: bytes, map_im
 def write_region_reports(h: Handover, folder: Path, *, cds: gpd.GeoDataFrame,
                          demand: gpd.GeoDataFrame, services: gpd.GeoDataFrame, top: int,
                          method: Callable[[str, str], Sequence[tuple[str, str]]],
-                         browser: str) -> list[Path]:
+                         browser: str, stale_before: int = 0,
+                         far_min: float = math.inf) -> list[Path]:
     """Write every OPP region's report (module docstring) into ``folder``; ``method(region,
-    language)`` gives its method box's (title, text) rows. Files of regions no longer in the
-    run are removed, so the folder holds this run's reports only."""
+    language)`` gives its method box's (title, text) rows; a gap community's nearest service
+    named for a year before ``stale_before``, or farther than ``far_min`` minutes, is flagged
+    (the maps' settings). Files of regions no longer in the run are removed, so the folder
+    holds this run's reports only."""
     folder.mkdir(parents=True, exist_ok=True)
     written: list[Path] = []
     documents: list[tuple[str, Path]] = []
@@ -362,7 +392,8 @@ def write_region_reports(h: Handover, folder: Path, *, cds: gpd.GeoDataFrame,
             written.append(_write_bytes(chart, folder / f"{name}.{language}.chart.png"))
             document = report_html(region, h, language=language, chart=chart,
                                    map_image=image, top=top,
-                                   method=method(region, language))
+                                   method=method(region, language),
+                                   stale_before=stale_before, far_min=far_min)
             written.append(write_text(document, folder / f"{name}.{language}.html"))
             documents.append((document, folder / f"{name}.{language}.pdf"))
     written += print_pdfs(documents, browser=browser, what="the regional reports",
