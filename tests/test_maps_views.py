@@ -568,7 +568,7 @@ def test_the_access_layer_colours_communities_by_services_per_100000_people(view
         figure = page.evaluate("v => v.toLocaleString('en-CA')", top["v"])
         assert html.unescape(top["name"]) in tip
         assert f"{figure} per 100,000 people (E2SFCA)" in tip
-        assert f"{top['n']} services within {th} min" in tip
+        assert f"{top['n']} service{'s' if top['n'] > 1 else ''} within {th} min" in tip
         page.evaluate("i => gapmap.showCommunity(i, -1)", top["i"])
         panel = page.locator(".gm-panel")
         panel.wait_for(state="visible", timeout=5000)

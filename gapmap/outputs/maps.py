@@ -125,7 +125,7 @@ is shown as written."""
 REACHED_BY_CODES = ("", "none", "outreach", "line", "hours_unknown")
 """What reaches a gap community instead (``gap_communities.csv`` ``reached_by``); "": not
 stated (a gap table from before the column)."""
-ACCESS_BANDS: tuple[tuple[float, str], ...] = ((0.0, "#ffffff"), (0.1, "#d9f0a3"),
+ACCESS_BANDS: tuple[tuple[float, str], ...] = ((0.0, "#969696"), (0.1, "#d9f0a3"),
                                                (1.0, "#78c679"), (5.0, "#238443"),
                                                (float("inf"), "#004529"))
 """The access layer's bands (E2SFCA, services per 100,000 people): each colour applies
@@ -134,8 +134,8 @@ quantiles, so that a band means the same for every need and every map. Chosen fr
 shipped province run (14 needs x 2,983 communities): 20 % of the rows are 0 (exactly those
 with no service within the threshold), 23 % under 0.1, 42 % 0.1-1, 13 % 1-5 and 1 % 5 or
 more (up to 103): a band per decade below 1, where most communities are, and 1-5 / 5+ for
-the few cities with many services near few people. Greens: apart from the summary's blues,
-the gaps' oranges and the wraparound's purples."""
+the few cities with many services near few people. 0 grey (apart from the towns' white dots), then
+greens: apart from the summary's blues, the gaps' oranges and the wraparound's purples."""
 DISPLAY_TOLERANCE_DEG = 0.005
 """Geometries are simplified by this much (about 500 m) for display."""
 COORD_DECIMALS = 3

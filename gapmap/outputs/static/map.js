@@ -126,6 +126,7 @@
     accessCaveatCapacity: ["Supply: the capacity each listing gives.", "Offre : la capacité que donne chaque inscription."],
     perPeople: ["per 100,000 people", "pour 100 000 personnes"],
     servicesWithin: ["services within", "services à moins de"],
+    serviceWithin: ["service within", "service à moins de"],
     accessNone: ["none within", "aucun à moins de"],
     under: ["under", "moins de"], orMore: ["or more", "ou plus"],
     wrapLayer: ["Needs within reach, per community", "Besoins à portée, par collectivité"],
@@ -600,12 +601,12 @@
       var v = A ? A.e2sfca[n][i] : null;
       if (v === null) { return ""; }
       return "<b>" + fmt(v) + "</b> " + w("perPeople") + " (E2SFCA) &middot; " + fmt(A.within[n][i]) + " " +
-             w("servicesWithin") + " " + needs[n].thresholdMin + " min";
+             w(A.within[n][i] === 1 ? "serviceWithin" : "servicesWithin") + " " + needs[n].thresholdMin + " min";
     }
     function accessPlainOf(n, i) {
       var v = A ? A.e2sfca[n][i] : null;
       return v === null ? "" : fmt(v) + " " + plain("perPeople") + ", " + fmt(A.within[n][i]) + " " +
-             plain("servicesWithin") + " " + needs[n].thresholdMin + " min";
+             plain(A.within[n][i] === 1 ? "serviceWithin" : "servicesWithin") + " " + needs[n].thresholdMin + " min";
     }
     function drawAccess() {
       if (!accessShown() || accessFor === current) { return; }
@@ -629,6 +630,9 @@
       drawAccess();
       placeKeys();
       legendParts();
+      // its key is last in a long legend: scrolled into the legend's view
+      var ak = legend && legend.querySelector(".gm-accesskey");
+      if (ak) { legend.scrollTop = Math.max(0, ak.offsetTop - 40); }
     });
     accessLayer.on("remove", function () { placeKeys(); legendParts(); });
 
