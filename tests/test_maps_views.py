@@ -531,6 +531,8 @@ def test_the_access_layer_colours_communities_by_services_per_100000_people(view
     assert page.evaluate("gapmap.data.access2sfca !== null")
     assert not page.evaluate("gapmap.map.hasLayer(gapmap.access)")  # off in the first view
     assert page.locator(".gm-accesskey").is_hidden()
+    # the layer control open (the wraparound test opens it with a tap, then folds it)
+    page.evaluate("() => { gapmap.control.expand(); }")
     # the most populous community on a road with some access to a need, and its figures
     top = page.evaluate("""() => { const d = gapmap.data, c = d.communities, a = d.access2sfca;
         let best = -1, need = -1;
@@ -549,7 +551,16 @@ def test_the_access_layer_colours_communities_by_services_per_100000_people(view
         m.openTooltip(); const t = m.getTooltip().getElement().innerText; m.closeTooltip();
         return t; }"""
     try:
-        _tick(view, "Services per 100,000 people")
+        # from the keyboard: its box reached by Tab, Space ticks it
+        box = page.locator(".leaflet-control-layers label",
+                           has_text="Services per 100,000 people").locator("input")
+        page.locator(".leaflet-control-layers label",
+                     has_text="Needs within reach").locator("input").focus()
+        page.keyboard.press("Tab")
+        assert page.evaluate("""() => document.activeElement.parentNode.textContent
+            .includes('Services per 100,000 people')""")
+        page.keyboard.press("Space")
+        assert box.is_checked() and page.evaluate("gapmap.map.hasLayer(gapmap.access)")
         page.evaluate("() => { gapmap.control.collapse(); }")
         assert page.evaluate("gapmap.access.getLayers().length") == top["drawn"]
         page.evaluate("document.querySelector('.gm-legend details').open = true")
