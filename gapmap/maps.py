@@ -14,7 +14,7 @@ import geopandas as gpd
 import pandas as pd
 
 from gapmap.config import Config
-from gapmap.contracts import COVERAGE, SUGGESTIONS, WRAPAROUND, read_stage
+from gapmap.contracts import ACCESS_BY_COMMUNITY, COVERAGE, SUGGESTIONS, WRAPAROUND, read_stage
 from gapmap.gaps import thresholds, total_label
 from gapmap.outputs.maps import Basemap, MapSettings
 from gapmap.outputs.maps import map_files as _map_files
@@ -29,7 +29,8 @@ def map_settings(config: Config) -> MapSettings:
                        confidential=config.confidential_display,
                        data_vintage=config.data_vintage, fingerprint=config.fingerprint(),
                        language=config.maps.language, far_min=config.maps.far_min,
-                       stale_before=config.maps.stale_before)
+                       stale_before=config.maps.stale_before,
+                       access_per=config.access.per_population)
 
 
 def basemap(config: Config) -> Basemap:
@@ -70,12 +71,23 @@ def coverage_table(config: Config) -> pd.DataFrame | None:
     return read_stage(path, COVERAGE) if path.is_file() else None
 
 
+def access_table(config: Config) -> pd.DataFrame | None:
+    """The plan stage's ``access_by_community.csv`` (None before that stage has run): the
+    maps' optional access layer (E2SFCA per 100,000 people)."""
+    from gapmap.pipeline import StagePaths
+
+    path = StagePaths.of(config).access
+    return read_stage(path, ACCESS_BY_COMMUNITY) if path.is_file() else None
+
+
 def write_maps(services: gpd.GeoDataFrame, demand: gpd.GeoDataFrame, gaps: pd.DataFrame,
                cds: gpd.GeoDataFrame, config: Config, *,
                travel: pd.DataFrame | None = None) -> list[Path]:
     """Write the run's maps (:func:`map_files`) into its maps folder, with the wraparound
-    and suggested-site layers when those tables exist and the regions' reach by kind."""
+    and suggested-site layers and the access layer when those tables exist and the regions'
+    reach by kind."""
     wraparound, suggestions = analysis_tables(config)
     return _write_maps(map_files(config), services, demand, gaps, cds, map_settings(config),
                        basemap=basemap(config), travel=travel, wraparound=wraparound,
-                       suggestions=suggestions, coverage=coverage_table(config))
+                       suggestions=suggestions, coverage=coverage_table(config),
+                       access=access_table(config))

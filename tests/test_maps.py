@@ -430,6 +430,49 @@ def test_the_maps_carry_the_wraparound_and_the_suggested_sites(small_run):
         int(v) for v in expected]
 
 
+def test_the_maps_carry_each_communitys_e2sfca_access_from_the_plan_stage(small_run):
+    p = StagePaths.of(small_run)
+    table = pd.read_csv(p.access, dtype={"demand_id": str})
+    data = _page_data(_maps(small_run)["ontario.html"])
+    a = data["access2sfca"]
+    needs = [n["code"] for n in data["needs"]]
+    order = list(read_parquet(p.demand)["demand_id"].astype(str))
+    assert a["per"] == 100_000
+    assert len(a["e2sfca"]) == len(a["within"]) == len(a["basis"]) == len(needs)
+    assert all(len(col) == len(order) for col in a["e2sfca"] + a["within"])
+    # a few communities, one need: the CSV's figures, to two significant digits
+    n = needs.index("counselling")
+    rows = table[table["need_type"] == "counselling"].set_index("demand_id")
+    picks = [*rows["access_e2sfca"].nlargest(2).index, *rows.index[rows["access_e2sfca"] == 0][:1],
+             *rows.index[(rows["access_e2sfca"] > 0) & (rows["access_e2sfca"] < 1)][:2]]
+    assert len(picks) == 5
+    for d in picks:
+        v, i = float(rows.at[d, "access_e2sfca"]), order.index(d)
+        assert a["e2sfca"][n][i] == (float(f"{v:.2g}") if v < 10 else round(v))
+        assert abs(a["e2sfca"][n][i] - v) <= 0.05 * v
+        assert a["within"][n][i] == int(rows.at[d, "services_within"])
+        assert (a["e2sfca"][n][i] == 0) == (a["within"][n][i] == 0)
+    assert a["basis"][n] == rows["supply_basis"].iloc[0] == "one unit per service"
+    # the bands: 0 alone, then fixed bounds, the last open
+    assert [b[0] for b in a["bands"]] == [0, 0.1, 1, 5, None]
+    # a regional map carries its own communities only
+    east = _page_data(_maps(small_run)["east.html"])
+    assert len(east["access2sfca"]["e2sfca"][n]) == len(east["communities"]["name"])
+
+
+def test_without_the_plan_stage_the_access_layer_is_not_offered(small_run):
+    p = StagePaths.of(small_run)
+    data = map_data("East", read_parquet(p.located), read_parquet(p.demand),
+                    pd.read_csv(p.gaps), census_divisions(small_run), map_settings(small_run),
+                    basemap=basemap(small_run))
+    assert data["access2sfca"] is None
+    broken = pd.read_csv(p.access).drop(columns="access_e2sfca")
+    with pytest.raises(SchemaError, match="access_by_community.csv.*access_e2sfca"):
+        map_data("East", read_parquet(p.located), read_parquet(p.demand), pd.read_csv(p.gaps),
+                 census_divisions(small_run), map_settings(small_run), basemap=basemap(small_run),
+                 access=broken)
+
+
 # -- access (issue 16) on the maps: eligibility, outreach and lines, what reaches a gap ----------
 
 def test_the_limit_a_service_states_is_worded_in_both_languages():

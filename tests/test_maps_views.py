@@ -360,6 +360,7 @@ def test_axe_core_finds_no_serious_or_critical_problem(browser: Any,  # noqa: F8
             assert _axe(v.page, axe_js) == []
             # the optional layers on, a suggested site's popup open, in French
             v.page.evaluate("""() => { gapmap.map.addLayer(gapmap.wrap);
+                gapmap.map.addLayer(gapmap.access);
                 gapmap.map.addLayer(gapmap.sites); gapmap.setLanguage('fr');
                 const s = gapmap.sites.getLayers(); if (s.length) s[0].openPopup(); }""")
             assert _axe(v.page, axe_js) == []
@@ -514,6 +515,124 @@ def test_wraparound_and_suggested_sites_are_optional_layers_with_legends(view: V
     finally:
         page.evaluate("""() => { gapmap.setLanguage('en'); gapmap.map.removeLayer(gapmap.wrap);
             gapmap.map.removeLayer(gapmap.sites); }""")
+
+
+def _legend_text(page: Any, selector: str) -> str:
+    """The text a reader sees in a part of the legend, the legend opened for the reading (a
+    phone's is folded)."""
+    return str(page.evaluate("""(sel) => { const d = document.querySelector('.gm-legend details');
+        const was = d.open; d.open = true; const t = document.querySelector(sel).innerText;
+        d.open = was; return t; }""", selector))
+
+
+def test_the_access_layer_colours_communities_by_services_per_100000_people(view: View):
+    _fresh(view)
+    page = view.page
+    assert page.evaluate("gapmap.data.access2sfca !== null")
+    assert not page.evaluate("gapmap.map.hasLayer(gapmap.access)")  # off in the first view
+    assert page.locator(".gm-accesskey").is_hidden()
+    # the layer control open (the wraparound test opens it with a tap, then folds it)
+    page.evaluate("() => { gapmap.control.expand(); }")
+    # the most populous community on a road with some access to a need, and its figures
+    top = page.evaluate("""() => { const d = gapmap.data, c = d.communities, a = d.access2sfca;
+        let best = -1, need = -1;
+        a.e2sfca.forEach((col, n) => c.name.forEach((x, i) => {
+            if (!c.remoteName[i] && col[i] > 0 &&
+                (best < 0 || c.population[i] > c.population[best])) { best = i; need = n; } }));
+        return {i: best, need: need, name: c.name[best], v: a.e2sfca[need][best],
+                n: a.within[need][best], drawn: a.e2sfca[need].filter(
+                    (v, i) => v !== null && !c.remoteName[i]).length}; }""")
+    assert top["v"] > 0 and top["n"] > 0
+    need = top["need"]
+    page.select_option("#gm-need", str(need))
+    tooltip_js = """(i) => { const d = gapmap.data.communities;
+        const m = gapmap.access.getLayers().find(l =>
+            l.getLatLng().lat === d.lat[i] && l.getLatLng().lng === d.lon[i]);
+        m.openTooltip(); const t = m.getTooltip().getElement().innerText; m.closeTooltip();
+        return t; }"""
+    try:
+        # from the keyboard: its box reached by Tab, Space ticks it
+        box = page.locator(".leaflet-control-layers label",
+                           has_text="Services per 100,000 people").locator("input")
+        page.locator(".leaflet-control-layers label",
+                     has_text="Needs within reach").locator("input").focus()
+        page.keyboard.press("Tab")
+        assert page.evaluate("""() => document.activeElement.parentNode.textContent
+            .includes('Services per 100,000 people')""")
+        page.keyboard.press("Space")
+        assert box.is_checked() and page.evaluate("gapmap.map.hasLayer(gapmap.access)")
+        page.evaluate("() => { gapmap.control.collapse(); }")
+        assert page.evaluate("gapmap.access.getLayers().length") == top["drawn"]
+        page.evaluate("document.querySelector('.gm-legend details').open = true")
+        key = page.locator(".gm-accesskey")
+        assert key.is_visible()
+        text = key.inner_text()
+        th = int(page.evaluate("n => gapmap.data.needs[n].thresholdMin", need))
+        for band in (f"0 (none within {th} min)", "under 0.1", "0.1–1", "1–5", "5 or more"):
+            assert band in text
+        assert "per 100,000 people" in text and "one unit" in text
+        assert key.locator(".gm-sw").count() == 5
+        if view.size == "phone":  # folded again, as it opens on a phone
+            page.evaluate("document.querySelector('.gm-legend details').open = false")
+        # the community's tooltip and its panel row give its figure and services within reach
+        tip = page.evaluate(tooltip_js, top["i"])
+        figure = page.evaluate("v => v.toLocaleString('en-CA')", top["v"])
+        assert html.unescape(top["name"]) in tip
+        assert f"{figure} per 100,000 people (E2SFCA)" in tip
+        assert f"{top['n']} service{'s' if top['n'] > 1 else ''} within {th} min" in tip
+        page.evaluate("i => gapmap.showCommunity(i, -1)", top["i"])
+        panel = page.locator(".gm-panel")
+        panel.wait_for(state="visible", timeout=5000)
+        first = panel.locator("tbody tr").first.locator(".gm-fca")
+        assert f"{figure} per 100,000 people" in first.inner_text()
+        # while the layer is on, every need's row has its figure
+        assert panel.locator(".gm-fca").count() == page.evaluate(
+            "i => gapmap.data.access2sfca.e2sfca.filter(c => c[i] !== null).length", top["i"])
+        view.shot("access-panel")
+        panel.locator(".gm-close").click()
+        # the gaps hidden, the layer reads on its own
+        page.evaluate("n => gapmap.map.removeLayer(gapmap.gapLayers[n])", need)
+        view.shot("access-layer")
+        # the need picker moves the layer: colours and tooltips of the other need
+        other = 0 if need else 1
+        page.select_option("#gm-need", str(other))
+        colours = page.evaluate("""(n) => {
+            const a = gapmap.data.access2sfca, d = gapmap.data.communities;
+            return gapmap.access.getLayers().map(l => { const i = d.lat.findIndex((y, k) =>
+                y === l.getLatLng().lat && d.lon[k] === l.getLatLng().lng);
+                return [a.e2sfca[n][i], l.options.fillColor]; }); }""", other)
+        bands = page.evaluate("gapmap.data.access2sfca.bands")
+        for v, colour in colours:
+            expected = bands[0][1] if v <= 0 else next(
+                c for b, c in bands[1:] if b is None or v < b)
+            assert colour == expected
+        label = page.evaluate("n => gapmap.data.needs[n].label", other)
+        assert html.unescape(label) in _legend_text(page, ".gm-accesskey")
+        page.select_option("#gm-need", str(need))
+        # in French: the legend, the bands' numbers and the tooltip
+        page.evaluate("gapmap.setLanguage('fr')")
+        text = _legend_text(page, ".gm-accesskey")
+        assert "pour 100 000 personnes" in text and "moins de 0,1" in text
+        assert "5 ou plus" in text and "une unité" in text
+        tip = page.evaluate(tooltip_js, top["i"])
+        figure_fr = page.evaluate("v => v.toLocaleString('fr-CA')", top["v"])
+        assert f"{figure_fr} pour 100 000 personnes (E2SFCA)" in tip
+        page.evaluate("i => gapmap.showCommunity(i, -1)", top["i"])
+        assert "pour 100 000 personnes" in panel.locator(".gm-fca").first.inner_text()
+        view.shot("access-panel")
+        panel.locator(".gm-close").click()
+        page.evaluate("n => gapmap.map.removeLayer(gapmap.gapLayers[n])", need)
+        view.shot("access-layer")
+        # the keyboard: zoomed in, the community buttons say their figure
+        page.evaluate("""() => {
+            gapmap.map.setView([46.49, -80.99], 10, {animate: false}); }""")
+        keys = page.evaluate("gapmap.keys.getLayers().map(k => k.options.title)")
+        assert keys and all("pour 100 000 personnes" in k for k in keys)
+    finally:
+        page.evaluate("""() => { gapmap.setLanguage('en'); gapmap.map.removeLayer(gapmap.access);
+            gapmap.setNeed(0); gapmap.map.addLayer(gapmap.gapLayers[0]);
+            gapmap.resetView(); }""")
+    assert page.locator(".gm-accesskey").is_hidden()
 
 
 # -- access (issues 16 and 20): what reaches a gap instead, 24/7, eligibility, outreach and lines

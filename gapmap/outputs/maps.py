@@ -20,6 +20,9 @@ What a map shows:
 * two optional layers, off at first: per community, how many needs it reaches within their
   thresholds (the gaps stage's ``wraparound.csv``), and the suggested sites of the need shown
   with their caveats (the plan stage's ``suggestions.csv``);
+* an optional layer, off at first: each community coloured by its capacity-aware access to
+  the need shown, services per 100,000 people by E2SFCA (the plan stage's
+  ``access_by_community.csv``), in the fixed bands of :data:`ACCESS_BANDS`;
 * a service's access kinds ("in person / outreach / by phone"), "open 24/7" (also a gold
   corner on its marker) and whom it is limited to (:func:`limit_words`) in its popup when
   the services table fills ``delivery``, ``open_24_7``, ``gender_limit``, ``eligible_groups``
@@ -122,6 +125,17 @@ is shown as written."""
 REACHED_BY_CODES = ("", "none", "outreach", "line", "hours_unknown")
 """What reaches a gap community instead (``gap_communities.csv`` ``reached_by``); "": not
 stated (a gap table from before the column)."""
+ACCESS_BANDS: tuple[tuple[float, str], ...] = ((0.0, "#969696"), (0.1, "#d9f0a3"),
+                                               (1.0, "#78c679"), (5.0, "#238443"),
+                                               (float("inf"), "#004529"))
+"""The access layer's bands (E2SFCA, services per 100,000 people): each colour applies
+below its bound, 0 alone (no service within the threshold). Fixed round numbers, not
+quantiles, so that a band means the same for every need and every map. Chosen from the
+shipped province run (14 needs x 2,983 communities): 20 % of the rows are 0 (exactly those
+with no service within the threshold), 23 % under 0.1, 42 % 0.1-1, 13 % 1-5 and 1 % 5 or
+more (up to 103): a band per decade below 1, where most communities are, and 1-5 / 5+ for
+the few cities with many services near few people. 0 grey (apart from the towns' white dots), then
+greens: apart from the summary's blues, the gaps' oranges and the wraparound's purples."""
 DISPLAY_TOLERANCE_DEG = 0.005
 """Geometries are simplified by this much (about 500 m) for display."""
 COORD_DECIMALS = 3
@@ -348,6 +362,9 @@ class MapSettings:
     stale_before: int = 2020
     """A service whose name dates it (a year such as "2017 ... Fund") before this year is
     flagged in the panel as possibly ended; 0: never."""
+    access_per: float = 100_000.0
+    """``access_by_community.csv`` gives access per this many people
+    (``access.per_population``)."""
 
 
 @dataclass(frozen=True)
@@ -601,6 +618,19 @@ class SuggestionTable(TypedDict):
     caveatFr: list[str]  # the same in French (the English text when its wording is new)
 
 
+class AccessTable(TypedDict):
+    """Capacity-aware access per need (``access_by_community.csv``,
+    :func:`gapmap.plan.access_by_community`): per need (``needs`` order) an array over
+    ``communities``."""
+
+    per: float  # the values are per this many people (100,000)
+    e2sfca: list[list[float | None]]  # E2SFCA, two significant digits (:func:`access_value`);
+    # None: the community is not in the table
+    within: list[list[int | None]]  # services of the need within its threshold
+    basis: list[str]  # per need: "one unit per service" or "capacity" (``supply_basis``)
+    bands: list[list[Any]]  # [upper bound (None: no bound), colour], :data:`ACCESS_BANDS`
+
+
 class Band(TypedDict):
     minutes: float  # drive time the band reaches
     polygons: list[Any]  # Leaflet multipolygon
@@ -669,6 +699,7 @@ class MapData(TypedDict):
     search: SearchTable
     bands: list[list[Band]]  # per need, its 30/60/120-minute bands (largest first); [] if none
     wrap: WrapTable | None  # None: the run has no wraparound table
+    access2sfca: AccessTable | None  # None: the plan stage has not run
     suggestions: SuggestionTable  # empty when the run has no suggestions
     base: BaseLayers
     gapColours: list[GapColour]
@@ -1074,6 +1105,42 @@ def _wrap_table(wrap: pd.DataFrame | None, scope: _Scope) -> WrapTable | None:
                         for m in w["needs_missing"]]}
 
 
+def access_value(v: float) -> float:
+    """An access figure as the page carries it: two significant digits, whole numbers kept
+    (0.01313 -> 0.013, 3.7741 -> 3.8, 103.31 -> 103): the figure is a rough one (one unit per
+    listed service) and the page stays small."""
+    v = float(v)
+    if v <= 0 or not np.isfinite(v):
+        return 0.0
+    return float(round(v, max(0, 1 - int(np.floor(np.log10(v))))))
+
+
+def _access_table(access: pd.DataFrame | None, scope: _Scope,
+                  settings: MapSettings) -> AccessTable | None:
+    """Per need, each community's E2SFCA and services within the threshold
+    (``access_by_community.csv``); None when the plan stage has not run."""
+    if access is None:
+        return None
+    require_columns(access, ["demand_id", "need_type", "services_within", "access_e2sfca",
+                             "supply_basis"], "access_by_community.csv")
+    ids = pd.Index(scope.demand["demand_id"].astype(str))
+    a = access.assign(demand_id=access["demand_id"].astype(str))
+    out: AccessTable = {"per": float(settings.access_per), "e2sfca": [], "within": [],
+                        "basis": [],
+                        "bands": [[None if not np.isfinite(u) else u, c]
+                                  for u, c in ACCESS_BANDS]}
+    for need in scope.needs:
+        an = a[a["need_type"] == need].drop_duplicates("demand_id").set_index("demand_id")
+        an = an.reindex(ids)
+        e = pd.to_numeric(an["access_e2sfca"], errors="coerce")
+        n = pd.to_numeric(an["services_within"], errors="coerce")
+        out["e2sfca"].append([None if v != v else access_value(v) for v in e])
+        out["within"].append([None if v != v else int(v) for v in n])
+        basis = an["supply_basis"].dropna().astype(str)
+        out["basis"].append(_e(basis.iloc[0]) if len(basis) else "")
+    return out
+
+
 _CAVEATS_FR = (
     (re.compile(r"few listings: (\d+) placed service\(s\) of this need in the region"),
      r"peu d’inscriptions : \1 service(s) de ce besoin placé(s) dans la région"),
@@ -1223,7 +1290,8 @@ def map_data(region: str | None, services: gpd.GeoDataFrame, demand: gpd.GeoData
              basemap: Basemap, travel: pd.DataFrame | None = None,
              wraparound: pd.DataFrame | None = None,
              suggestions: pd.DataFrame | None = None,
-             coverage: pd.DataFrame | None = None) -> MapData:
+             coverage: pd.DataFrame | None = None,
+             access: pd.DataFrame | None = None) -> MapData:
     """Everything one map draws (:class:`MapData`); every listing string HTML-escaped.
 
     ``region=None`` is the map of the whole run, titled ``settings.whole_run``
@@ -1233,7 +1301,8 @@ def map_data(region: str | None, services: gpd.GeoDataFrame, demand: gpd.GeoData
     ``wraparound.csv``) and ``suggestions`` (the plan stage's ``suggestions.csv``) feed two
     optional layers; without them the layers are left out. ``coverage`` (the gaps stage's
     ``coverage_by_region.csv``) gives the legend the region's share reached only by outreach
-    or a line.
+    or a line. ``access`` (the plan stage's ``access_by_community.csv``) feeds the optional
+    access layer (E2SFCA per 100,000 people); without it the layer is left out.
     """
     check_withheld(services, refusing="map them")
     scope = _scope(region, services, demand, gaps, cds, settings)
@@ -1241,10 +1310,10 @@ def map_data(region: str | None, services: gpd.GeoDataFrame, demand: gpd.GeoData
     rows, on_map, listed_only = _service_rows(scope, services, travel,
                                               reaching["service_id"].tolist())
     service_row = {sid: i for i, sid in enumerate(rows["service_id"])}
-    access = _AccessCodes()
+    codes = _AccessCodes()
     travel_cols = (None if travel is None
-                   else _travel_columns(travel, scope, service_row, access))
-    gap_tables = _gap_tables(scope, access)
+                   else _travel_columns(travel, scope, service_row, codes))
+    gap_tables = _gap_tables(scope, codes)
     outline = scope.cds.dissolve(by="opp_region", as_index=False)
     minx, miny, maxx, maxy = outline.total_bounds
     where = region or settings.whole_run  # the whole run: "Ontario", or e.g. Ottawa's CD
@@ -1268,7 +1337,7 @@ def map_data(region: str | None, services: gpd.GeoDataFrame, demand: gpd.GeoData
                    "colour": NEED_COLOURS.get(n, "#333333"),
                    "thresholdMin": float(settings.thresholds_min[n])} for n in scope.needs],
         "services": services_table, "communities": communities,
-        "travel": travel_cols, "gaps": gap_tables, "access": access.words(),
+        "travel": travel_cols, "gaps": gap_tables, "access": codes.words(),
         "reachedByCodes": list(REACHED_BY_CODES),
         "reach": _reach_table(reaching, inside, service_row),
         "regionReach": _region_reach(coverage, where, scope.needs),
@@ -1278,6 +1347,7 @@ def map_data(region: str | None, services: gpd.GeoDataFrame, demand: gpd.GeoData
                                services_table),
         "bands": _bands(basemap, area, scope.needs),
         "wrap": _wrap_table(wraparound, scope),
+        "access2sfca": _access_table(access, scope, settings),
         "suggestions": _suggestion_table(suggestions, scope, region),
         "base": _base_layers(outline, basemap, region),
         "gapColours": [{"uptoMin": None if not np.isfinite(u) else u, "colour": c}
@@ -1327,11 +1397,12 @@ def build_map(region: str | None, services: gpd.GeoDataFrame, demand: gpd.GeoDat
               basemap: Basemap, travel: pd.DataFrame | None = None,
               wraparound: pd.DataFrame | None = None,
               suggestions: pd.DataFrame | None = None,
-              coverage: pd.DataFrame | None = None) -> folium.Map:
+              coverage: pd.DataFrame | None = None,
+              access: pd.DataFrame | None = None) -> folium.Map:
     """One map: all of Ontario (``region=None``) or one OPP region (see :func:`map_data`)."""
     data = map_data(region, services, demand, gaps, cds, settings, travel=travel,
                     basemap=basemap, wraparound=wraparound, suggestions=suggestions,
-                    coverage=coverage)
+                    coverage=coverage, access=access)
     (s, w), (n, e) = data["bounds"]
     m = _Map(location=[(s + n) / 2, (w + e) / 2], zoom_start=6, tiles=None,
              control_scale=True, zoom_control=True, zoom_snap=0.25)
@@ -1389,19 +1460,21 @@ def write_maps(files: Sequence[tuple[str | None, Path]], services: gpd.GeoDataFr
                settings: MapSettings, *, basemap: Basemap,
                travel: pd.DataFrame | None = None, wraparound: pd.DataFrame | None = None,
                suggestions: pd.DataFrame | None = None,
-               coverage: pd.DataFrame | None = None) -> list[Path]:
+               coverage: pd.DataFrame | None = None,
+               access: pd.DataFrame | None = None) -> list[Path]:
     """Write each map of ``files`` (see :func:`map_files`)."""
     written = []
     for region, path in files:
         m = build_map(region, services, demand, gaps, cds, settings, travel=travel,
                       basemap=basemap, wraparound=wraparound, suggestions=suggestions,
-                      coverage=coverage)
+                      coverage=coverage, access=access)
         write_text(render_deterministic(m), path)
         log.info("map %s: %.1f MB", path, path.stat().st_size / 1e6)
         written.append(path)
     return written
 
 
-__all__ = ["Basemap", "MapSettings", "access_kinds", "build_map", "caveat_fr", "check_withheld",
+__all__ = ["ACCESS_BANDS", "Basemap", "MapSettings", "access_kinds", "access_value",
+           "build_map", "caveat_fr", "check_withheld",
            "fold", "json_for_html", "map_data", "map_files", "phone_html",
            "render_deterministic", "search_table", "service_popup", "write_maps"]

@@ -42,6 +42,10 @@
  *   bands[need]   [{minutes, polygons}], largest first; [] when the run has no catchments
  *   wrap          {counted, reached [per community; -1 unknown], missing [[need index]]}, or
  *                 null when the run has no wraparound table
+ *   access2sfca   {per (100000), e2sfca [need][community] (null: not in the table), within
+ *                 [need][community]: services within the threshold, basis [need]
+ *                 (supply_basis), bands [[upper bound (null: none), colour]]}, or null
+ *                 when the plan stage has not run (access_by_community.csv)
  *   suggestions   table: need, region, method, rank, site, cdName, lat, lon, popAdded,
  *                 pctBefore, pctAfter, caveat, caveatFr (suggested sites, one method)
  *   base          {province, regions [{name, polygons}], highways, expressways}: Leaflet
@@ -113,7 +117,18 @@
     controls: ["Map controls", "Commandes de la carte"], details: ["Details", "Détails"],
     results: ["Search results", "Résultats de la recherche"],
     gapShort: ["beyond the threshold", "au-delà du seuil"],
-    analysis: ["Wraparound and suggested sites", "Soutien global et sites suggérés"],
+    analysis: ["Wraparound, access and suggested sites", "Soutien global, accès et sites suggérés"],
+    accessLayer: ["Services per 100,000 people (E2SFCA)", "Services pour 100 000 personnes (E2SFCA)"],
+    accessLegend: ["each service within the threshold is shared among all the people who can reach it, nearer ones counting more.",
+                   "chaque service à l'intérieur du seuil est partagé entre toutes les personnes qui peuvent l'atteindre, les plus proches comptant davantage."],
+    accessCaveatUnit: ["Caveat: each listed service counts as one unit, whatever its size (the listings give no capacity).",
+                       "Mise en garde : chaque service inscrit compte pour une unité, quelle que soit sa taille (les inscriptions ne donnent pas de capacité)."],
+    accessCaveatCapacity: ["Supply: the capacity each listing gives.", "Offre : la capacité que donne chaque inscription."],
+    perPeople: ["per 100,000 people", "pour 100 000 personnes"],
+    servicesWithin: ["services within", "services à moins de"],
+    serviceWithin: ["service within", "service à moins de"],
+    accessNone: ["none within", "aucun à moins de"],
+    under: ["under", "moins de"], orMore: ["or more", "ou plus"],
     wrapLayer: ["Needs within reach, per community", "Besoins à portée, par collectivité"],
     sitesLayer: ["Suggested sites for the need shown", "Sites suggérés pour le besoin affiché"],
     wrapLegend: ["Needs a community reaches within their thresholds (of", "Besoins qu'une collectivité atteint à l'intérieur de leur seuil (sur"],
@@ -562,6 +577,65 @@
     });
     wrapLayer.on("remove", function () { placeKeys(); legendParts(); });
 
+    // -- capacity-aware access: services per 100,000 people (E2SFCA) of the need shown ------
+    var A = D.access2sfca, accessLayer = L.layerGroup(), accessFor = -1;
+    function accessShown() { return !!A && map.hasLayer(accessLayer); }
+    function accessColour(v) {
+      if (v <= 0) { return A.bands[0][1]; }
+      for (var b = 1; b < A.bands.length; b++) {
+        if (A.bands[b][0] === null || v < A.bands[b][0]) { return A.bands[b][1]; }
+      }
+      return A.bands[A.bands.length - 1][1];
+    }
+    function accessBandLabels() {  // [label HTML, colour], 0 first
+      var th = needs[current].thresholdMin;
+      return A.bands.map(function (b, k) {
+        if (k === 0) { return ["0 (" + w("accessNone") + " " + th + " min)", b[1]]; }
+        var lo = A.bands[k - 1][0];
+        if (b[0] === null) { return [fmt(lo) + " " + w("orMore"), b[1]]; }
+        return [k === 1 ? w("under") + " " + fmt(b[0]) : fmt(lo) + "–" + fmt(b[0]), b[1]];
+      });
+    }
+    // community i's figure for need n, as HTML (both languages) or plain text; "" if none
+    function accessHtml(n, i) {
+      var v = A ? A.e2sfca[n][i] : null;
+      if (v === null) { return ""; }
+      return "<b>" + fmt(v) + "</b> " + w("perPeople") + " (E2SFCA) &middot; " + fmt(A.within[n][i]) + " " +
+             w(A.within[n][i] === 1 ? "serviceWithin" : "servicesWithin") + " " + needs[n].thresholdMin + " min";
+    }
+    function accessPlainOf(n, i) {
+      var v = A ? A.e2sfca[n][i] : null;
+      return v === null ? "" : fmt(v) + " " + plain("perPeople") + ", " + fmt(A.within[n][i]) + " " +
+             plain(A.within[n][i] === 1 ? "serviceWithin" : "servicesWithin") + " " + needs[n].thresholdMin + " min";
+    }
+    function drawAccess() {
+      if (!accessShown() || accessFor === current) { return; }
+      accessFor = current;
+      accessLayer.clearLayers();
+      byPopulation.slice().reverse().forEach(function (i) {
+        var v = A.e2sfca[current][i];
+        if (v === null) { return; }
+        var c = L.circleMarker([C.lat[i], C.lon[i]], {
+          renderer: dots, radius: Math.min(9, 2.5 + Math.sqrt(Math.max(C.population[i], 0)) / 40),
+          color: "#222", weight: 0.6, fillColor: accessColour(v), fillOpacity: 0.9
+        }).bindTooltip(function () {
+          return "<b>" + C.name[i] + "</b><br>" + needName(current) + ": " + accessHtml(current, i);
+        });
+        c.on("click", function () { showCommunity(i, -1); });
+        accessLayer.addLayer(c);
+      });
+    }
+    accessLayer.on("add", function () {
+      if (!A) { return; }  // not offered: the plan stage has not run
+      drawAccess();
+      placeKeys();
+      legendParts();
+      // its key is last in a long legend: scrolled into the legend's view
+      var ak = legend && legend.querySelector(".gm-accesskey");
+      if (ak) { legend.scrollTop = Math.max(0, ak.offsetTop - 40); }
+    });
+    accessLayer.on("remove", function () { placeKeys(); legendParts(); });
+
     // -- suggested sites of the need shown (the plan stage), with their caveats ----------
     var G = rows(D.suggestions), siteLayer = L.layerGroup(), siteMarkers = [];
     pane("gm-sites", 615, false);
@@ -633,10 +707,15 @@
               plain("gapShort") + (by ? "; " + by : "") + ")", current);
         });
       }
-      if (map.hasLayer(communities) || wrapShown()) {
+      if (map.hasLayer(communities) || wrapShown() || accessShown()) {
         byPopulation.forEach(function (i) {
+          var more = [];
+          if (wrapShown()) { more.push(wrapWords(i)); }
+          if (accessShown() && accessPlainOf(current, i)) {
+            more.push(plainNeed(current) + ": " + accessPlainOf(current, i));
+          }
           add(i, unescape(C.name[i]) + (C.enumerated[i] ? ", " + plain("pop") + " " + fmt(C.population[i]) : "") +
-              ": " + plain("nearestEach") + (wrapShown() ? " (" + wrapWords(i) + ")" : ""), -1);
+              ": " + plain("nearestEach") + (more.length ? " (" + more.join("; ") + ")" : ""), -1);
         });
       }
       return out;
@@ -684,6 +763,8 @@
       refresh();
       drawBands();
       drawSites();
+      drawAccess();
+      legendParts();
       stylePlanes();
       placeKeys();
       if (select) { select.value = String(n); }
@@ -746,6 +827,7 @@
     overview.forEach(function (o) { control.addOverlay(o[0], o[1]); });
     var analysis = [];
     if (W) { analysis.push([wrapLayer, swatch("#6a51a3", "gm-round") + w("wrapLayer")]); }
+    if (A) { analysis.push([accessLayer, swatch("#238443", "gm-round") + w("accessLayer")]); }
     if (G.length) { analysis.push([siteLayer, '<span class="gm-site gm-site-key"><span>1</span></span>' + w("sitesLayer")]); }
     if (analysis.length) {
       group("analysis", w("analysis"), analysis.map(function (o) { return o[0]; }), false, false);
@@ -1084,6 +1166,9 @@
         answer += ' <small class="gm-flag">' + w("dated") + " " + S[service].staleYear + ": " +
                   w("mayHaveEnded") + "</small>";
       }
+      // capacity-aware access: in the need in focus's row, in every row while its layer is shown
+      var fca = (n === first || accessShown()) ? accessHtml(n, i) : "";
+      if (fca) { answer += '<div class="gm-fca"><small>' + fca + "</small></div>"; }
       return "<tr" + (n === focus ? ' class="gm-focus"' : "") + "><td>" + swatch(need.colour) +
              needName(n) + "</td><td>" + answer + altHtml(n, i, n === first) + '</td><td class="gm-t ' + cls + '">' +
              when + "</td></tr>";
@@ -1151,7 +1236,8 @@
           '<span class="gm-svc gm-allday gm-svc-key"><span style="background:#999"></span><b class="gm-247m"></b></span>' +
           w("open247Legend") + "</div>" +
           (hasBands ? '<div class="gm-bandkey"></div>' : "") +
-          '<div class="gm-wrapkey" hidden></div><div class="gm-sitekey" hidden></div>' +
+          '<div class="gm-wrapkey" hidden></div><div class="gm-accesskey" hidden></div>' +
+          '<div class="gm-sitekey" hidden></div>' +
           "<div>&#9992; " + w("noRoadLegend") + "</div>" +
           (planes.some(function (p) { return D.travel && D.travel.some(function (t) {
             return D.access.codes[t.access[p[0]]] === "in_community"; }); })
@@ -1223,6 +1309,15 @@
           return '<span class="gm-key">' + swatch(b[2], "gm-round") + b[1] + "</span>";
         }).join(" ");
       }
+      var ak = legend.querySelector(".gm-accesskey");
+      ak.hidden = !accessShown();
+      if (A) {
+        ak.innerHTML = "<b>" + w("accessLayer") + "</b> &middot; " + needName(current) + ": " + w("accessLegend") + "<br>" +
+          accessBandLabels().map(function (b) {
+            return '<span class="gm-key">' + swatch(b[1], "gm-round") + b[0] + "</span>";
+          }).join(" ") + "<br><small>" +
+          w(A.basis[current] === "capacity" ? "accessCaveatCapacity" : "accessCaveatUnit") + "</small>";
+      }
       sk.hidden = !map.hasLayer(siteLayer);
       sk.innerHTML = '<span class="gm-site gm-site-key"><span>1</span></span>' + w("sitesLegend");
     }
@@ -1278,6 +1373,7 @@
       titled.forEach(retitle);
       siteMarkers.forEach(retitle);
       placeKeys();
+      legendParts();  // its numbers (0.1 / 0,1)
       if (api.onLanguage) { api.onLanguage(); }
       box.setAttribute("aria-label", plain("mapLabel") + ": " + D.region.replace(/&amp;/g, "&"));
     }
@@ -1331,6 +1427,7 @@
     api.bands = bandLayer;
     api.wrap = wrapLayer;
     api.sites = siteLayer;
+    api.access = accessLayer;
     api.keys = keyLayer;
     api.control = control;
     api.osm = osm;
