@@ -81,6 +81,7 @@ from gapmap.contracts import (
     TIMED_ACCESS,
     access_text,
     check_withheld,
+    dated_before,
     delivery_has,
     is_placed,
 )
@@ -836,7 +837,7 @@ def _service_table(rows: pd.DataFrame, on_map: set[str], listed_only: set[str],
         table["confidential"].append(int(bool(r["confidential"])))
         table["listedWithoutPoint"].append(int(r["service_id"] in listed_only))
         table["phone"].append(_e(_text(r, "phone")))
-        table["staleYear"].append(_dated_before(_text(r, "name"), stale_before))
+        table["staleYear"].append(dated_before(_text(r, "name"), stale_before))
         open247 = _text(r, "open_24_7").lower() == "yes"
         table["hours"].append(_e(_text(r, "hours") or _text(r, "hours_weekly")
                                  or ("24/7" if open247 else "")))
@@ -845,16 +846,6 @@ def _service_table(rows: pd.DataFrame, on_map: set[str], listed_only: set[str],
         table["outreach"].append(int(outreach[k]))
         table["line"].append(int(line[k]))
     return table
-
-
-_YEAR = re.compile(r"\b(19[5-9]\d|20\d\d)\b")
-
-
-def _dated_before(name: str, before: int) -> int:
-    """The year a service's name dates it to ("2017 Community Supports Fund"), if before
-    ``before``; else 0."""
-    years = [int(y) for y in _YEAR.findall(name)]
-    return max(years) if years and max(years) < before else 0
 
 
 def _community_table(dem: gpd.GeoDataFrame, division: Mapping[str, int]) -> CommunityTable:
