@@ -203,6 +203,30 @@ def test_unticking_a_need_hides_its_markers(opened: OpenMap):
     assert opened.wait_count(len(opened.services)) == len(opened.services)
 
 
+def test_every_service_marker_is_drawn_at_its_point(opened: OpenMap):
+    """A marker's box is centred on its point on screen, for every need's markers: a style
+    that took Leaflet's absolute positioning from the markers (the 24/7 corner's
+    ``position: relative``) stacked them down the page, into the lakes."""
+    opened.reset()
+    page = opened.page
+    for need in range(int(page.evaluate("gapmap.data.needs.length"))):
+        page.evaluate(f"gapmap.setNeed({need})")
+        page.wait_for_timeout(150)
+        off = page.evaluate("""() => {
+          const m = gapmap.map, c = m.getContainer().getBoundingClientRect(), bad = [];
+          gapmap.markers.forEach(mk => {
+            if (!mk || !mk._icon) return;
+            const r = mk._icon.getBoundingClientRect();
+            const want = m.latLngToContainerPoint(mk.getLatLng());
+            const dx = r.left + r.width / 2 - c.left - want.x;
+            const dy = r.top + r.height / 2 - c.top - want.y;
+            if (Math.hypot(dx, dy) > 3) bad.push([mk.options.title, dx, dy]);
+          });
+          return bad; }""")
+        assert off == [], (need, off[:5])
+    opened.reset()
+
+
 def test_a_popup_opens_with_the_service_phone(opened: OpenMap):
     opened.reset()
     with_phone = opened.services[opened.services["phone"].fillna("") != ""]
