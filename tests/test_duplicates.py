@@ -104,3 +104,44 @@ def test_a_confidential_row_never_merges_into_a_public_point_it_lies_near(tmp_pa
     result = ingest(_run(tmp_path, [A], [secret]))
     public = result.services.set_index("service_id").loc["a-1"]
     assert public["lat"] == 48.38
+
+
+def _listed(sid: str, **cols: object) -> dict:
+    row = {"service_id": sid, "name": "Kids Help Phone", "organization": "", "address": "",
+           "city": "Province-wide", "place_name": "", "phone_e164": "+18006686868",
+           "lat": math.nan, "lon": math.nan, "confidential": False, "source": "dir.csv",
+           "source_row": "2", "need_types": "crisis_support", "notes": "", "postal_code": "",
+           "hours": "", "eligibility": "", "open_24_7": "unknown"}
+    row.update(cols)
+    return row
+
+
+def test_one_source_listing_a_service_twice_merges_it_once():
+    """A directory files Kids Help Phone under two categories: one row has its hours and
+    eligibility, the other neither. One service, its hours and 24/7 kept."""
+    rows = pd.DataFrame([
+        _listed("crisis-khp", source_row="40"),
+        _listed("khp", source_row="2", hours="Phone: 24/7", open_24_7="yes",
+                eligibility="All youth (5-29)", need_types="youth_services")])
+    merged, table = merge_duplicates(rows)
+    assert merged["service_id"].tolist() == ["crisis-khp"]
+    kept = merged.iloc[0]
+    assert kept["hours"] == "Phone: 24/7" and kept["open_24_7"] == "yes"
+    assert kept["need_types"] == "crisis_support;youth_services"
+    assert table["rule"].tolist() == ["same_listing"]
+
+
+def test_programmes_sharing_an_intake_line_stay_apart():
+    """Toronto's youth file lists CAMH programmes with one intake phone: their eligibility
+    differs, so they are different services."""
+    camh = {"name": "Centre for Addiction and Mental Health", "city": "former Toronto",
+            "place_name": "Toronto", "phone_e164": "+14165358501;ext=2"}
+    rows = pd.DataFrame([
+        _listed("32", eligibility="2SLGBTQ+ youth, 18+", **camh),
+        _listed("35", eligibility="Women 18+", **camh),
+        _listed("44", eligibility="", hours="Mon-Fri 9-5", **camh)])
+    merged, table = merge_duplicates(rows)
+    # 44 states no eligibility, so it matches either; it goes with the first it meets, and
+    # 32 and 35 are never one service
+    assert {"32", "35"} <= set(merged["service_id"])
+    assert not ((table["kept_id"] == "32") & (table["merged_id"] == "35")).any()

@@ -69,12 +69,16 @@ def test_kingston_rows_outside_ontario_closed_or_uncovered_are_rejected_with_rea
     assert b.read == len(rows) == 196 and b.accepted + b.rejected == b.read
     assert (rej["field"] == "status").sum() == closed == 1
     # the four rows whose office is outside Ontario are lines (Kids Help Phone, Trans
-    # Lifeline, each listed twice): kept as province-wide lines, the office in the notes
+    # Lifeline, each listed twice under two categories): kept as province-wide lines, the
+    # office in the notes, each line once
     assert (rej["field"] == "address").sum() == 0
     lines = default.services[default.services["notes"].str.contains(
         "its office is outside Ontario")]
-    assert sorted(lines["service_id"]) == ["crisis-kids-help-phone", "crisis-trans-lifeline",
-                                           "kids-help-phone", "trans-lifeline-canada"]
+    assert sorted(lines["service_id"]) == ["kids-help-phone", "trans-lifeline-canada"]
+    twice = default.duplicates[default.duplicates["rule"] == "same_listing"]
+    assert {("kids-help-phone", "crisis-kids-help-phone"),
+            ("trans-lifeline-canada", "crisis-trans-lifeline")} <= set(
+        zip(twice["kept_id"], twice["merged_id"], strict=True))
     assert set(lines["delivery"]) == {"virtual"} and set(lines["city"]) == {"Province-wide"}
     assert (lines["address"] == "").all() and (lines["phone"] != "").all()
     uncovered = {"Community", "Food", "Employment", "Education", "Financial", "Transport"}
@@ -83,4 +87,5 @@ def test_kingston_rows_outside_ontario_closed_or_uncovered_are_rejected_with_rea
         if r["status"] in ("", "Active") and ", QC " not in r["address"]
         and ", CA " not in r["address"])
     k = default.services[default.services["source"].str.contains("services_flat")]
-    assert set(k["verification"]) <= {"L1", "L2"} and (k["city"] == "Kingston").sum() >= 45
+    # 41 Kingston services once the rows the directory lists twice are merged
+    assert set(k["verification"]) <= {"L1", "L2"} and (k["city"] == "Kingston").sum() >= 40

@@ -9,6 +9,11 @@ two rows from different sources are the same service when
   metres (200 by default);
 * ``same_phone``: a phone number (E.164) in common, in the same town.
 
+Within one source, two rows are the same service listed twice (a directory filing it under
+two categories: ``same_listing``) when they have the same organisation and name, the same
+phone numbers and town, and no field that gives two different values; programmes that share
+an intake line but differ in hours, eligibility or address stay apart.
+
 Each group keeps its first row (the order of the config's listings); the others fill the
 fields it leaves blank, add their need types, and are named in its ``source``,
 ``source_row`` and ``notes``. A confidential row never lends its location: its address,
@@ -33,8 +38,8 @@ from gapmap.taxonomy import fold
 DUPLICATE_COLUMNS = ["kept_id", "merged_id", "rule", "distance_m", "name", "merged_name",
                      "kept_source", "merged_source", "confidential"]
 """``duplicates.csv``: the row kept, the row merged into it, the rule that matched
-(``same_address`` | ``within_m`` | ``same_phone``), the distance between their listed
-points (blank when either has none), both names and sources, and whether the merged
+(``same_address`` | ``within_m`` | ``same_phone`` | ``same_listing``), the distance between
+their listed points (blank when either has none), both names and sources, and whether the merged
 service is confidential."""
 _LOCATION = ("address", "postal_code", "lat", "lon")
 _WITHHELD = "withheld (confidential)"
@@ -65,6 +70,13 @@ def _pairs(services: pd.DataFrame, within_m: float) -> Iterable[tuple[int, int, 
             if number and town:
                 phoned.setdefault((number.split(";")[0], town), []).append(int(i))
     seen: set[tuple[int, int]] = set()
+    for members in named.values():  # one source listing the same service twice
+        for x, i in enumerate(members):
+            for j in members[x + 1:]:
+                a, b = rows.loc[i], rows.loc[j]
+                if a["source"] == b["source"] and _same_listing(a, b):
+                    seen.add((i, j))
+                    yield i, j, "same_listing", _metres(a, b)
     for members, by_phone in [*((g, False) for g in named.values()),
                               *((g, True) for g in phoned.values())]:
         for x, i in enumerate(members):
@@ -85,6 +97,26 @@ def _pairs(services: pd.DataFrame, within_m: float) -> Iterable[tuple[int, int, 
                     yield i, j, rule, d
 
 
+_LISTING_TEXT = ("address", "postal_code", "website", "hours", "languages", "eligibility",
+                 "delivery", "service_area", "capacity")
+
+
+def _same_listing(a: pd.Series, b: pd.Series) -> bool:
+    """Two rows of one source are one service listed twice (a directory filing it under two
+    categories) when they share the phone and the town, and no field gives two different
+    values (a blank field says nothing). Programmes of one organisation that share an intake
+    line differ in their hours, eligibility or address, and stay apart."""
+    phones_a = {p.split(";")[0] for p in str(a.get("phone_e164", "") or "").split(", ") if p}
+    phones_b = {p.split(";")[0] for p in str(b.get("phone_e164", "") or "").split(", ") if p}
+    if not phones_a or phones_a != phones_b or _key(a["city"]) != _key(b["city"]):
+        return False
+    for col in _LISTING_TEXT:
+        x, y = _key(a.get(col, "")), _key(b.get(col, ""))
+        if x and y and x != y:
+            return False
+    return True
+
+
 def merge_duplicates(services: pd.DataFrame, *, within_m: float = 200.0,
                      keep_apart: Iterable[frozenset[str]] = ()
                      ) -> tuple[pd.DataFrame, pd.DataFrame]:
@@ -102,13 +134,21 @@ def merge_duplicates(services: pd.DataFrame, *, within_m: float = 200.0,
         return i
 
     found: list[tuple[int, int, str, float]] = []
+    together = {i: [i] for i in range(len(rows))}
     for i, j, rule, d in _pairs(rows, within_m):
         if frozenset((rows.at[i, "service_id"], rows.at[j, "service_id"])) in apart:
             continue
         ri, rj = find(i), find(j)
-        if ri != rj:
-            parent[max(ri, rj)] = min(ri, rj)
-            found.append((i, j, rule, d))
+        if ri == rj:
+            continue
+        if rule == "same_listing" and not all(
+                _same_listing(rows.loc[x], rows.loc[y])
+                for x in together[ri] for y in together[rj]):
+            continue  # a row blank where two others differ joins neither to the other
+        root, other = min(ri, rj), max(ri, rj)
+        parent[other] = root
+        together[root] += together.pop(other)
+        found.append((i, j, rule, d))
     groups: dict[int, list[int]] = {}
     for i in range(len(rows)):
         groups.setdefault(find(i), []).append(i)
@@ -142,8 +182,9 @@ def _merged(rows: pd.DataFrame, members: list[int]) -> pd.Series:
                 continue
             if col in _LOCATION and bool(o["confidential"]):
                 continue  # a confidential row never lends its location
-            blank = first[col] == "" or (isinstance(first[col], float) and
-                                         math.isnan(first[col]))
+            blank = (first[col] == "" or (isinstance(first[col], float) and
+                                          math.isnan(first[col]))
+                     or (col == "open_24_7" and first[col] == "unknown"))
             if blank:
                 first[col] = o[col]
     needs: list[str] = []
