@@ -102,12 +102,18 @@ DELIVERY_MODES: tuple[str, ...] = ("in_person", "outreach", "virtual")
 """The services table's ``delivery`` values (``;``-joined; "" when the listing does not say)."""
 
 
+def codes_in(frame: pd.DataFrame, column: str) -> pd.Series:
+    """A ``;``-joined column (``delivery``, ``language_codes``, ``area_cduids``, ...) as a set
+    of codes per row: empty where the cell is blank or the frame has no such column."""
+    if column not in frame.columns:
+        return pd.Series([frozenset()] * len(frame), index=frame.index, dtype=object)
+    return frame[column].fillna("").astype(str).map(
+        lambda v: frozenset(p.strip() for p in v.split(";") if p.strip()))
+
+
 def delivery_has(services: pd.DataFrame, mode: str) -> pd.Series:
     """True where a service's ``delivery`` names ``mode`` (all False without the column)."""
-    if "delivery" not in services.columns:
-        return pd.Series(False, index=services.index)
-    modes = services["delivery"].fillna("").astype(str).str.split(";")
-    return modes.map(lambda ms: mode in {m.strip() for m in ms}).astype(bool)
+    return codes_in(services, "delivery").map(lambda ms: mode in ms).astype(bool)
 
 
 def delivery_unknown(services: pd.DataFrame) -> pd.Series:

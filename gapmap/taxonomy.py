@@ -230,6 +230,12 @@ def offers_each(need_types: pd.Series, needs: Sequence[str]) -> np.ndarray:
                     dtype=bool).reshape(len(listed), len(needs))
 
 
+def offers_any(need_types: pd.Series, needs: Sequence[str]) -> pd.Series:
+    """True where a ``;``-joined ``need_types`` field lists one of ``needs`` at least."""
+    wanted = set(needs)
+    return _listed(need_types).map(lambda codes: bool(wanted.intersection(codes))).astype(bool)
+
+
 def label(code: str) -> str:
     """English label of a need-type code."""
     return BY_CODE[code].label_en

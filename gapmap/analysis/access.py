@@ -65,7 +65,7 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-from gapmap.contracts import TIMED_ACCESS, counts_in_person, delivery_has
+from gapmap.contracts import TIMED_ACCESS, codes_in, counts_in_person, delivery_has
 from gapmap.taxonomy import offers_each
 
 PROVINCE = "ON"
@@ -97,11 +97,6 @@ GROUPS: Mapping[str, Group] = {
 """The groups a run can be for (``access.for_group``) and what their eligibility rule reads."""
 
 
-def _split(values: pd.Series) -> pd.Series:
-    return values.fillna("").astype(str).map(
-        lambda v: frozenset(p.strip() for p in v.split(";") if p.strip()))
-
-
 def _column(services: pd.DataFrame, name: str) -> pd.Series:
     if name in services.columns:
         return services[name].fillna("").astype(str)
@@ -111,9 +106,9 @@ def _column(services: pd.DataFrame, name: str) -> pd.Series:
 def reach_areas(services: pd.DataFrame) -> pd.Series:
     """Each service's area as a set of codes (module docstring: ``ON``, census division and
     subdivision codes, ``region:<OPP region>``); an empty set reaches nobody."""
-    named = [a | b for a, b in zip(_split(_column(services, "service_area_codes")),
-                                   _split(_column(services, "area_cduids")), strict=True)]
-    regions = _split(_column(services, "opp_region"))
+    named = [a | b for a, b in zip(codes_in(services, "service_area_codes"),
+                                   codes_in(services, "area_cduids"), strict=True)]
+    regions = codes_in(services, "opp_region")
     cduid = _column(services, "cduid")
     virtual = delivery_has(services, "virtual")
     out = []
@@ -265,7 +260,7 @@ def admits(services: pd.DataFrame, group: str) -> pd.Series:
     except KeyError:
         raise ValueError(f"unknown group {group!r} (one of {', '.join(GROUPS)})") from None
     gender = _column(services, "gender_limit").str.strip().str.lower()
-    groups = _split(_column(services, "eligible_groups"))
+    groups = codes_in(services, "eligible_groups")
     excluded = (gender == g.excluded_by_gender) if g.excluded_by_gender else \
         pd.Series(False, index=services.index)
     not_taken = groups.map(lambda gs: bool(gs) and not (gs & g.taken_in_by)).astype(bool)

@@ -58,6 +58,13 @@ def _metres(a: pd.Series, b: pd.Series) -> float:
     return 2 * 6_371_000 * math.asin(math.sqrt(h))
 
 
+def _numbers(row: pd.Series) -> frozenset[str]:
+    """A row's phone numbers in E.164, without extensions (``phone_e164`` is ``", "``-joined,
+    an extension after ``;ext=``)."""
+    return frozenset(p.split(";")[0] for p in str(row.get("phone_e164", "") or "").split(", ")
+                     if p)
+
+
 def _pairs(services: pd.DataFrame, within_m: float) -> Iterable[tuple[int, int, str, float]]:
     """(i, j, rule, metres) for each matching pair of rows from different sources."""
     rows = services.reset_index(drop=True)
@@ -66,9 +73,8 @@ def _pairs(services: pd.DataFrame, within_m: float) -> Iterable[tuple[int, int, 
     for i, r in rows.iterrows():
         named.setdefault((_key(r["organization"]), _key(r["name"])), []).append(int(i))
         town = _key(r["place_name"])
-        for number in str(r["phone_e164"] or "").split(", "):
-            if number and town:
-                phoned.setdefault((number.split(";")[0], town), []).append(int(i))
+        for number in sorted(_numbers(r)) if town else ():  # sorted: the same order each run
+            phoned.setdefault((number, town), []).append(int(i))
     seen: set[tuple[int, int]] = set()
     for members in named.values():  # one source listing the same service twice
         for x, i in enumerate(members):
@@ -106,9 +112,8 @@ def _same_listing(a: pd.Series, b: pd.Series) -> bool:
     categories) when they share the phone and the town, and no field gives two different
     values (a blank field says nothing). Programmes of one organisation that share an intake
     line differ in their hours, eligibility or address, and stay apart."""
-    phones_a = {p.split(";")[0] for p in str(a.get("phone_e164", "") or "").split(", ") if p}
-    phones_b = {p.split(";")[0] for p in str(b.get("phone_e164", "") or "").split(", ") if p}
-    if not phones_a or phones_a != phones_b or _key(a["city"]) != _key(b["city"]):
+    phones = _numbers(a)
+    if not phones or phones != _numbers(b) or _key(a["city"]) != _key(b["city"]):
         return False
     for col in _LISTING_TEXT:
         x, y = _key(a.get(col, "")), _key(b.get(col, ""))

@@ -42,6 +42,7 @@ import numpy as np
 import pandas as pd
 from scipy.spatial import cKDTree
 
+from gapmap.contracts import codes_in
 from gapmap.errors import SchemaError
 from gapmap.io import read_table, require_columns
 from gapmap.travel import projected_xy
@@ -214,19 +215,14 @@ def french_access_by_region(reach: pd.DataFrame, designated: pd.DataFrame,
     return pd.DataFrame(rows, columns=FRENCH_ACCESS_COLUMNS)
 
 
-def _codes(services: pd.DataFrame) -> pd.Series:
-    return services["language_codes"].fillna("").astype(str).str.split(";").map(
-        lambda c: {x.strip() for x in c} - {""})
-
-
 def offers_french(services: pd.DataFrame) -> pd.Series:
     """Per service: its ``language_codes`` include ``fr``."""
-    return _codes(services).map(lambda c: "fr" in c).astype(bool)
+    return codes_in(services, "language_codes").map(lambda c: "fr" in c).astype(bool)
 
 
 def language_unknown(services: pd.DataFrame) -> pd.Series:
     """Per service: its listing states no language."""
-    return _codes(services).map(lambda c: not c).astype(bool)
+    return codes_in(services, "language_codes").map(lambda c: not c).astype(bool)
 
 
 def french_reach(pairs: pd.DataFrame, demand: pd.DataFrame, services: pd.DataFrame, *,

@@ -88,7 +88,7 @@ from gapmap.contracts import (
 from gapmap.io import generated_on, read_geo, read_table, require_columns, write_text
 from gapmap.outputs.webassets import MAP_CSS, MAP_JS, inline_assets, leaflet_icon_uris
 from gapmap.regions import serves_region, slug
-from gapmap.taxonomy import BY_CODE, label
+from gapmap.taxonomy import BY_CODE, label, offers_any
 
 log = logging.getLogger(__name__)
 
@@ -739,8 +739,7 @@ def _scope(region: str | None, services: gpd.GeoDataFrame, demand: gpd.GeoDataFr
         hidden = frozenset(services.loc[services["confidential"].astype(bool), "service_id"])
         svc = svc[~svc["confidential"].astype(bool)]
     needs = list(settings.need_types)
-    svc = svc[svc["need_types"].fillna("").str.split(";").map(
-        lambda ns: any(n in needs for n in ns)).astype(bool)]  # the run's need types only
+    svc = svc[offers_any(svc["need_types"], needs)]  # the run's need types only
     return _Scope(cds=cds, services=svc, demand=demand.reset_index(drop=True), gaps=gaps,
                   hidden_ids=hidden, needs=needs)
 
@@ -768,8 +767,7 @@ def _reaching(scope: _Scope, services: gpd.GeoDataFrame) -> tuple[pd.DataFrame, 
     reach each community (communities x services)."""
     svc = services.drop_duplicates("service_id")
     svc = svc[~svc["service_id"].isin(scope.hidden_ids)]
-    svc = svc[svc["need_types"].fillna("").str.split(";").map(
-        lambda ns: any(n in scope.needs for n in ns)).astype(bool)]
+    svc = svc[offers_any(svc["need_types"], scope.needs)]
     svc = svc[(delivery_has(svc, "outreach") | delivery_has(svc, "virtual")).to_numpy()]
     if svc.empty or scope.demand.empty:
         return svc.iloc[:0], np.zeros((len(scope.demand), 0), dtype=bool)
