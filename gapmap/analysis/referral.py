@@ -25,7 +25,7 @@ import numpy as np
 import pandas as pd
 
 from gapmap.analysis.access import in_area, reach_areas
-from gapmap.contracts import counts_in_person, is_placed
+from gapmap.contracts import codes_in, counts_in_person, is_placed
 from gapmap.taxonomy import offers
 
 REFERRAL_COLUMNS: tuple[str, ...] = (
@@ -121,10 +121,10 @@ def _serves_area(services: pd.DataFrame, areas: pd.Series, place: pd.DataFrame) 
     return ~counts_in_person(services) & pd.Series(inside, index=services.index)
 
 
-def _how_reached(svc: dict[str, object], delivery: str) -> str:
-    if svc["phone"] and ("virtual" in delivery or "outreach" not in delivery):
+def _how_reached(svc: dict[str, object], modes: frozenset[str]) -> str:
+    if svc["phone"] and ("virtual" in modes or "outreach" not in modes):
         return "by phone"
-    return "outreach" if "outreach" in delivery else "listed for the area"
+    return "outreach" if "outreach" in modes else "listed for the area"
 
 
 def referral_rows(places: pd.DataFrame, services: pd.DataFrame, times: pd.DataFrame,
@@ -151,9 +151,7 @@ def referral_rows(places: pd.DataFrame, services: pd.DataFrame, times: pd.DataFr
     local = (in_community if in_community is not None
              else pd.DataFrame(columns=["place_id", "service_id"]))
     areas = reach_areas(services)
-    delivery = (services["delivery"].fillna("").astype(str) if "delivery" in services.columns
-                else pd.Series("", index=services.index))
-    delivery_of = dict(zip(services["service_id"], delivery, strict=True))
+    modes_of = dict(zip(services["service_id"], codes_in(services, "delivery"), strict=True))
     rows: list[dict[str, object]] = []
     for place in places.itertuples(index=False):
         head = {"place_id": place.place_id, "place": place.place,
@@ -175,7 +173,7 @@ def referral_rows(places: pd.DataFrame, services: pd.DataFrame, times: pd.DataFr
                 rows.append({**head, "need_type": need,
                              "section": "line" if has_phone else "area", "rank": 0,
                              **fields[sid], "travel_min": np.nan,
-                             "reached": _how_reached(fields[sid], delivery_of[sid])})
+                             "reached": _how_reached(fields[sid], modes_of[sid])})
     out = pd.DataFrame(rows, columns=list(REFERRAL_COLUMNS))
     out["rank"] = out["rank"].astype("int64")
     out["travel_min"] = out["travel_min"].astype(float).round(1)
